@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Each sets itself up
+# on a fresh machine with only Python 3.11+: a local .venv with pinned dependencies.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# TF=cpu installs tensorflow-cpu; TF=gpu installs tensorflow[and-cuda].
+TF ?= cpu
+CORES ?= all
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint install clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-$(TF): $(BIN)/activate pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(TF),download,dev]"
+	touch $@
+
+install: $(VENV)/.installed-$(TF)
+
+demo: install
+	$(BIN)/snakemake --cores $(CORES)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/snakemake --lint
+	$(BIN)/ruff check restorebench scripts tests viewer
+
+clean:
+	rm -rf results .snakemake logs benchmarks

@@ -1,0 +1,18 @@
+# restorebench: damaged/clean image pairs -> HDF5 dataset -> VAE and GAN -> scores.
+# Run: snakemake --cores all   (see README.md; the config is validated before any work)
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        f"{RESULTS}/dataset.h5",

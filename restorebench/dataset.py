@@ -1,0 +1,168 @@
+"""The HDF5 dataset contract shared by every stage.
+
+Layout: groups ``train`` and ``test``, each with ``clean`` and ``damaged`` uint8
+arrays (N, H, W, 3) stored one image per gzip chunk, so a viewer or a scorer can
+read any single image without touching the rest, and ``names`` (UTF-8 strings).
+Root attributes carry the provenance (see :func:`DatasetWriter.finish`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+SPLITS = ("train", "test")
+IMAGE_KINDS = ("clean", "damaged")
+STRING_DTYPE = h5py.string_dtype("utf-8")
+
+
+def is_test(name: str, seed: int, test_fraction: float) -> bool:
+    """Split decision from the name alone, so adding images never moves others."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < test_fraction
+
+
+def split_of(name: str, seed: int, test_fraction: float) -> str:
+    return "test" if is_test(name, seed, test_fraction) else "train"
+
+
+def compress_image(image: np.ndarray, level: int) -> bytes:
+    """One HDF5 gzip chunk; done in worker processes so compression runs on all cores."""
+    return zlib.compress(np.ascontiguousarray(image, dtype=np.uint8).tobytes(), level)
+
+
+class DatasetWriter:
+    """Streams images into ``dataset.h5`` in split order as they arrive.
+
+    Chunks are written pre-compressed with ``write_direct_chunk``; the result is a
+    plain gzip-filtered HDF5 dataset that any HDF5 reader understands.
+    """
+
+    def __init__(self, path: Path, size: int, capacity: dict[str, int], level: int):
+        self.path = Path(path)
+        self.size = size
+        self.level = level
+        self.file = h5py.File(self.path, "w")
+        self.count = {split: 0 for split in SPLITS}
+        self.names: dict[str, list[str]] = {split: [] for split in SPLITS}
+        shape = (size, size, 3)
+        for split in SPLITS:
+            group = self.file.create_group(split)
+            for kind in IMAGE_KINDS:
+                group.create_dataset(
+                    kind,
+                    shape=(capacity[split], *shape),
+                    maxshape=(None, *shape),
+                    dtype=np.uint8,
+                    chunks=(1, *shape),
+                    compression="gzip",
+                    compression_opts=level,
+                )
+
+    def append(self, split: str, name: str, clean: bytes, damaged: bytes) -> None:
+        """Add one pair given as chunks from :func:`compress_image`."""
+        index = self.count[split]
+        group = self.file[split]
+        for kind, chunk in (("clean", clean), ("damaged", damaged)):
+            dataset = group[kind]
+            if index >= dataset.shape[0]:
+                dataset.resize(index + 1, axis=0)
+            dataset.id.write_direct_chunk((index, 0, 0, 0), chunk)
+        self.names[split].append(name)
+        self.count[split] = index + 1
+
+    def finish(self, attrs: dict) -> None:
+        """Trim to what was written, store names and provenance, close."""
+        for split in SPLITS:
+            group = self.file[split]
+            for kind in IMAGE_KINDS:
+                group[kind].resize(self.count[split], axis=0)
+            group.create_dataset("names", data=self.names[split], dtype=STRING_DTYPE)
+        for key, value in attrs.items():
+            self.file.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+        self.file.close()
+
+    def abort(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def write_dataset(path: Path, splits: dict[str, dict], attrs: dict | None = None, level: int = 1) -> None:
+    """Write a whole dataset from in-memory arrays (tests, fixtures, small tools).
+
+    ``splits`` maps 'train'/'test' to ``{"clean": array, "damaged": array, "names": list}``.
+    """
+    sizes = {array.shape[1] for split in splits.values() for array in (split["clean"], split["damaged"])}
+    if len(sizes) != 1:
+        raise ValueError(f"all images must share one square size, got {sorted(sizes)}")
+    size = sizes.pop()
+    capacity = {split: len(splits.get(split, {"names": []})["names"]) for split in SPLITS}
+    writer = DatasetWriter(Path(path), size, capacity, level)
+    for split, arrays in splits.items():
+        for name, clean, damaged in zip(arrays["names"], arrays["clean"], arrays["damaged"]):
+            writer.append(split, name, compress_image(clean, level), compress_image(damaged, level))
+    writer.finish({"image_size": size, **(attrs or {})})
+
+
+@dataclass(frozen=True)
+class Split:
+    clean: np.ndarray
+    damaged: np.ndarray
+    names: list[str]
+
+
+def read_names(path: Path, split: str) -> list[str]:
+    with h5py.File(path, "r") as file:
+        return [name.decode() if isinstance(name, bytes) else name for name in file[split]["names"][()]]
+
+
+def read_split(path: Path, split: str) -> Split:
+    """Load one split into memory (training and scoring read each array once)."""
+    with h5py.File(path, "r") as file:
+        group = file[split]
+        names = [n.decode() if isinstance(n, bytes) else n for n in group["names"][()]]
+        return Split(clean=group["clean"][()], damaged=group["damaged"][()], names=names)
+
+
+def read_attrs(path: Path) -> dict:
+    """Provenance attributes, JSON values decoded."""
+    with h5py.File(path, "r") as file:
+        attrs = {}
+        for key, value in file.attrs.items():
+            if isinstance(value, str) and value[:1] in "[{":
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    pass
+            attrs[key] = value
+        return attrs
+
+
+def validate_dataset(path: Path) -> dict[str, int]:
+    """Check the contract; returns image counts per split or raises ValueError naming the problem."""
+    path = Path(path)
+    counts = {}
+    with h5py.File(path, "r") as file:
+        for split in SPLITS:
+            if split not in file:
+                raise ValueError(f"{path}: missing group '{split}'")
+            group = file[split]
+            for key in (*IMAGE_KINDS, "names"):
+                if key not in group:
+                    raise ValueError(f"{path}: missing dataset '{split}/{key}'")
+            clean, damaged, names = group["clean"], group["damaged"], group["names"]
+            for array in (clean, damaged):
+                if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3:
+                    raise ValueError(f"{path}: '{array.name}' must be uint8 (N, H, W, 3), got {array.dtype} {array.shape}")
+            if clean.shape != damaged.shape or clean.shape[0] != names.shape[0]:
+                raise ValueError(
+                    f"{path}: '{split}' sizes disagree: clean {clean.shape}, damaged {damaged.shape}, names {names.shape}"
+                )
+            counts[split] = clean.shape[0]
+    return counts
