@@ -1,4 +1,5 @@
 # Shared helpers: config validation, paths, and the raw inputs of each data source.
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError

@@ -6,7 +6,7 @@ rule download_humanface8000:
         touch(f"{DOWNLOAD_DIR}/download.done"),
     params:
         dataset="bharatadhikari/humanface8000",
-        folder=DOWNLOAD_DIR,
+        folder=lambda wildcards, output: os.path.dirname(output[0]),
     log:
         "logs/download_humanface8000.log",
     benchmark:

@@ -1,0 +1,213 @@
+"""Raw images -> ``dataset.h5`` + ``skipped.tsv``: decode, square, damage, split, write.
+
+Decoding, resizing, damage and chunk compression run in worker processes (all cores);
+the parent only streams finished chunks into the HDF5 file in name order, so the
+output is identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+
+from restorebench.damage import DamageSettings, apply_damage
+from restorebench.dataset import DatasetWriter, compress_image, split_of
+from restorebench.demo import demo_image, demo_name
+from restorebench.images import ImageError, fit_square, load_rgb
+from restorebench.sources import Discovery, Pair, Skip, discover
+
+log = logging.getLogger(__name__)
+SOURCES = ("demo", "humanface8000", "pairs", "clean")
+PROVENANCE_PACKAGES = ("restorebench", "numpy", "pillow", "h5py", "scikit-image")
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    source: str
+    image_size: int
+    test_fraction: float
+    seed: int
+    fit: str = "stretch"
+    min_side: int = 32
+    max_pixels: int = 40_000_000
+    compression_level: int = 4
+    demo_images: int = 480
+    damage: DamageSettings = DamageSettings()
+
+    @classmethod
+    def from_config(cls, section: dict) -> "PrepareSettings":
+        """Build from the config's ``dataset`` section (already schema-validated)."""
+        fields = {k: v for k, v in section.items() if k in cls.__dataclass_fields__ and k != "damage"}
+        settings = cls(**fields, damage=DamageSettings.from_config(section.get("damage") or {}))
+        if settings.source not in SOURCES:
+            raise ValueError(f"dataset.source: '{settings.source}' is not one of {', '.join(SOURCES)}")
+        if settings.source == "humanface8000" and settings.fit != "stretch":
+            raise ValueError(
+                "dataset.fit: humanface8000 needs 'stretch' (its damaged images are its clean ones "
+                "stretched to 256x256, so cropping would misalign the pairs)"
+            )
+        return settings
+
+
+@dataclass(frozen=True)
+class PrepareReport:
+    found: int
+    written: dict[str, int]
+    skipped: list[Skip]
+    seconds: float
+
+    @property
+    def total_written(self) -> int:
+        return sum(self.written.values())
+
+
+def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> tuple[str, bytes, bytes] | Skip:
+    """Worker: one raw item to two compressed chunks, or the reason it was skipped."""
+    name, item, settings = task
+    size, level = settings.image_size, settings.compression_level
+    if isinstance(item, int):
+        clean = fit_square(demo_image(item, settings.seed), size, "center_crop")
+        damaged = apply_damage(clean, settings.seed, name, settings.damage)
+        return name, compress_image(clean, level), compress_image(damaged, level)
+    limits = {"max_pixels": settings.max_pixels, "min_side": settings.min_side}
+    current = item.clean
+    try:
+        clean = fit_square(load_rgb(item.clean, **limits), size, settings.fit)
+        if item.damaged is None:
+            damaged = apply_damage(clean, settings.seed, name, settings.damage)
+        else:
+            current = item.damaged
+            damaged = fit_square(load_rgb(item.damaged, **limits), size, settings.fit)
+    except ImageError as error:
+        return Skip(name, str(current), str(error))
+    return name, compress_image(clean, level), compress_image(damaged, level)
+
+
+def _items(settings: PrepareSettings, folder: Path | None) -> tuple[list[tuple[str, Pair | int]], Discovery]:
+    if settings.source == "demo":
+        return [(demo_name(i), i) for i in range(settings.demo_images)], Discovery([], [])
+    discovery = discover(settings.source, Path(folder))
+    return [(pair.name, pair) for pair in discovery.pairs], discovery
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for package in PROVENANCE_PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def write_skipped(path: Path, skipped: list[Skip]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["name", "file", "reason"])
+        writer.writerows((skip.name, skip.file, skip.reason) for skip in skipped)
+
+
+def prepare(
+    settings: PrepareSettings,
+    folder: Path | None,
+    dataset_path: Path,
+    skipped_path: Path,
+    workers: int = 1,
+) -> PrepareReport:
+    """Build the dataset; bad images are skipped and listed, never fatal.
+
+    A missing or empty source folder raises (FileNotFoundError / ValueError) before any
+    output is written.
+    """
+    start = time.perf_counter()
+    items, discovery = _items(settings, folder)
+    found = len(items) + len(discovery.skipped)
+    log.info("source %s: %d found, %d paired, %d skipped while pairing", settings.source, found, len(items), len(discovery.skipped))
+    for skip in discovery.skipped:
+        log.warning("skipped %s: %s", skip.file, skip.reason)
+    if not items:
+        raise ValueError(f"no usable image pairs in {folder}: {found} found, all skipped (see the log)")
+    splits = {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
+    capacity = {split: sum(1 for s in splits.values() if s == split) for split in ("train", "test")}
+    tasks = [(name, item, settings) for name, item in items]
+    skipped = list(discovery.skipped)
+    temporary = Path(f"{dataset_path}.partial")
+    with _pool(workers) as pool:
+        if pool:
+            pool.submit(int).result()  # workers exist before the HDF5 file is opened
+        writer = DatasetWriter(temporary, settings.image_size, capacity, settings.compression_level)
+        try:
+            results = pool.map(_make_pair, tasks, chunksize=8) if pool else map(_make_pair, tasks)
+            for done, result in enumerate(results, start=1):
+                if isinstance(result, Skip):
+                    log.warning("skipped %s: %s", result.file, result.reason)
+                    skipped.append(result)
+                else:
+                    name, clean, damaged = result
+                    writer.append(splits[name], name, clean, damaged)
+                if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
+                    rate = done / (time.perf_counter() - start)
+                    log.info("prepared %d/%d pairs (%.0f pairs/s)", done, len(tasks), rate)
+            report = PrepareReport(found, dict(writer.count), skipped, time.perf_counter() - start)
+            if report.total_written + len(skipped) != found:
+                raise RuntimeError(
+                    f"counts do not reconcile: {found} found, {report.total_written} written, {len(skipped)} skipped"
+                )
+            writer.finish(_provenance(settings, folder, report))
+        except BaseException:
+            writer.abort()
+            raise
+    os.replace(temporary, dataset_path)
+    write_skipped(skipped_path, skipped)
+    log.info(
+        "wrote %s: %d train + %d test pairs at %d px; %d found = %d written + %d skipped (%s); %.1f s",
+        dataset_path, report.written["train"], report.written["test"], settings.image_size,
+        found, report.total_written, len(skipped), skipped_path, report.seconds,
+    )
+    return report
+
+
+class _pool:
+    """A process pool, or None for one worker (no process start-up at all).
+
+    Fork where the platform has it: spawned workers would re-import the calling script.
+    """
+
+    def __init__(self, workers: int):
+        method = "fork" if "fork" in get_all_start_methods() else "spawn"
+        self.executor = ProcessPoolExecutor(workers, mp_context=get_context(method)) if workers > 1 else None
+
+    def __enter__(self):
+        return self.executor
+
+    def __exit__(self, *exc):
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+
+
+def _provenance(settings: PrepareSettings, folder: Path | None, report: PrepareReport) -> dict:
+    return {
+        "source": settings.source,
+        "source_path": str(Path(folder).resolve()) if folder else "",
+        "image_size": settings.image_size,
+        "fit": settings.fit,
+        "split_rule": "test if sha256(f'{seed}:{name}')[:8] / 2**64 < test_fraction",
+        "seed": settings.seed,
+        "test_fraction": settings.test_fraction,
+        "count_found": report.found,
+        "count_written": report.total_written,
+        "count_skipped": len(report.skipped),
+        "count_train": report.written["train"],
+        "count_test": report.written["test"],
+        "skipped_list": "skipped.tsv",
+        "skipped_reasons": sorted({skip.reason.split(":")[0] for skip in report.skipped}),
+        "settings": asdict(settings),
+        "versions": _versions(),
+    }

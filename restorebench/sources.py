@@ -1,0 +1,108 @@
+"""Finding raw image pairs in the folders of each data source.
+
+Every file is accounted for: a name either becomes a :class:`Pair` or a :class:`Skip`
+with the reason, so found = written + skipped always reconciles.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from restorebench.images import is_image_file
+
+HUMANFACE_FOLDER = "landscape Images"
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    clean: Path
+    damaged: Path | None  # None: damage is synthesized
+
+
+@dataclass(frozen=True)
+class Skip:
+    name: str
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    pairs: list[Pair]
+    skipped: list[Skip]
+
+    @property
+    def found(self) -> int:
+        return len(self.pairs) + len(self.skipped)
+
+
+def _require_folder(folder: Path, role: str) -> Path:
+    if not folder.exists():
+        raise FileNotFoundError(f"{role} folder not found: {folder}")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{role} path is not a folder: {folder}")
+    if not any(p.is_file() and not p.name.startswith(".") for p in folder.iterdir()):
+        raise ValueError(f"{role} folder holds no files: {folder}")
+    return folder
+
+
+def source_folders(source: str, path: Path) -> list[Path]:
+    """The folders a source reads, checked to exist and hold files: [clean, damaged] or [clean]."""
+    path = Path(path)
+    if source == "clean":
+        return [_require_folder(path, "clean")]
+    if source == "pairs":
+        _require_folder(path, "pairs")
+        return [_require_folder(path / "clean", "clean"), _require_folder(path / "damaged", "damaged")]
+    if source == "humanface8000":
+        root = path if path.name == HUMANFACE_FOLDER else path / HUMANFACE_FOLDER
+        if not root.is_dir():
+            raise FileNotFoundError(f"humanface8000 folder '{HUMANFACE_FOLDER}' not found in {path}")
+        return [_require_folder(root / "color", "humanface8000 clean"), _require_folder(root / "gray", "humanface8000 damaged")]
+    raise ValueError(f"source '{source}' has no folders")
+
+
+def _index(folder: Path) -> dict[str, list[Path]]:
+    """Files by stem; hidden files (.DS_Store and the like) are not data."""
+    files: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            files[path.stem].append(path)
+    return files
+
+
+def _problem(files: list[Path]) -> Skip | None:
+    if len(files) > 1:
+        listed = ", ".join(p.name for p in files)
+        return Skip(files[0].stem, str(files[0]), f"duplicate stem: {listed}")
+    if not is_image_file(files[0]):
+        return Skip(files[0].stem, str(files[0]), f"unsupported file type '{files[0].suffix}'")
+    return None
+
+
+def discover(source: str, path: Path) -> Discovery:
+    """Pairs of a folder source, matched by file stem (humanface8000's identical names included)."""
+    folders = source_folders(source, path)
+    clean = _index(folders[0])
+    damaged = _index(folders[1]) if len(folders) > 1 else None
+    pairs, skipped = [], []
+    for key in sorted(set(clean) | set(damaged or {})):
+        problem = None
+        if key in clean:
+            problem = _problem(clean[key])
+        if problem is None and damaged is not None:
+            if key not in damaged:
+                problem = Skip(key, str(clean[key][0]), f"no damaged partner in {folders[1]}")
+            elif key not in clean:
+                problem = Skip(key, str(damaged[key][0]), f"no clean partner in {folders[0]}")
+            else:
+                problem = _problem(damaged[key])
+        if problem is not None:
+            skipped.append(problem)
+            continue
+        partner = damaged[key][0] if damaged is not None else None
+        pairs.append(Pair(clean[key][0].stem, clean[key][0], partner))
+    return Discovery(pairs, skipped)

@@ -1,0 +1,12 @@
+"""Rule download_humanface8000: fetch the Kaggle dataset (logic in restorebench.download)."""
+
+from pathlib import Path
+
+from restorebench.download import download_humanface8000
+from restorebench.logs import run_logged
+
+if __name__ == "__main__":
+    run_logged(
+        snakemake.log[0],  # noqa: F821 (injected by Snakemake)
+        lambda: download_humanface8000(Path(snakemake.params.folder), snakemake.params.dataset),  # noqa: F821
+    )
