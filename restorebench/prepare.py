@@ -156,6 +156,8 @@ def prepare(
                     rate = done / (time.perf_counter() - start)
                     log.info("prepared %d/%d pairs (%.0f pairs/s)", done, len(tasks), rate)
             report = PrepareReport(found, dict(writer.count), skipped, time.perf_counter() - start)
+            if report.total_written == 0:
+                raise ValueError(f"no usable image pairs: {found} found, all skipped (reasons in the log)")
             if report.total_written + len(skipped) != found:
                 raise RuntimeError(
                     f"counts do not reconcile: {found} found, {report.total_written} written, {len(skipped)} skipped"

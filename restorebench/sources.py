@@ -39,12 +39,12 @@ class Discovery:
         return len(self.pairs) + len(self.skipped)
 
 
-def _require_folder(folder: Path, role: str) -> Path:
+def _require_folder(folder: Path, role: str, need_files: bool = True) -> Path:
     if not folder.exists():
         raise FileNotFoundError(f"{role} folder not found: {folder}")
     if not folder.is_dir():
         raise NotADirectoryError(f"{role} path is not a folder: {folder}")
-    if not any(p.is_file() and not p.name.startswith(".") for p in folder.iterdir()):
+    if need_files and not any(p.is_file() and not p.name.startswith(".") for p in folder.iterdir()):
         raise ValueError(f"{role} folder holds no files: {folder}")
     return folder
 
@@ -55,7 +55,7 @@ def source_folders(source: str, path: Path) -> list[Path]:
     if source == "clean":
         return [_require_folder(path, "clean")]
     if source == "pairs":
-        _require_folder(path, "pairs")
+        _require_folder(path, "pairs", need_files=False)
         return [_require_folder(path / "clean", "clean"), _require_folder(path / "damaged", "damaged")]
     if source == "humanface8000":
         root = path if path.name == HUMANFACE_FOLDER else path / HUMANFACE_FOLDER

@@ -1,0 +1,50 @@
+"""The synthetic damage: deterministic, opaque white, and within a stated density range."""
+
+import numpy as np
+import pytest
+
+from restorebench.damage import DamageSettings, apply_damage, damage_mask
+
+# Stated range of the damaged-pixel fraction per image with the default settings.
+MIN_FRACTION, MAX_FRACTION = 0.002, 0.40
+
+
+def test_same_seed_and_name_give_the_same_damage():
+    assert np.array_equal(damage_mask(64, 7, "face1"), damage_mask(64, 7, "face1"))
+
+
+def test_other_name_or_seed_gives_other_damage():
+    assert not np.array_equal(damage_mask(64, 7, "face1"), damage_mask(64, 7, "face2"))
+    assert not np.array_equal(damage_mask(64, 7, "face1"), damage_mask(64, 8, "face1"))
+
+
+@pytest.mark.parametrize("size", [32, 64, 256])
+def test_damaged_fraction_stays_in_the_stated_range(size):
+    fractions = np.array([damage_mask(size, 123, f"img{i}").mean() for i in range(300)])
+    assert fractions.min() >= MIN_FRACTION
+    assert fractions.max() <= MAX_FRACTION
+    assert 0.02 < np.median(fractions) < 0.12  # a few strokes to dozens, like humanface8000
+    assert fractions.std() > 0.01  # density varies between images
+
+
+def test_damage_paints_pure_white_and_leaves_the_rest():
+    clean = np.full((64, 64, 3), 40, np.uint8)
+    damaged = apply_damage(clean, 1, "x")
+    changed = np.any(damaged != clean, axis=-1)
+    assert changed.any()
+    assert np.all(damaged[changed] == 255)
+    assert np.array_equal(changed, damage_mask(64, 1, "x"))
+
+
+def test_more_strokes_mean_more_damage():
+    light = DamageSettings(strokes=(1, 1), blobs=(0, 0))
+    heavy = DamageSettings(strokes=(40, 40), blobs=(0, 0))
+    names = [f"n{i}" for i in range(20)]
+    assert np.mean([damage_mask(64, 0, n, light).mean() for n in names]) * 5 < np.mean(
+        [damage_mask(64, 0, n, heavy).mean() for n in names]
+    )
+
+
+def test_non_square_input_is_refused():
+    with pytest.raises(ValueError, match="square"):
+        apply_damage(np.zeros((8, 9, 3), np.uint8), 0, "x")

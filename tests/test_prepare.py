@@ -1,0 +1,116 @@
+"""prepare(): from raw folders to dataset.h5, bad files skipped and counted."""
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import save_photo
+from restorebench.dataset import read_attrs, read_split, validate_dataset
+from restorebench.prepare import PrepareSettings, prepare
+
+
+def settings(source, **overrides):
+    values = {"source": source, "image_size": 16, "test_fraction": 0.3, "seed": 5, "min_side": 8}
+    return PrepareSettings(**{**values, **overrides})
+
+
+def read_skipped(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def make_bad_pairs(root):
+    """Eight good pairs plus every kind of bad or odd input the issue names."""
+    clean, damaged = root / "clean", root / "damaged"
+    for i in range(8):
+        save_photo(clean / f"good{i}.jpg", (40, 30), seed=i)
+        save_photo(damaged / f"good{i}.png", (32, 32), seed=i + 100)
+    # odd but usable: converted, not skipped
+    Image.new("L", (20, 20), 90).save(clean / "grey.png")
+    Image.new("RGBA", (20, 20), (1, 2, 3, 100)).save(clean / "rgba.png")
+    Image.new("RGB", (20, 20), (9, 9, 9)).convert("P").save(clean / "palette.gif")
+    Image.fromarray(np.full((20, 20), 40000, np.uint16)).save(clean / "deep.png")
+    Image.new("RGB", (20, 20), (9, 200, 9)).convert("CMYK").save(clean / "cmyk.jpg")
+    for stem in ("grey", "rgba", "palette", "deep", "cmyk"):
+        save_photo(damaged / f"{stem}.jpg", (20, 20))
+    # bad: skipped with a reason
+    (clean / "empty.jpg").write_bytes(b"")
+    (clean / "text.png").write_text("not an image")
+    full = save_photo(root / "full.jpg", (120, 90)).read_bytes()
+    (clean / "cut.jpg").write_bytes(full[: len(full) // 2])
+    Image.new("RGB", (1, 1)).save(clean / "tiny.png")
+    Image.new("1", (20000, 20000)).save(clean / "bomb.png")
+    for stem in ("empty", "text", "cut", "tiny", "bomb"):
+        save_photo(damaged / f"{stem}.jpg", (20, 20))
+    save_photo(clean / "nopartner.jpg")
+    save_photo(damaged / "noclean.jpg")
+    save_photo(clean / "dup.jpg")
+    save_photo(clean / "dup.png")
+    save_photo(damaged / "dup.jpg")
+    (damaged / "baddamaged.jpg").write_text("oops")
+    save_photo(clean / "baddamaged.jpg")
+
+
+def test_bad_inputs_are_skipped_counted_and_listed(tmp_path):
+    make_bad_pairs(tmp_path / "raw")
+    out, skipped_path = tmp_path / "dataset.h5", tmp_path / "skipped.tsv"
+    report = prepare(settings("pairs"), tmp_path / "raw", out, skipped_path, workers=1)
+    skipped = {row["name"]: row for row in read_skipped(skipped_path)}
+    assert set(skipped) == {"empty", "text", "cut", "tiny", "bomb", "nopartner", "noclean", "dup", "baddamaged"}
+    assert skipped["empty"]["reason"] == "empty file (0 bytes)"
+    assert skipped["text"]["reason"].startswith("not a readable image")
+    assert skipped["cut"]["reason"].startswith("truncated or corrupt")
+    assert skipped["tiny"]["reason"].startswith("too small")
+    assert "decompression bomb" in skipped["bomb"]["reason"]
+    assert skipped["baddamaged"]["file"].endswith("damaged/baddamaged.jpg")
+    assert report.found == 8 + 5 + 9
+    assert report.total_written == 13 and len(report.skipped) == 9
+    counts = validate_dataset(out)
+    assert counts["train"] + counts["test"] == 13
+    attrs = read_attrs(out)
+    assert (attrs["count_found"], attrs["count_written"], attrs["count_skipped"]) == (22, 13, 9)
+    assert attrs["source"] == "pairs" and attrs["image_size"] == 16 and "h5py" in attrs["versions"]
+    names = read_split(out, "train").names + read_split(out, "test").names
+    assert {"grey", "rgba", "palette", "deep", "cmyk"} <= set(names)
+
+
+def test_parallel_and_serial_runs_write_the_same_images(tmp_path):
+    make_bad_pairs(tmp_path / "raw")
+    prepare(settings("pairs"), tmp_path / "raw", tmp_path / "one.h5", tmp_path / "one.tsv", workers=1)
+    prepare(settings("pairs"), tmp_path / "raw", tmp_path / "two.h5", tmp_path / "two.tsv", workers=2)
+    for split in ("train", "test"):
+        one, two = read_split(tmp_path / "one.h5", split), read_split(tmp_path / "two.h5", split)
+        assert one.names == two.names and np.array_equal(one.clean, two.clean)
+        assert np.array_equal(one.damaged, two.damaged)
+    assert read_skipped(tmp_path / "one.tsv") == read_skipped(tmp_path / "two.tsv")
+
+
+def test_clean_source_synthesizes_the_damage(tmp_path):
+    for i in range(6):
+        save_photo(tmp_path / "raw" / f"p{i}.jpg", (40, 40), seed=i)
+    prepare(settings("clean", test_fraction=0.5), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv")
+    train = read_split(tmp_path / "d.h5", "train")
+    changed = np.any(train.clean != train.damaged, axis=-1)
+    assert changed.any(axis=(1, 2)).all()  # every image got damage
+    assert np.all(train.damaged[changed] == 255)
+
+
+def test_demo_source_needs_no_files(tmp_path):
+    report = prepare(settings("demo", demo_images=20), None, tmp_path / "d.h5", tmp_path / "s.tsv")
+    assert report.found == 20 and report.total_written == 20 and not report.skipped
+    assert read_skipped(tmp_path / "s.tsv") == []
+
+
+def test_all_files_bad_stops_with_a_clear_error(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match="no usable image pairs"):
+        prepare(settings("clean"), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv")
+    assert not (tmp_path / "d.h5").exists()
+
+
+def test_humanface8000_refuses_center_crop():
+    with pytest.raises(ValueError, match="dataset.fit: humanface8000 needs 'stretch'"):
+        PrepareSettings.from_config({"source": "humanface8000", "image_size": 64, "test_fraction": 0.1, "seed": 1, "fit": "center_crop"})

@@ -1,0 +1,68 @@
+"""Pairing raw folders: every file is either a pair or a skip with a reason."""
+
+import pytest
+
+from conftest import save_photo
+from restorebench.sources import discover, source_folders
+
+
+def make_pairs(root, stems, damaged_suffix=".png"):
+    for i, stem in enumerate(stems):
+        save_photo(root / "clean" / f"{stem}.jpg", seed=i)
+        save_photo(root / "damaged" / f"{stem}{damaged_suffix}", seed=i)
+
+
+def test_pairs_match_by_stem_across_formats(tmp_path):
+    make_pairs(tmp_path, ["a", "b"])
+    found = discover("pairs", tmp_path)
+    assert [(p.name, p.clean.name, p.damaged.name) for p in found.pairs] == [("a", "a.jpg", "a.png"), ("b", "b.jpg", "b.png")]
+    assert found.skipped == [] and found.found == 2
+
+
+def test_unpaired_duplicate_and_foreign_files_are_skipped_with_reasons(tmp_path):
+    make_pairs(tmp_path, ["ok"])
+    save_photo(tmp_path / "clean" / "lonely_clean.jpg")
+    save_photo(tmp_path / "damaged" / "lonely_damaged.jpg")
+    save_photo(tmp_path / "clean" / "twin.jpg")
+    save_photo(tmp_path / "clean" / "twin.png")
+    save_photo(tmp_path / "damaged" / "twin.jpg")
+    (tmp_path / "clean" / "notes.txt").write_text("hello")
+    (tmp_path / "clean" / ".DS_Store").write_bytes(b"\0")
+    found = discover("pairs", tmp_path)
+    reasons = {skip.name: skip.reason for skip in found.skipped}
+    assert [p.name for p in found.pairs] == ["ok"]
+    assert reasons["lonely_clean"].startswith("no damaged partner")
+    assert reasons["lonely_damaged"].startswith("no clean partner")
+    assert reasons["twin"] == "duplicate stem: twin.jpg, twin.png"
+    assert reasons["notes"] == "unsupported file type '.txt'"
+    assert found.found == 5  # the hidden file is not data
+
+
+def test_clean_source_has_no_damaged_partner(tmp_path):
+    save_photo(tmp_path / "p1.jpg")
+    found = discover("clean", tmp_path)
+    assert [(p.name, p.damaged) for p in found.pairs] == [("p1", None)]
+
+
+def test_humanface8000_layout(tmp_path):
+    root = tmp_path / "landscape Images"
+    save_photo(root / "color" / "10002.jpg", (50, 36))
+    save_photo(root / "gray" / "10002.jpg", (64, 64))
+    for path in (tmp_path, root):  # the parent or the folder itself
+        found = discover("humanface8000", path)
+        assert [p.name for p in found.pairs] == ["10002"]
+        assert found.pairs[0].damaged.parent.name == "gray"
+
+
+def test_missing_and_empty_folders_stop_with_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="clean folder not found: .*nowhere"):
+        source_folders("clean", tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no files: .*empty"):
+        source_folders("clean", tmp_path / "empty")
+    (tmp_path / "clean").mkdir()
+    save_photo(tmp_path / "clean" / "a.jpg")
+    with pytest.raises(FileNotFoundError, match="damaged folder not found"):
+        source_folders("pairs", tmp_path)
+    with pytest.raises(FileNotFoundError, match="'landscape Images' not found"):
+        source_folders("humanface8000", tmp_path)
