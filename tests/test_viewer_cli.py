@@ -1,0 +1,166 @@
+"""``python -m viewer`` as a user runs it: errors on the command line, no TensorFlow,
+screenshots offscreen and under a real X server (Xvfb)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from viewer_fixtures import REPO, small_run
+
+
+@pytest.fixture
+def fake_run(tmp_path):
+    return small_run(tmp_path)
+
+
+def viewer(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "viewer", *args],
+        cwd=REPO,
+        env=env or os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def assert_not_blank(png: Path) -> None:
+    image = np.asarray(Image.open(png).convert("RGB"))
+    assert image.shape[0] >= 400 and image.shape[1] >= 600
+    assert image.std() > 10 and len(np.unique(image.reshape(-1, 3), axis=0)) > 100
+
+
+def test_not_a_run_directory_is_a_command_line_error(tmp_path):
+    result = viewer(str(tmp_path / "missing"))
+    assert result.returncode == 2 and "missing: not a directory" in result.stderr
+    result = viewer(str(tmp_path))
+    assert result.returncode == 2 and "is not a run directory: no dataset.h5" in result.stderr
+
+
+def test_index_out_of_range(fake_run):
+    result = viewer(str(fake_run), "--screenshot", "x.png", "--index", "99")
+    assert (
+        result.returncode == 2
+        and "--index 99 is out of range: the run has 12 test images" in result.stderr
+    )
+
+
+def test_viewer_never_imports_tensorflow():
+    code = (
+        "import sys, viewer.window, viewer.__main__, viewer.runfiles; "
+        "bad = [m for m in ('tensorflow', 'keras', 'restorebench.training', 'restorebench.inference') "
+        "if m in sys.modules]; assert not bad, bad"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_screenshot_offscreen(fake_run, tmp_path):
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = viewer(str(fake_run), "--screenshot", str(out), "--index", "3", "--diff", env=env)
+    assert result.returncode == 0, result.stderr
+    assert_not_blank(out)
+
+
+def _free_display() -> int:
+    for number in range(90, 200):
+        if (
+            not Path(f"/tmp/.X{number}-lock").exists()
+            and not Path(f"/tmp/.X11-unix/X{number}").exists()
+        ):
+            return number
+    raise RuntimeError("no free X display number between :90 and :199")
+
+
+def _apt_install(*packages: str) -> str | None:
+    """Install Debian packages; None on success, else why not."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return f"{' '.join(packages)} missing and cannot be installed here (needs root and apt-get)"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        try:
+            result = subprocess.run(
+                command, capture_output=True, text=True, env=env, check=False, timeout=600
+            )
+        except subprocess.TimeoutExpired:
+            return f"'{' '.join(command)}' took over 10 minutes"
+        if result.returncode != 0:
+            return f"'{' '.join(command)}' failed: {result.stderr.strip()[-300:]}"
+    return None
+
+
+def _missing_xcb_packages() -> list[str]:
+    """Debian packages of the libraries PyQt6's xcb platform plugin lacks (libxcb-cursor0, ...).
+
+    Found with ldd rather than guessed, and named by Debian's rule: libfoo.so.4 is in
+    libfoo4, libfoo-x11.so.0 in libfoo-x11-0.
+    """
+    from PyQt6.QtCore import QLibraryInfo
+
+    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
+    libraries = [plugins / "platforms" / "libqxcb.so", *plugins.parent.glob("lib/libQt6XcbQpa.so*")]
+    packages = set()
+    for library in libraries:
+        result = subprocess.run(["ldd", str(library)], capture_output=True, text=True, check=False)
+        for line in result.stdout.splitlines():
+            if "not found" in line:
+                name, _, version = line.split()[0].partition(".so.")
+                packages.add(f"{name}{'-' if name[-1].isdigit() else ''}{version}")
+    return sorted(packages)
+
+
+@pytest.fixture
+def xvfb_display():
+    """A fresh Xvfb server on a free display number, stopped afterwards."""
+    if not shutil.which("Xvfb") and (why := _apt_install("xvfb")):
+        pytest.skip(f"Xvfb unavailable: {why}")
+    missing = _missing_xcb_packages()
+    if missing and (why := _apt_install(*missing)):
+        pytest.skip(f"libraries for Qt's xcb plugin unavailable: {why}")
+    number = _free_display()
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if server.poll() is not None:
+                pytest.fail(f"Xvfb :{number} exited: {server.stderr.read().decode()[-500:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"Xvfb :{number} did not start within 20 s")
+            time.sleep(0.1)
+        yield f":{number}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_screenshot_under_xvfb(fake_run, tmp_path, xvfb_display):
+    out = tmp_path / "xvfb.png"
+    env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
+    result = viewer(str(fake_run), "--screenshot", str(out), "--models", "vae,gan,inpaint", env=env)
+    assert result.returncode == 0, result.stderr
+    assert_not_blank(out)

@@ -1,0 +1,156 @@
+"""The viewer's file layer (no Qt): the synthetic run, lazy reading, validation, conditions."""
+
+from __future__ import annotations
+
+import csv
+
+import h5py
+import numpy as np
+import pytest
+from skimage.metrics import (
+    mean_squared_error,
+    normalized_root_mse,
+    peak_signal_noise_ratio,
+    structural_similarity,
+)
+from viewer_fixtures import N_TEST, SIZE, read_metric, small_run
+
+from restorebench.dataset import read_split, validate_dataset
+from restorebench.fakerun import make_fake_run
+from viewer.conditions import evaluate
+from viewer.runfiles import Run, RunError
+
+
+@pytest.fixture
+def fake_run(tmp_path):
+    return small_run(tmp_path)
+
+
+def test_fake_run_follows_the_contracts(fake_run):
+    assert validate_dataset(fake_run / "dataset.h5") == {"train": 0, "test": N_TEST}
+    test = read_split(fake_run / "dataset.h5", "test")
+    for model in ("vae", "gan", "inpaint", "damaged"):
+        with h5py.File(fake_run / "predictions" / f"{model}.h5") as file:
+            images = file["images"]
+            assert images.dtype == np.uint8 and images.shape == (N_TEST, SIZE, SIZE, 3)
+            assert images.chunks == (1, SIZE, SIZE, 3) and images.compression == "gzip"
+            assert list(file["names"].asstr()[()]) == test.names and file.attrs["model"] == model
+            predicted = images[()]
+        with open(fake_run / "metrics" / f"{model}.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [r["name"] for r in rows] == test.names
+        # The stored scores are what skimage says about the stored pixels.
+        for row, clean, image in zip(rows, test.clean, predicted):
+            assert float(row["mse"]) == pytest.approx(mean_squared_error(clean, image))
+            assert float(row["nrmse"]) == pytest.approx(normalized_root_mse(clean, image))
+            assert float(row["psnr"]) == pytest.approx(
+                peak_signal_noise_ratio(clean, image, data_range=255)
+            )
+            ssim = structural_similarity(clean, image, data_range=255, channel_axis=-1)
+            assert float(row["ssim"]) == pytest.approx(ssim, abs=1e-9)
+        if model == "damaged":
+            assert np.array_equal(predicted, test.damaged)
+    with open(fake_run / "summary.csv", newline="") as handle:
+        summary = {(r["model"], r["metric"]): r for r in csv.DictReader(handle)}
+    assert float(summary["gan", "ssim"]["mean"]) == pytest.approx(
+        read_metric(fake_run, "gan", "ssim").mean()
+    )
+    assert int(summary["gan", "ssim"]["n"]) == N_TEST
+
+
+def test_run_reads_single_images_lazily(fake_run):
+    test = read_split(fake_run / "dataset.h5", "test")
+    with Run(fake_run) as run:
+        assert run.names == test.names and run.problems == []
+        assert np.array_equal(run.image("clean", 5), test.clean[5])
+        assert np.array_equal(run.image("damaged", 5), test.damaged[5])
+        # (Same locking flag as the viewer: HDF5 refuses mixed flags on one file in a process.)
+        with h5py.File(fake_run / "predictions" / "gan.h5", "r", locking=False) as file:
+            assert np.array_equal(run.image("gan", 5), file["images"][5])
+        assert run.image_models() == ["vae", "gan", "inpaint"]
+        assert run.score_models() == ["vae", "gan", "inpaint", "damaged"]
+        assert np.array_equal(
+            run.models["vae"].scores["psnr"], read_metric(fake_run, "vae", "psnr")
+        )
+        # Image arrays stay on disk: the run holds h5py datasets, not loaded arrays.
+        assert isinstance(run.models["vae"].images, h5py.Dataset)
+
+
+def test_missing_model_is_not_available_without_error(fake_run):
+    (fake_run / "predictions" / "gan.h5").unlink()
+    (fake_run / "metrics" / "gan.csv").unlink()
+    with Run(fake_run) as run:
+        assert run.problems == []
+        assert run.image("gan", 0) is None and run.models["gan"].scores is None
+        assert "gan" in run.image_models() and "gan" not in run.score_models()
+        assert any("gan.h5 missing" in m for m in run.models["gan"].missing)
+
+
+def test_broken_files_are_reported_by_name(fake_run):
+    (fake_run / "predictions" / "vae.h5").write_bytes(b"not an hdf5 file")
+    with h5py.File(fake_run / "predictions" / "inpaint.h5", "r+") as file:
+        del file["names"]
+        file["names"] = [f"other{i}" for i in range(N_TEST)]
+    with h5py.File(fake_run / "predictions" / "gan.h5", "w") as file:
+        file["images"] = np.zeros((N_TEST, 8, 8, 3), np.uint8)
+        file["names"] = [f"img{i:05d}" for i in range(N_TEST)]
+    rows = (fake_run / "metrics" / "damaged.csv").read_text().splitlines()
+    (fake_run / "metrics" / "damaged.csv").write_text("\n".join(rows[:-1]) + "\n")
+    (fake_run / "metrics" / "vae.csv").write_text("name,mse\nimg00000,1\n")
+    (fake_run / "summary.csv").write_text("model,metric\nvae,ssim\n")
+    with Run(fake_run) as run:
+        text = "\n".join(run.problems)
+        assert "predictions/vae.h5: cannot be read as HDF5" in text
+        assert "predictions/inpaint.h5: names do not match dataset.h5 (row 0 is 'other0'" in text
+        assert f"predictions/gan.h5: images are uint8 ({N_TEST}, 8, 8, 3)" in text
+        assert f"metrics/damaged.csv: names do not match dataset.h5 ({N_TEST - 1} names" in text
+        assert "metrics/vae.csv: header lacks nrmse, ssim, psnr" in text
+        assert "summary.csv: unusable (header lacks mean" in text
+        assert run.image("vae", 0) is None and run.image("gan", 0) is None
+        # The fallback summary is computed from the metric files that are still good.
+        means = {(r.model, r.metric): r.mean for r in run.summary}
+        assert run.summary_source == "metrics/*.csv" and ("vae", "ssim") not in means
+        assert means["gan", "ssim"] == pytest.approx(read_metric(fake_run, "gan", "ssim").mean())
+
+
+def test_not_a_run_directory(tmp_path):
+    with pytest.raises(RunError, match="not a directory"):
+        Run(tmp_path / "nowhere")
+    with pytest.raises(RunError, match="is not a run directory: no dataset.h5"):
+        Run(tmp_path)
+    (tmp_path / "dataset.h5").write_bytes(b"\0" * 100)
+    with pytest.raises(RunError, match="dataset.h5: cannot be read as HDF5"):
+        Run(tmp_path)
+
+
+def test_corrupt_chunk_raises_oserror_on_read(tmp_path):
+    run_dir = make_fake_run(tmp_path / "run", 4, 16)
+    with h5py.File(run_dir / "predictions" / "vae.h5", "r+") as file:
+        file["images"].id.write_direct_chunk((2, 0, 0, 0), b"garbage, not deflate")
+    with Run(run_dir) as run:
+        assert run.image("vae", 1).shape == (16, 16, 3)
+        with pytest.raises(OSError):
+            run.image("vae", 2)
+
+
+def test_conditions():
+    scores = {
+        "vae": {"ssim": np.array([0.5, 0.9, 0.7])},
+        "gan": {"ssim": np.array([0.6, 0.8, 0.7])},
+    }
+    assert evaluate("gan.ssim < vae.ssim", scores, 3).tolist() == [False, True, False]
+    assert evaluate("GAN.SSIM <= vae.ssim and vae.ssim > 0.6", scores, 3).tolist() == [
+        False,
+        True,
+        True,
+    ]
+    assert evaluate("vae.ssim < 0.6 or gan.ssim == 0.8", scores, 3).tolist() == [True, True, False]
+    assert evaluate("  ", scores, 3).all()
+    for bad, message in [
+        ("gn.ssim < 1", "unknown model 'gn'"),
+        ("gan.ssmi < 1", "unknown metric 'ssmi'"),
+        ("gan.ssim", "cannot read 'gan.ssim'"),
+        ("gan < 1", "neither a number nor model.metric"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            evaluate(bad, scores, 3)

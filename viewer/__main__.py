@@ -1,0 +1,74 @@
+"""``python -m viewer RUN_DIR``: open the viewer, or render one screenshot and exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from viewer.runfiles import Run, RunError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m viewer",
+        description="Browse damaged / clean / VAE / GAN images of a restorebench run with their scores.",
+    )
+    parser.add_argument("run", type=Path, help="run directory, e.g. results/demo")
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="PATH", help="render the window to a PNG and exit"
+    )
+    parser.add_argument(
+        "--index", type=int, default=0, help="test image to show first (dataset order)"
+    )
+    parser.add_argument("--models", help="comma-separated model panels to show (default: vae,gan)")
+    parser.add_argument("--diff", action="store_true", help="start in the difference view")
+    parser.add_argument("--size", default="1500x900", help="window size WxH (default 1500x900)")
+    args = parser.parse_args(argv)
+    # Fail on the command line, before any window, when the path is not a run.
+    try:
+        with Run(args.run) as run:
+            count = run.size
+    except RunError as error:
+        parser.error(str(error))
+    if not 0 <= args.index < max(count, 1):
+        parser.error(f"--index {args.index} is out of range: the run has {count} test images")
+    try:
+        args.size = tuple(int(v) for v in args.size.lower().split("x"))
+        if len(args.size) != 2:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--size must look like 1500x900, got '{args.size}'")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if args.screenshot and headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PyQt6.QtWidgets import QApplication
+
+    from viewer.window import ViewerWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    models = args.models.split(",") if args.models else None
+    window = ViewerWindow(args.run, models=models)
+    window.resize(*args.size)
+    window.show_index(args.index)
+    window.set_diff_mode(args.diff)
+    window.show()
+    if args.screenshot:
+        app.processEvents()
+        if not window.grab().save(str(args.screenshot), "PNG"):
+            print(f"error: cannot write {args.screenshot}", file=sys.stderr)
+            return 1
+        print(args.screenshot)
+        return 0
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,424 @@
+"""The main window: image panels, the score table with its filters, the summary, exports.
+
+The window owns one open :class:`~viewer.runfiles.Run` at a time. Every file
+problem ends up in the red banner at the top rather than in an exception, and
+when the run's files change on disk (Snakemake deletes and rewrites them) the run
+is re-opened after a short quiet period, keeping the image that was on screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QFileSystemWatcher, Qt, QTimer
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.conditions import PRESETS
+from viewer.panels import PanelGrid
+from viewer.runfiles import INPUT_MODEL, METRICS, TRAINED_MODELS, Run, RunError
+from viewer.table import FORMATS, ScoreTable, label
+
+# Panels shown before the user picks any: the two trained models.
+DEFAULT_MODELS = TRAINED_MODELS
+RELOAD_DELAY_MS = 500
+
+
+def score_title(name: str, scores: dict[str, float] | None) -> str:
+    """Panel title: the name and that image's four scores."""
+    if scores is None:
+        return f"<b>{name}</b><br>no scores"
+    return (
+        f"<b>{name}</b> &nbsp; SSIM {scores['ssim']:.3f} · PSNR {scores['psnr']:.2f} dB"
+        f"<br>MSE {scores['mse']:.1f} · NRMSE {scores['nrmse']:.3f}"
+    )
+
+
+class ViewerWindow(QMainWindow):
+    def __init__(self, run_path: Path | str, models: list[str] | None = None):
+        super().__init__()
+        self.run_path = Path(run_path)
+        self.run: Run | None = None
+        self.current: int | None = None
+        self.problems: list[str] = []
+        self.chosen = set(models) if models is not None else set(DEFAULT_MODELS)
+        self.setWindowTitle(f"restorebench viewer — {self.run_path}")
+        self._build()
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._files_changed)
+        self._watcher.fileChanged.connect(self._files_changed)
+        self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
+        self._reload_timer.timeout.connect(self.reload)
+        self.reload()
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.banner = QLabel(wordWrap=True)
+        self.banner.setStyleSheet("background:#fde2e2; color:#800; padding:4px;")
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+
+        self.model_bar = QHBoxLayout()
+        self.model_boxes: dict[str, QCheckBox] = {}
+        self.diff_box = QCheckBox("Difference view (D)")
+        self.diff_box.toggled.connect(self.set_diff_mode)
+
+        self.panels = PanelGrid()
+        self.panels.pixelHovered.connect(self._hovered)
+        self.pixel_label = QLabel("Pixel values appear here under the cursor.")
+        self.pixel_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Panels:"))
+        top.addLayout(self.model_bar)
+        top.addStretch(1)
+        top.addWidget(self.diff_box)
+        left_layout.addLayout(top)
+        left_layout.addWidget(self.panels, 1)
+        left_layout.addWidget(self.pixel_label)
+
+        self.name_filter = QLineEdit(placeholderText="filter names (text or glob: img01*)")
+        self.condition = QLineEdit(
+            placeholderText="condition, e.g. gan.ssim < vae.ssim and vae.psnr > 20"
+        )
+        self.presets = QComboBox()
+        self.presets.addItem("Preset conditions…", "")
+        for text, condition in PRESETS:
+            self.presets.addItem(text, condition)
+        self.presets.activated.connect(lambda i: self.condition.setText(self.presets.itemData(i)))
+        self.filter_error = QLabel(wordWrap=True)
+        self.filter_error.setStyleSheet("color:#a00;")
+        self.name_filter.textChanged.connect(self._apply_filter)
+        self.condition.textChanged.connect(self._apply_filter)
+        self.count_label = QLabel()
+
+        self.table = ScoreTable()
+        self.table_view = QTableView()
+        self.table_view.setModel(self.table)
+        self.table_view.setSortingEnabled(True)
+        self.table_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table_view.verticalHeader().hide()
+        self.table_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table_view.verticalHeader().setDefaultSectionSize(20)
+        self.table_view.horizontalHeader().setDefaultSectionSize(78)
+        self.table_view.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.modelReset.connect(self._order_changed)
+        self.table.layoutChanged.connect(self._order_changed)
+
+        self.summary_label = QLabel("Means")
+        self.summary = QTableWidget(0, len(METRICS))
+        self.summary.setHorizontalHeaderLabels([m.upper() for m in METRICS])
+        self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.summary.setMaximumHeight(150)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        filters = QHBoxLayout()
+        filters.addWidget(self.name_filter, 1)
+        filters.addWidget(self.count_label)
+        right_layout.addLayout(filters)
+        conditions = QHBoxLayout()
+        conditions.addWidget(self.condition, 1)
+        conditions.addWidget(self.presets)
+        right_layout.addLayout(conditions)
+        right_layout.addWidget(self.filter_error)
+        right_layout.addWidget(self.table_view, 1)
+        right_layout.addWidget(self.summary_label)
+        right_layout.addWidget(self.summary)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self._actions()
+        self.resize(1500, 900)
+
+    def _actions(self) -> None:
+        menu = self.menuBar()
+        file_menu, view_menu = menu.addMenu("&File"), menu.addMenu("&View")
+        entries = [
+            (file_menu, "Export quadruplet as PNG…", "Ctrl+E", lambda: self.export_png()),
+            (file_menu, "Export filtered table as CSV…", "Ctrl+Shift+E", lambda: self.export_csv()),
+            (file_menu, "Reload", "F5", self.reload),
+            (file_menu, "Quit", "Ctrl+Q", self.close),
+            (view_menu, "Previous image", "Left", lambda: self.step(-1)),
+            (view_menu, "Next image", "Right", lambda: self.step(1)),
+            (view_menu, "First image", "Home", lambda: self.go_to_row(0)),
+            (view_menu, "Last image", "End", lambda: self.go_to_row(self.table.rowCount() - 1)),
+            (view_menu, "Toggle difference view", "D", self.diff_box.toggle),
+        ]
+        for menu_, text, keys, slot in entries:
+            action = QAction(text, self, shortcut=QKeySequence(keys))
+            action.triggered.connect(slot)
+            menu_.addAction(action)
+            self.addAction(action)
+
+    # -- loading ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        """(Re)open the run; keep the image on screen when it is still there."""
+        name = self.run.names[self.current] if self.run and self.current is not None else None
+        if self.run:
+            self.run.close()
+        self.run, self.current = None, None
+        try:
+            self.run = Run(self.run_path)
+        except RunError as error:
+            self.problems = [str(error)]
+        else:
+            self.problems = list(self.run.problems)
+        self._rebuild_model_boxes()
+        self._rebuild_panels()
+        self.table.set_run(self.run)
+        self.table_view.resizeColumnToContents(1)
+        self.condition.blockSignals(True)
+        self.condition.setText(self.table.condition)
+        self.condition.blockSignals(False)
+        self._fill_summary()
+        self._watch()
+        start = self.run.names.index(name) if self.run and name in self.run.names else None
+        if start is not None and self.table.row_of(start) is not None:
+            self.show_index(start)
+        elif self.table.rowCount():
+            self.go_to_row(0)
+        else:
+            self._show_nothing()
+        self._update_banner()
+
+    def _watch(self) -> None:
+        if self._watcher.files() or self._watcher.directories():
+            self._watcher.removePaths(self._watcher.files() + self._watcher.directories())
+        paths = (
+            self.run.watched_paths() if self.run else [p for p in (self.run_path,) if p.exists()]
+        )
+        if paths:
+            self._watcher.addPaths([str(p) for p in paths])
+
+    def _files_changed(self, _path: str) -> None:
+        self._reload_timer.start()
+
+    def _rebuild_model_boxes(self) -> None:
+        for box in self.model_boxes.values():
+            self.model_bar.removeWidget(box)
+            box.deleteLater()
+        self.model_boxes = {}
+        for model in self.run.image_models() if self.run else DEFAULT_MODELS:
+            box = QCheckBox(label(model), checked=model in self.chosen)
+            box.toggled.connect(lambda on, m=model: self.choose_model(m, on))
+            self.model_bar.addWidget(box)
+            self.model_boxes[model] = box
+
+    def choose_model(self, model: str, on: bool) -> None:
+        """Add or remove a model's panel (the same as ticking its box)."""
+        (self.chosen.add if on else self.chosen.discard)(model)
+        if model in self.model_boxes and self.model_boxes[model].isChecked() != on:
+            self.model_boxes[model].setChecked(on)
+        self._rebuild_panels()
+        if self.current is not None:
+            self.show_index(self.current)
+
+    def _rebuild_panels(self) -> None:
+        models = self.run.image_models() if self.run else list(DEFAULT_MODELS)
+        self.panels.set_panels(["damaged", "clean"] + [m for m in models if m in self.chosen])
+
+    def _fill_summary(self) -> None:
+        rows = self.run.summary if self.run else []
+        models = list(dict.fromkeys(r.model for r in rows))
+        self.summary.setRowCount(len(models))
+        self.summary.setVerticalHeaderLabels([label(m) for m in models])
+        for row in rows:
+            if row.metric not in METRICS:
+                continue
+            item = QTableWidgetItem(FORMATS[row.metric].format(row.mean))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(
+                f"{row.model} {row.metric}: mean {row.mean:.4g} ± {row.std:.3g} (sd), median {row.median:.4g}, "
+                f"95% CI [{row.ci_low:.4g}, {row.ci_high:.4g}], n = {row.n}"
+            )
+            self.summary.setItem(models.index(row.model), METRICS.index(row.metric), item)
+        source = self.run.summary_source if self.run else "nothing loaded"
+        self.summary_label.setText(f"Mean per model (from {source})")
+
+    # -- navigation ------------------------------------------------------------------------
+    def go_to_row(self, row: int) -> None:
+        """Select a visible table row (clamped); the selection shows its images."""
+        if not self.table.rowCount():
+            return
+        row = min(max(row, 0), self.table.rowCount() - 1)
+        index = self.table.index(row, 0)
+        self.table_view.selectionModel().setCurrentIndex(
+            index,
+            self.table_view.selectionModel().SelectionFlag.ClearAndSelect
+            | self.table_view.selectionModel().SelectionFlag.Rows,
+        )
+        self.table_view.scrollTo(index)
+
+    def step(self, delta: int) -> None:
+        """Previous/next image in the table's visible order."""
+        row = self.table.row_of(self.current) if self.current is not None else None
+        self.go_to_row(0 if row is None else row + delta)
+
+    def _row_changed(self, current, _previous) -> None:
+        if current.isValid():
+            self.show_index(int(self.table.order[current.row()]))
+
+    def _order_changed(self) -> None:
+        self.count_label.setText(f"{self.table.rowCount()} of {len(self.table.names)}")
+        if self.current is None:
+            return
+        row = self.table.row_of(self.current)
+        if row is None:
+            self.go_to_row(0)
+        elif self.table_view.currentIndex().row() != row:
+            self.go_to_row(row)
+
+    def _apply_filter(self) -> None:
+        try:
+            self.table.set_filter(self.name_filter.text(), self.condition.text())
+        except ValueError as error:
+            self.filter_error.setText(f"Condition not applied: {error}")
+        else:
+            self.filter_error.setText("")
+
+    # -- display ---------------------------------------------------------------------------
+    def image_scores(self, model: str, index: int) -> dict[str, float] | None:
+        scores = self.run.models[model].scores if self.run and model in self.run.models else None
+        return {m: float(scores[m][index]) for m in METRICS} if scores is not None else None
+
+    def show_index(self, index: int) -> None:
+        """Show test image ``index`` (dataset order) in every panel."""
+        if self.run is None:
+            return
+        if self.table.row_of(
+            index
+        ) is not None and self.table_view.currentIndex().row() != self.table.row_of(index):
+            self.current = index
+            self.go_to_row(self.table.row_of(index))  # comes back here through the selection
+        self.current = index
+        images, titles, notes = {}, {}, {}
+        name = self.run.names[index]
+        for key in self.panels.panels:
+            try:
+                images[key] = self.run.image(key, index)
+            except OSError as error:
+                images[key] = None
+                self._add_problem(f"{key}: image {index} ('{name}') cannot be read ({error})")
+            model = self.run.models.get(INPUT_MODEL if key == "damaged" else key)
+            if key == "clean":
+                titles[key] = f"<b>clean</b> (reference)<br>{name} · #{index}"
+            elif key == "damaged":
+                titles[key] = score_title("damaged input", self.image_scores(INPUT_MODEL, index))
+            else:
+                titles[key] = score_title(label(key), self.image_scores(key, index))
+            if images[key] is None:
+                reason = "; ".join(model.missing) if model and model.missing else "cannot be read"
+                notes[key] = f"not available\n({reason})"
+                titles[key] = f"<b>{label(key)}</b> — not available"
+        self.panels.show_images(images, titles, notes)
+
+    def _show_nothing(self) -> None:
+        keys = list(self.panels.panels)
+        self.panels.show_images(
+            {k: None for k in keys},
+            {k: f"<b>{k}</b>" for k in keys},
+            {k: "not available" for k in keys},
+        )
+
+    def set_diff_mode(self, on: bool) -> None:
+        if self.diff_box.isChecked() != on:
+            self.diff_box.setChecked(on)
+        self.panels.set_diff_mode(on)
+
+    def _add_problem(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
+            self._update_banner()
+
+    def _update_banner(self) -> None:
+        self.banner.setText("<br>".join(f"⚠ {p}" for p in self.problems))
+        self.banner.setVisible(bool(self.problems))
+
+    def pixel_report(self, x: int, y: int) -> str:
+        """The values under the cursor: RGB per panel and each restoration's error vs clean there."""
+        parts = [f"x {x}, y {y}"]
+        clean = self.panels.images.get("clean")
+        for key in self.panels.panels:
+            image = self.panels.images.get(key)
+            if image is None:
+                continue
+            pixel = image[y, x].astype(int)
+            text = f"{label(key)} ({', '.join(str(v) for v in pixel)})"
+            if key != "clean" and clean is not None:
+                text += f" |err| {np.abs(pixel - clean[y, x].astype(int)).mean():.1f}"
+            parts.append(text)
+        return " · ".join(parts)
+
+    def _hovered(self, x: int, y: int) -> None:
+        if x >= 0:
+            self.pixel_label.setText(self.pixel_report(x, y))
+
+    # -- export ----------------------------------------------------------------------------
+    def export_png(self, path: Path | str | None = None) -> Path | None:
+        """Save the panels as they are on screen (titles, difference view and colour bar included)."""
+        if path is None:
+            default = self.run_path / f"viewer_{self._current_name()}.png"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export quadruplet", str(default), "PNG (*.png)"
+            )
+            if not path:
+                return None
+        if not self.panels.grab().save(str(path), "PNG"):
+            self._add_problem(f"{path}: cannot write the PNG")
+            return None
+        return Path(path)
+
+    def export_csv(self, path: Path | str | None = None) -> Path | None:
+        """Save the table's visible rows in their visible order."""
+        if path is None:
+            default = self.run_path / "viewer_table.csv"
+            path, _ = QFileDialog.getSaveFileName(self, "Export table", str(default), "CSV (*.csv)")
+            if not path:
+                return None
+        try:
+            self.table.write_csv(Path(path))
+        except OSError as error:
+            self._add_problem(f"{path}: cannot write the CSV ({error})")
+            return None
+        return Path(path)
+
+    def _current_name(self) -> str:
+        return self.run.names[self.current] if self.run and self.current is not None else "none"
+
+    def closeEvent(self, event) -> None:
+        if self.run:
+            self.run.close()
+        super().closeEvent(event)
