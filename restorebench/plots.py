@@ -1,0 +1,145 @@
+"""The report's figures, drawn with matplotlib's Agg backend (no display needed).
+
+Each function takes arrays already loaded and writes one PNG, so the rules stay thin
+and the figures can be drawn from a test without a workflow.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from restorebench.metrics import LOWER_IS_BETTER, METRICS
+
+LABELS = {"mse": "MSE", "nrmse": "NRMSE", "ssim": "SSIM", "psnr": "PSNR (dB)"}
+
+
+def _save(figure: plt.Figure, path: Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _arrow(metric: str) -> str:
+    return "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
+
+
+def plot_distributions(tables: dict[str, np.ndarray], path: Path) -> None:
+    """Per metric, each model's per-image values as a box plot over the points themselves.
+
+    Infinite PSNRs (identical images) cannot be drawn; the panel says how many were left out.
+    """
+    figure, axes = plt.subplots(2, 2, figsize=(4 + 1.2 * len(tables), 7), squeeze=False)
+    models = list(tables)
+    rng = np.random.default_rng(0)  # fixed jitter: a rerun draws the same figure
+    for column, (axis, metric) in enumerate(zip(axes.flat, METRICS)):
+        data = [tables[m][:, column] for m in models]
+        finite = [d[np.isfinite(d)] for d in data]
+        axis.boxplot(finite, tick_labels=models, showfliers=False)
+        for position, values in enumerate(finite, start=1):
+            jitter = rng.uniform(-0.15, 0.15, len(values))
+            axis.scatter(position + jitter, values, s=10, alpha=0.5, color="tab:blue", linewidths=0)
+        dropped = sum(len(d) - len(f) for d, f in zip(data, finite))
+        note = f" ({dropped} infinite left out)" if dropped else ""
+        axis.set_title(f"{LABELS[metric]}: {_arrow(metric)}{note}", fontsize=9)
+        axis.tick_params(axis="x", rotation=30)
+    figure.suptitle(f"Per-image metrics, {len(next(iter(tables.values())))} test images")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_scatter(a: str, b: str, a_values: np.ndarray, b_values: np.ndarray, path: Path) -> None:
+    """Model ``a`` against model ``b`` image by image: points off the diagonal are disagreements."""
+    figure, axes = plt.subplots(2, 2, figsize=(8, 8), squeeze=False)
+    for column, (axis, metric) in enumerate(zip(axes.flat, METRICS)):
+        x, y = b_values[:, column], a_values[:, column]
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        axis.scatter(x, y, s=8, alpha=0.5, linewidths=0)
+        if len(x):
+            low, high = min(x.min(), y.min()), max(x.max(), y.max())
+            axis.plot([low, high], [low, high], color="grey", linewidth=0.8, linestyle="--")
+        better = (y < x) if LOWER_IS_BETTER[metric] else (y > x)
+        axis.set_xlabel(f"{b}")
+        axis.set_ylabel(f"{a}")
+        axis.set_title(f"{LABELS[metric]}: {a} better on {int(better.sum())}/{len(x)}", fontsize=9)
+    figure.suptitle(f"{a} vs {b}, one point per test image")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def example_indices(values: np.ndarray, metric: str) -> dict[str, int]:
+    """Indices of the best, median and worst image by ``metric`` (ties: first in test order)."""
+    order = np.argsort(values if LOWER_IS_BETTER[metric] else -values, kind="stable")
+    return {"best": int(order[0]), "median": int(order[len(order) // 2]), "worst": int(order[-1])}
+
+
+def plot_examples(
+    model: str,
+    clean: np.ndarray,
+    damaged: np.ndarray,
+    restored: np.ndarray,
+    names: list[str],
+    values: np.ndarray,
+    metric: str,
+    path: Path,
+) -> None:
+    """Best, median and worst restoration of one model by one metric: damaged, restored, clean."""
+    picks = example_indices(values, metric)
+    figure, axes = plt.subplots(3, 3, figsize=(7.5, 8), squeeze=False)
+    for row, (label, index) in enumerate(picks.items()):
+        for axis, image, title in zip(axes[row], (damaged, restored, clean), ("damaged", model, "clean")):
+            axis.imshow(image[index], interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(title)
+        axes[row][0].set_ylabel(f"{label}\n{names[index]}\n{LABELS[metric]} {values[index]:.4g}", fontsize=8)
+    figure.suptitle(f"{model}: best, median and worst test image by {LABELS[metric]}")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def read_history(path: Path) -> dict[str, np.ndarray]:
+    """A Keras CSVLogger file as columns; the epoch column is the x axis."""
+    with Path(path).open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    if not rows:
+        raise ValueError(f"{path}: no epochs recorded")
+    columns = {}
+    for key in rows[0]:
+        try:
+            columns[key] = np.array([float(row[key]) for row in rows])
+        except (TypeError, ValueError):
+            continue  # a non-numeric column (none expected) is not a curve
+    if "epoch" not in columns:
+        columns["epoch"] = np.arange(len(rows), dtype=float)
+    return columns
+
+
+def plot_history(histories: dict[str, dict[str, np.ndarray]], path: Path) -> None:
+    """One row per model, one panel per quantity; validation curves dashed beside training ones."""
+    families = {
+        model: sorted({k.removeprefix("val_") for k in columns if k != "epoch"}) for model, columns in histories.items()
+    }
+    width = max((len(f) for f in families.values()), default=1) or 1
+    figure, axes = plt.subplots(len(histories), width, figsize=(3.6 * width, 3 * len(histories)), squeeze=False)
+    for row, (model, columns) in enumerate(histories.items()):
+        for axis, family in zip(axes[row], families[model]):
+            epoch = columns["epoch"] + 1
+            for key, style in ((family, "-"), (f"val_{family}", "--")):
+                if key in columns:
+                    axis.plot(epoch, columns[key], style, marker=".", label=key)
+            axis.set_title(f"{model}: {family}", fontsize=9)
+            axis.set_xlabel("epoch")
+            axis.legend(fontsize=7)
+        for axis in axes[row][len(families[model]) :]:
+            axis.axis("off")
+    figure.tight_layout()
+    _save(figure, path)

@@ -1,0 +1,60 @@
+"""The predictions file contract: ``results/<run>/predictions/<model>.h5``.
+
+Dataset ``images``: uint8 (N, H, W, 3) in test order, one image per gzip chunk so the
+viewer can fetch a single restoration cheaply; dataset ``names`` (UTF-8), the test
+names they restore; root attribute ``model``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from restorebench.dataset import STRING_DTYPE
+
+
+@dataclass(frozen=True)
+class Predictions:
+    images: np.ndarray
+    names: list[str]
+    model: str
+
+
+def write_predictions(path: Path, images: np.ndarray, names: list[str], model: str, level: int = 4) -> None:
+    """Write one model's restorations of the test split."""
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"{model}: predictions must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+    if len(images) != len(names):
+        raise ValueError(f"{model}: {len(images)} images but {len(names)} names")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as file:
+        file.create_dataset(
+            "images",
+            data=images,
+            chunks=(1, *images.shape[1:]) if len(images) else None,
+            compression="gzip",
+            compression_opts=level,
+        )
+        file.create_dataset("names", data=list(names), dtype=STRING_DTYPE)
+        file.attrs["model"] = model
+
+
+def read_predictions(path: Path) -> Predictions:
+    """Load a predictions file, or a ValueError naming the file and what is wrong."""
+    path = Path(path)
+    with h5py.File(path, "r") as file:
+        for key in ("images", "names"):
+            if key not in file:
+                raise ValueError(f"{path}: missing dataset '{key}'")
+        images = file["images"][()]
+        names = [n.decode() if isinstance(n, bytes) else n for n in file["names"][()]]
+        model = file.attrs.get("model", path.stem)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"{path}: 'images' must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+    if len(images) != len(names):
+        raise ValueError(f"{path}: {len(images)} images but {len(names)} names")
+    return Predictions(images=images, names=names, model=str(model))

@@ -1,0 +1,172 @@
+"""Restore a folder of your own images, of any size, with a trained model; writes PNGs.
+
+A model restores images of exactly the square size it was trained on, so every picture
+is brought to that size and back:
+
+* ``resize`` (default) stretches the whole picture to the model's size, as the
+  training data was made, restores it and stretches the result back. The model sees the
+  scene, and the damage, at the scale it learned; fine detail of large pictures is lost.
+* ``tile`` keeps the native resolution: overlapping model-size tiles are restored one by
+  one and blended. Detail survives, but on pictures much larger than the training size
+  each tile sees a small part of the scene, at a scale the model never saw.
+
+``--keep-undamaged`` then keeps the original pixels everywhere except the near-white
+damage (and a pixel around it), which undoes the model's blur on the rest of the image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from restorebench.baselines import damage_mask
+from restorebench.images import ImageError, is_image_file, load_rgb
+
+MODES = ("resize", "tile")
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS))
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Offsets of tiles of side ``tile`` that cover ``length`` pixels, each overlapping the last."""
+    if length <= tile:
+        return [0]
+    stride = max(1, tile - overlap)
+    return [*range(0, length - tile, stride), length - tile]
+
+
+def _tent(tile: int) -> np.ndarray:
+    """Blending weight that falls towards a tile's edges, where the model sees least context."""
+    ramp = np.minimum(np.arange(1, tile + 1), np.arange(tile, 0, -1)).astype(np.float64)
+    return np.outer(ramp, ramp)[..., None]
+
+
+def restore_picture(restore, image: np.ndarray, size: int, mode: str, overlap: int) -> np.ndarray:
+    """One (H, W, 3) uint8 picture restored at its own size.
+
+    ``restore`` maps a uint8 (N, size, size, 3) stack to its restoration (the model).
+    """
+    height, width = image.shape[:2]
+    if mode == "resize":
+        return _resize(restore(_resize(image, size, size)[None])[0], width, height)
+    if mode != "tile":
+        raise ValueError(f"unknown mode '{mode}' (expected one of {MODES})")
+    # Pictures smaller than a tile are mirrored out to one, and cropped back after.
+    padded = np.pad(image, ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0)), mode="symmetric")
+    rows, columns = tile_starts(padded.shape[0], size, overlap), tile_starts(padded.shape[1], size, overlap)
+    corners = [(top, left) for top in rows for left in columns]
+    restored = restore(np.stack([padded[top : top + size, left : left + size] for top, left in corners]))
+    total = np.zeros(padded.shape, np.float64)
+    weight = np.zeros(padded.shape[:2] + (1,), np.float64)
+    tent = _tent(size)
+    for (top, left), tile in zip(corners, restored):
+        total[top : top + size, left : left + size] += tile * tent
+        weight[top : top + size, left : left + size] += tent
+    blended = np.clip(np.rint(total / weight), 0, 255).astype(np.uint8)
+    return blended[:height, :width]
+
+
+def keep_undamaged(original: np.ndarray, restored: np.ndarray, threshold: int) -> np.ndarray:
+    """The original picture with only its near-white damage (grown by a pixel) replaced."""
+    mask = damage_mask(original, threshold=threshold, dilation=1)
+    return np.where(mask[..., None], restored, original)
+
+
+def output_names(paths: list[Path]) -> dict[Path, str]:
+    """``<stem>.png``; files sharing a stem (a.jpg, a.png) get ``<stem>_<suffix>.png`` so none is overwritten."""
+    stems = Counter(path.stem for path in paths)
+    return {
+        path: f"{path.stem}.png" if stems[path.stem] == 1 else f"{path.stem}_{path.suffix.lstrip('.').lower()}.png"
+        for path in paths
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restorebench-restore",
+        description=(
+            "Restore a folder of damaged images of any size with a trained model "
+            "(results/<run>/models/gan_generator.keras or vae.keras) and write one PNG per image, "
+            "at the input's size. --mode resize (default) stretches each picture to the model's "
+            "square size and the result back, as the training data was made; --mode tile restores "
+            "overlapping model-size tiles at native resolution and blends them."
+        ),
+    )
+    parser.add_argument("model", type=Path, help="a saved model (.keras)")
+    parser.add_argument("input", type=Path, help="a folder of images (or one image file)")
+    parser.add_argument("output", type=Path, help="folder for the restored PNGs (created if missing)")
+    parser.add_argument("--mode", choices=MODES, default="resize", help="how pictures meet the model's size")
+    parser.add_argument("--overlap", type=int, default=None, help="tile mode: overlap in pixels (default: size/4)")
+    parser.add_argument(
+        "--keep-undamaged",
+        action="store_true",
+        help="keep the original pixels outside the near-white damage (and one pixel around it)",
+    )
+    parser.add_argument("--threshold", type=int, default=250, help="near-white threshold for --keep-undamaged")
+    parser.add_argument("--batch-size", type=int, default=32, help="tiles per model batch")
+    parser.add_argument("--max-pixels", type=int, default=40_000_000, help="refuse larger pictures")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.input.is_dir():
+        paths = sorted(p for p in args.input.iterdir() if p.is_file() and is_image_file(p))
+    elif args.input.is_file():
+        paths = [args.input]
+    else:
+        print(f"error: {args.input}: no such folder or file", file=sys.stderr)
+        return 2
+    if not paths:
+        print(f"error: {args.input}: no image files (by suffix) to restore", file=sys.stderr)
+        return 2
+
+    from restorebench.inference import (  # TensorFlow starts here, after the checks
+        load,
+        restore_with,
+    )
+
+    try:
+        model = load(args.model)
+    except (OSError, ValueError) as error:
+        print(f"error: {args.model}: cannot load the model: {error}", file=sys.stderr)
+        return 2
+    height, width = model.input_shape[1:3]
+    if height is None or height != width:
+        print(f"error: {args.model}: expected a model of fixed square input, got {model.input_shape}", file=sys.stderr)
+        return 2
+    size = height
+    overlap = size // 4 if args.overlap is None else args.overlap
+    if not 0 <= overlap < size:
+        print(f"error: --overlap must lie in 0..{size - 1}, got {overlap}", file=sys.stderr)
+        return 2
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    names = output_names(paths)
+    failed = 0
+    for path in paths:
+        try:
+            image = load_rgb(path, max_pixels=args.max_pixels, min_side=1)
+        except ImageError as error:
+            print(f"skipped {path}: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        restored = restore_picture(lambda x: restore_with(model, x, args.batch_size), image, size, args.mode, overlap)
+        if args.keep_undamaged:
+            restored = keep_undamaged(image, restored, args.threshold)
+        Image.fromarray(restored).save(args.output / names[path])
+    print(f"restored {len(paths) - failed} of {len(paths)} images into {args.output} ({args.mode}, {size} px model)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Honest statistics over the per-image metric files.
+
+A mean alone hides how uneven restorations are and whether a difference between two
+models is more than chance on this test set. Per model and metric we give mean, std
+(ddof 1), median and a percentile-bootstrap confidence interval of the mean; per
+compared pair the paired difference of means with its bootstrap interval and the
+per-image win rate. Bootstrap resamples come from a fixed seed and are shared by all
+models, so a rerun gives the same numbers and paired resamples stay paired.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from restorebench.metrics import LOWER_IS_BETTER, METRICS, read_metrics
+
+SUMMARY_FIELDS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
+COMPARISON_FIELDS = ("a", "b", "metric", "mean_diff", "ci_low", "ci_high", "win_rate", "tie_rate", "n")
+# The origin's published means (humanface8000, 816 test images), for the origin-protocol table.
+ORIGIN_REPORTED = {
+    "damaged": {"mse": 2522.92, "nrmse": 0.405, "ssim": 0.754},
+    "vae": {"mse": 4241.17, "nrmse": 0.536, "ssim": 0.399},
+    "gan": {"mse": 493.36, "nrmse": 0.161, "ssim": 0.844},
+}
+
+
+@dataclass(frozen=True)
+class Stat:
+    model: str
+    metric: str
+    mean: float
+    std: float
+    median: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a`` minus ``b``; ``win_rate`` is the share of images where ``a`` is strictly better."""
+
+    a: str
+    b: str
+    metric: str
+    mean_diff: float
+    ci_low: float
+    ci_high: float
+    win_rate: float
+    tie_rate: float
+    n: int
+
+
+def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) image indices drawn with replacement."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def _interval(values: np.ndarray, indices: np.ndarray, confidence: float) -> tuple[float, float]:
+    means = values[indices].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def describe(model: str, metric: str, values: np.ndarray, indices: np.ndarray, confidence: float) -> Stat:
+    with np.errstate(invalid="ignore"):  # an inf PSNR (identical images) stays inf, never an error
+        low, high = _interval(values, indices, confidence)
+        return Stat(
+            model=model,
+            metric=metric,
+            mean=float(values.mean()),
+            std=float(values.std(ddof=1)) if len(values) > 1 else math.nan,
+            median=float(np.median(values)),
+            ci_low=low,
+            ci_high=high,
+            n=len(values),
+        )
+
+
+def compare(
+    a: str, b: str, metric: str, a_values: np.ndarray, b_values: np.ndarray, indices: np.ndarray, confidence: float
+) -> Comparison:
+    with np.errstate(invalid="ignore"):
+        diff = a_values - b_values
+        better = diff < 0 if LOWER_IS_BETTER[metric] else diff > 0
+        low, high = _interval(diff, indices, confidence)
+        return Comparison(
+            a=a,
+            b=b,
+            metric=metric,
+            mean_diff=float(diff.mean()),
+            ci_low=low,
+            ci_high=high,
+            win_rate=float(better.mean()),
+            tie_rate=float((diff == 0).mean()),
+            n=len(diff),
+        )
+
+
+def load_tables(paths: dict[str, Path]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The shared test names and each model's (N, 4) metrics; refuses files that disagree."""
+    names: list[str] | None = None
+    first = None
+    tables = {}
+    for model, path in paths.items():
+        model_names, values = read_metrics(path)
+        if not model_names:
+            raise ValueError(f"{path}: no rows; nothing to summarize")
+        if names is None:
+            names, first = model_names, path
+        elif model_names != names:
+            raise ValueError(f"{path}: image names differ from {first}; both must score the same test split")
+        tables[model] = values
+    if names is None:
+        raise ValueError("no metrics files to summarize")
+    return names, tables
+
+
+def summarize(
+    tables: dict[str, np.ndarray],
+    pairs: list[tuple[str, str]],
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[list[Stat], list[Comparison]]:
+    """Per-model statistics and paired comparisons of tables from :func:`load_tables`."""
+    n = len(next(iter(tables.values())))
+    indices = bootstrap_indices(n, resamples, seed)
+    stats = [
+        describe(model, metric, values[:, column], indices, confidence)
+        for model, values in tables.items()
+        for column, metric in enumerate(METRICS)
+    ]
+    for a, b in pairs:
+        for model in (a, b):
+            if model not in tables:
+                raise ValueError(f"comparison {a} vs {b}: model '{model}' was not scored")
+    comparisons = [
+        compare(a, b, metric, tables[a][:, column], tables[b][:, column], indices, confidence)
+        for a, b in pairs
+        for column, metric in enumerate(METRICS)
+    ]
+    return stats, comparisons
+
+
+def write_csv(path: Path, rows: list[Stat] | list[Comparison], fields: tuple[str, ...]) -> None:
+    """Long-format CSV; floats written with repr so they round-trip exactly."""
+    with Path(path).open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in asdict(row).items()})
+
+
+def _fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
+def _score_table(stats: list[Stat], reported: dict[str, dict[str, float]] | None = None) -> list[str]:
+    lines = ["| model | " + " | ".join(f"{m.upper()} mean [CI] (median)" for m in METRICS) + " |"]
+    lines.append("|---" * (len(METRICS) + 1) + "|")
+    by_model: dict[str, dict[str, Stat]] = {}
+    for stat in stats:
+        by_model.setdefault(stat.model, {})[stat.metric] = stat
+    for model, row in by_model.items():
+        cells = [f"{_fmt(s.mean)} [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}] ({_fmt(s.median)})" for s in row.values()]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        if reported and model in reported:
+            origin = [_fmt(reported[model][m]) if m in reported[model] else "" for m in METRICS]
+            lines.append(f"| {model} (origin, published) | " + " | ".join(origin) + " |")
+    return lines
+
+
+def render_markdown(
+    stats: list[Stat],
+    comparisons: list[Comparison],
+    confidence: float,
+    resamples: int,
+    origin_stats: list[Stat] | None = None,
+) -> str:
+    """summary.md: the score table, the paired comparisons and, if asked, the origin protocol."""
+    n = stats[0].n
+    level = f"{confidence:.0%}"
+    lines = [
+        "# Summary",
+        "",
+        f"{n} test images. Mean with its {level} percentile-bootstrap interval ({resamples} resamples)",
+        "and the median. MSE and NRMSE: lower is better; SSIM and PSNR: higher is better.",
+        "uint8 prediction against uint8 clean image, data range 255, RGB, no border crop.",
+        "",
+        *_score_table(stats),
+    ]
+    if comparisons:
+        lines += [
+            "",
+            "## Paired comparisons",
+            "",
+            f"Difference of means A - B over the same images with its {level} bootstrap interval;",
+            "win rate: share of images where A is strictly better (ties are listed apart).",
+            "",
+            "| A | B | metric | mean A - B | CI | A wins | ties |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c.a} | {c.b} | {c.metric.upper()} | {_fmt(c.mean_diff)} | [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] "
+            f"| {c.win_rate:.1%} | {c.tie_rate:.1%} |"
+            for c in comparisons
+        ]
+    if origin_stats:
+        lines += [
+            "",
+            "## Origin protocol",
+            "",
+            "Each image (restoration and clean alike) rescaled by its own maximum, image / max * 255,",
+            "before scoring, as the origin notebook did. Beside them, the origin's published means",
+            "(humanface8000, 816 test images): comparable only on that dataset.",
+            "",
+            *_score_table(origin_stats, ORIGIN_REPORTED),
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,30 @@
+"""Rule score / score_origin: predictions/<model>.h5 -> metrics[/origin]/<model>.csv (logic in restorebench.metrics)."""
+
+import logging
+import time
+from pathlib import Path
+
+from restorebench.dataset import read_split
+from restorebench.logs import run_logged
+from restorebench.metrics import score_images, write_metrics
+from restorebench.predictions import read_predictions
+
+log = logging.getLogger("restorebench.score")
+
+
+def main(smk) -> None:
+    test = read_split(Path(smk.input.dataset), "test")
+    predictions = read_predictions(Path(smk.input.predictions))
+    if predictions.names != test.names:
+        raise ValueError(
+            f"{smk.input.predictions}: its image names are not the test split of {smk.input.dataset}; "
+            "delete it so that it is predicted again"
+        )
+    start = time.perf_counter()
+    values = score_images(test.clean, predictions.images, smk.params.protocol, workers=smk.threads)
+    log.info("%s: scored %d images in %.2f s", predictions.model, len(values), time.perf_counter() - start)
+    write_metrics(Path(smk.output[0]), test.names, values)
+
+
+if __name__ == "__main__":
+    run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,32 @@
+"""Rule summarize: metrics/*.csv -> summary.csv, comparisons.csv, summary.md (logic in restorebench.summary)."""
+
+from pathlib import Path
+
+from restorebench.logs import run_logged
+from restorebench.summary import (
+    COMPARISON_FIELDS,
+    SUMMARY_FIELDS,
+    load_tables,
+    render_markdown,
+    summarize,
+    write_csv,
+)
+
+
+def main(smk) -> None:
+    settings = {"resamples": smk.params.resamples, "confidence": smk.params.confidence, "seed": smk.params.seed}
+    _, tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.metrics))))
+    stats, comparisons = summarize(tables, [tuple(pair) for pair in smk.params.pairs], **settings)
+    write_csv(Path(smk.output.summary), stats, SUMMARY_FIELDS)
+    write_csv(Path(smk.output.comparisons), comparisons, COMPARISON_FIELDS)
+    origin_stats = None
+    if smk.input.origin:
+        _, origin_tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.origin))))
+        origin_stats, _ = summarize(origin_tables, [], **settings)
+        write_csv(Path(smk.output.origin), origin_stats, SUMMARY_FIELDS)
+    markdown = render_markdown(stats, comparisons, smk.params.confidence, smk.params.resamples, origin_stats)
+    Path(smk.output.markdown).write_text(markdown)
+
+
+if __name__ == "__main__":
+    run_logged(snakemake.log[0], lambda: main(snakemake))  # noqa: F821 (injected by Snakemake)

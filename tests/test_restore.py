@@ -1,0 +1,132 @@
+"""The restore-your-own-images command: any picture size in, the same size out."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from restorebench.restore import main, output_names, restore_picture, tile_starts
+
+
+def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 250, (height, width, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("length,tile,overlap", [(517, 32, 8), (300, 32, 0), (32, 32, 8), (33, 32, 31), (7, 32, 8)])
+def test_tiles_cover_every_pixel(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap)
+    covered = np.zeros(max(length, tile), bool)
+    for start in starts:
+        covered[start : start + tile] = True
+        assert start + tile <= max(length, tile)
+    assert covered[:length].all()
+    assert starts == sorted(set(starts))
+
+
+@pytest.mark.parametrize("shape", [(300, 517), (517, 300), (10, 7), (32, 32), (40, 33)])
+def test_tiling_an_identity_model_gives_the_picture_back_exactly(shape):
+    image = photo(*shape)
+    calls = []
+
+    def identity(batch):
+        assert batch.shape[1:] == (32, 32, 3)
+        calls.append(len(batch))
+        return batch
+
+    np.testing.assert_array_equal(restore_picture(identity, image, 32, "tile", overlap=8), image)
+    assert len(calls) == 1  # all tiles of a picture go to the model in one call
+
+
+def test_resize_mode_returns_the_input_size_through_the_model():
+    image = photo(300, 517)
+    seen = []
+
+    def invert(batch):
+        seen.append(batch.shape)
+        return 255 - batch
+
+    restored = restore_picture(invert, image, 32, "resize", overlap=0)
+    assert seen == [(1, 32, 32, 3)]
+    assert restored.shape == image.shape
+    assert abs(restored.mean() - (255 - image.mean())) < 3
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Two tiny saved Keras models of 32 px input: identity and colour inversion."""
+    import keras
+
+    from restorebench import accel  # noqa: F401
+
+    folder = tmp_path_factory.mktemp("models")
+    paths = {}
+    for name, layer in (("identity", keras.layers.Identity()), ("invert", keras.layers.Rescaling(-1.0, offset=1.0))):
+        inputs = keras.Input((32, 32, 3))
+        paths[name] = folder / f"{name}.keras"
+        keras.Model(inputs, layer(inputs)).save(paths[name])
+    return paths
+
+
+def test_command_restores_odd_sizes_to_their_own_size(tmp_path, models):
+    source = tmp_path / "in"
+    source.mkdir()
+    pictures = {"wide": photo(300, 517, 1), "tall": photo(517, 300, 2), "tiny": photo(10, 7, 3)}
+    for name, image in pictures.items():
+        Image.fromarray(image).save(source / f"{name}.png")
+    (source / "notes.txt").write_text("not an image")
+
+    assert main([str(models["identity"]), str(source), str(tmp_path / "tiled"), "--mode", "tile"]) == 0
+    assert main([str(models["invert"]), str(source), str(tmp_path / "resized")]) == 0
+    assert sorted(p.name for p in (tmp_path / "tiled").iterdir()) == ["tall.png", "tiny.png", "wide.png"]
+    for name, image in pictures.items():
+        tiled = np.asarray(Image.open(tmp_path / "tiled" / f"{name}.png"))
+        np.testing.assert_array_equal(tiled, image)  # an identity model restores nothing away
+        resized = np.asarray(Image.open(tmp_path / "resized" / f"{name}.png"))
+        assert resized.shape == image.shape
+        assert abs(resized.mean() - (255 - image.mean())) < 5  # the model's output, not the input
+
+
+def test_keep_undamaged_replaces_only_the_white_damage(tmp_path, models):
+    image = photo(60, 90, 4)
+    image[20:23, 10:80] = 255  # a white scratch
+    path = tmp_path / "scratched.png"
+    Image.fromarray(image).save(path)
+    assert main([str(models["invert"]), str(path), str(tmp_path / "out"), "--mode", "tile", "--keep-undamaged"]) == 0
+    restored = np.asarray(Image.open(tmp_path / "out" / "scratched.png"))
+    changed = (restored != image).any(axis=-1)
+    assert changed[20:23, 10:80].all()  # the inverted white is black: replaced
+    assert not changed[:18].any() and not changed[25:].any()  # away from the scratch: the original
+
+
+def test_unreadable_files_are_reported_and_the_rest_restored(tmp_path, models, capsys):
+    source = tmp_path / "in"
+    source.mkdir()
+    Image.fromarray(photo(40, 50)).save(source / "a.png")
+    Image.fromarray(photo(40, 50, 1)).save(source / "a.jpg")
+    (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    assert main([str(models["identity"]), str(source), str(tmp_path / "out")]) == 1
+    assert "broken.jpg" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_jpg.png", "a_png.png"]
+
+
+def test_bad_arguments_get_a_clear_message(tmp_path, models, capsys):
+    assert main([str(models["identity"]), str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    Image.fromarray(photo(40, 40)).save(tmp_path / "x.png")
+    assert main([str(models["identity"]), str(tmp_path / "x.png"), str(tmp_path / "out"), "--overlap", "32"]) == 2
+    assert "--overlap" in capsys.readouterr().err
+
+
+def test_output_names_keep_files_sharing_a_stem_apart(tmp_path):
+    paths = [tmp_path / "a.jpg", tmp_path / "a.PNG", tmp_path / "b.tif"]
+    assert output_names(paths) == {paths[0]: "a_jpg.png", paths[1]: "a_png.png", paths[2]: "b.png"}
+
+
+def test_module_entry_point_states_both_modes():
+    result = subprocess.run([sys.executable, "-m", "restorebench.restore", "--help"], check=False, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "--mode {resize,tile}" in result.stdout
+    assert "stretches each picture" in result.stdout and "overlapping" in result.stdout

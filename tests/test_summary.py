@@ -1,0 +1,140 @@
+"""Summary statistics equal a recomputation from the metric files; comparisons and plots."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from restorebench.metrics import METRICS, write_metrics
+from restorebench.plots import (
+    example_indices,
+    plot_distributions,
+    plot_examples,
+    plot_history,
+    plot_scatter,
+    read_history,
+)
+from restorebench.summary import (
+    COMPARISON_FIELDS,
+    SUMMARY_FIELDS,
+    bootstrap_indices,
+    load_tables,
+    render_markdown,
+    summarize,
+    write_csv,
+)
+
+NAMES = [f"img{i}" for i in range(6)]
+
+
+@pytest.fixture
+def tables():
+    rng = np.random.default_rng(0)
+    a = np.column_stack([rng.uniform(10, 100, 6), rng.uniform(0, 1, 6), rng.uniform(0, 1, 6), rng.uniform(20, 40, 6)])
+    b = a.copy()
+    b[:, 0] += [5, -1, 3, 0, 2, 4]  # b's MSE worse on 4 images, better on 1, tied on 1
+    return {"a": a, "b": b}
+
+
+def test_summary_equals_recomputation_from_the_csvs(tmp_path, tables):
+    paths = {}
+    for model, values in tables.items():
+        paths[model] = tmp_path / f"{model}.csv"
+        write_metrics(paths[model], NAMES, values)
+    names, loaded = load_tables(paths)
+    assert names == NAMES
+    stats, _ = summarize(loaded, [], resamples=500, seed=3)
+    write_csv(tmp_path / "summary.csv", stats, SUMMARY_FIELDS)
+    with (tmp_path / "summary.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == list(SUMMARY_FIELDS)
+    assert len(rows) == 2 * len(METRICS)
+    indices = np.random.default_rng(3).integers(0, 6, size=(500, 6))
+    for row in rows:
+        values = tables[row["model"]][:, METRICS.index(row["metric"])]
+        means = values[indices].mean(axis=1)
+        assert float(row["mean"]) == pytest.approx(values.mean(), rel=1e-12)
+        assert float(row["std"]) == pytest.approx(values.std(ddof=1), rel=1e-12)
+        assert float(row["median"]) == pytest.approx(np.median(values), rel=1e-12)
+        assert float(row["ci_low"]) == pytest.approx(np.quantile(means, 0.025), rel=1e-12)
+        assert float(row["ci_high"]) == pytest.approx(np.quantile(means, 0.975), rel=1e-12)
+        assert int(row["n"]) == 6
+        assert float(row["ci_low"]) <= float(row["mean"]) <= float(row["ci_high"])
+
+
+def test_paired_comparison_counts_wins_and_ties(tables):
+    _, comparisons = summarize(tables, [("a", "b")], resamples=300)
+    mse = next(c for c in comparisons if c.metric == "mse")
+    assert mse.mean_diff == pytest.approx(-13 / 6)
+    assert mse.win_rate == pytest.approx(4 / 6)  # lower MSE wins
+    assert mse.tie_rate == pytest.approx(1 / 6)
+    assert mse.ci_low <= mse.mean_diff <= mse.ci_high
+    ssim = next(c for c in comparisons if c.metric == "ssim")
+    assert (ssim.mean_diff, ssim.win_rate, ssim.tie_rate) == (0.0, 0.0, 1.0)
+    assert ssim.ci_low == ssim.ci_high == 0.0
+    with pytest.raises(ValueError, match="'c' was not scored"):
+        summarize(tables, [("a", "c")])
+
+
+def test_constant_values_have_a_point_interval_and_inf_stays_inf():
+    values = np.array([[4.0, 0.5, 0.9, math.inf]] * 3)
+    stats, _ = summarize({"m": values}, [], resamples=200)
+    mse = stats[0]
+    assert (mse.mean, mse.std, mse.median, mse.ci_low, mse.ci_high) == (4.0, 0.0, 4.0, 4.0, 4.0)
+    psnr = stats[3]
+    assert psnr.mean == math.inf and psnr.median == math.inf
+
+
+def test_bootstrap_is_reproducible():
+    np.testing.assert_array_equal(bootstrap_indices(10, 50, 7), bootstrap_indices(10, 50, 7))
+    assert not np.array_equal(bootstrap_indices(10, 50, 7), bootstrap_indices(10, 50, 8))
+
+
+def test_load_tables_refuses_files_of_different_test_sets(tmp_path, tables):
+    write_metrics(tmp_path / "a.csv", NAMES, tables["a"])
+    write_metrics(tmp_path / "b.csv", NAMES[::-1], tables["b"])
+    with pytest.raises(ValueError, match=r"b\.csv: image names differ from .*a\.csv"):
+        load_tables({"a": tmp_path / "a.csv", "b": tmp_path / "b.csv"})
+
+
+def test_markdown_holds_every_model_comparison_and_the_origin_table(tables):
+    stats, comparisons = summarize(tables, [("a", "b")], resamples=200)
+    text = render_markdown(stats, comparisons, 0.95, 200, origin_stats=stats)
+    assert "6 test images" in text
+    assert text.count("\n| b | ") == 2  # its row in our table and in the origin-protocol table
+    assert text.count("\n| a | b | ") == len(METRICS)  # one comparison row per metric
+    assert "| a | b | MSE | -2.167 |" in text
+    assert "## Origin protocol" in text
+    assert "## Origin protocol" not in render_markdown(stats, comparisons, 0.95, 200)
+
+
+def test_comparison_csv_fields(tmp_path, tables):
+    _, comparisons = summarize(tables, [("a", "b")], resamples=100)
+    write_csv(tmp_path / "c.csv", comparisons, COMPARISON_FIELDS)
+    with (tmp_path / "c.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert [r["metric"] for r in rows] == list(METRICS)
+    assert float(rows[0]["win_rate"]) == pytest.approx(4 / 6)
+
+
+def test_example_picks_follow_the_metric_direction():
+    values = np.array([0.5, 0.9, 0.1, 0.7, 0.3])
+    assert example_indices(values, "ssim") == {"best": 1, "median": 0, "worst": 2}
+    assert example_indices(values, "mse") == {"best": 2, "median": 0, "worst": 1}
+
+
+def test_every_plot_writes_a_png(tmp_path, tables):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 6, 16, 16, 3), dtype=np.uint8)
+    plot_distributions(tables, tmp_path / "d.png")
+    plot_scatter("a", "b", tables["a"], tables["b"], tmp_path / "s.png")
+    plot_examples("a", *images, NAMES, tables["a"][:, 2], "ssim", tmp_path / "e.png")
+    history = tmp_path / "h.csv"
+    history.write_text("epoch,loss,val_loss,l1\n0,1.0,1.2,0.3\n1,0.5,0.7,0.2\n")
+    assert set(read_history(history)) == {"epoch", "loss", "val_loss", "l1"}
+    plot_history({"vae": read_history(history)}, tmp_path / "t.png")
+    for name in ("d", "s", "e", "t"):
+        with Image.open(tmp_path / f"{name}.png") as image:
+            assert image.format == "PNG" and min(image.size) > 200
