@@ -15,7 +15,7 @@ $(BIN)/activate:
 
 $(VENV)/.installed-$(TF): $(BIN)/activate pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(TF),download,dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(TF),download,slurm,dev]"
 	touch $@
 
 install: $(VENV)/.installed-$(TF)

@@ -67,3 +67,74 @@ def needs_faces_dev():
     if not FACES_DEV.is_dir():
         pytest.skip(f"{FACES_DEV} is absent (shared data only exists beside the team's checkout)")
     return FACES_DEV
+
+
+# A whole workflow at toy scale: 16 px, a couple of epochs, tiny networks.
+TINY_WORKFLOW = {
+    "run": "tiny",
+    "dataset": {"source": "clean", "path": "raw", "image_size": 16, "min_side": 8, "test_fraction": 0.25},
+    "train": {
+        "tensorboard": False,
+        "validation_fraction": 0.2,
+        "vae": {"epochs": 2, "batch_size": 4, "filters": [8, 16], "latent_dim": 4},
+        "gan": {"epochs": 2, "batch_size": 4, "filters": [8, 16], "discriminator_filters": [8]},
+    },
+    "score": {"bootstrap": 200},
+}
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "workflow", "scripts", "viewer", "profiles")
+
+
+def copy_workflow(destination: Path) -> Path:
+    """A user's clone of the workflow (no tests, no results) in ``destination``."""
+    import shutil
+
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def make_raw_photos(folder: Path, count: int = 12) -> None:
+    for index in range(count):
+        save_photo(folder / f"photo{index:02d}.jpg", (40, 32), seed=index)
+
+
+def snakemake_here(workdir: Path, *args: str, check: bool = True, env: dict | None = None, timeout: int = 900):
+    """Run snakemake with the workflow copied into ``workdir`` (as a user would)."""
+    result = subprocess.run(
+        [*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def planned_jobs(dry_run_output: str) -> set[str]:
+    """Jobs of a dry run as 'rule' or 'rule[wildcards]', from Snakemake's own plan."""
+    jobs, rule = set(), None
+    for line in dry_run_output.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("rule ", "localrule ")) and stripped.endswith(":"):
+            if rule:
+                jobs.add(rule)
+            rule = stripped.split()[1].rstrip(":")
+        elif rule and stripped.startswith("wildcards:"):
+            rule = f"{rule}[{stripped.split(':', 1)[1].strip()}]"
+    if rule:
+        jobs.add(rule)
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def tiny_completed_run(tmp_path_factory) -> Path:
+    """The whole tiny workflow, run locally once; tests copy it before changing anything."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny-run"))
+    make_raw_photos(workdir / "raw")
+    write_config(workdir, TINY_WORKFLOW)
+    snakemake_here(workdir, "--cores", "2")
+    return workdir

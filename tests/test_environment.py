@@ -18,8 +18,8 @@ def requirement_name(spec: str) -> str:
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     wanted = {requirement_name(s) for s in project["dependencies"]}
-    wanted |= {requirement_name(s) for s in project["optional-dependencies"]["cpu"]}
-    wanted |= {requirement_name(s) for s in project["optional-dependencies"]["download"]}
+    for extra in ("cpu", "download", "slurm"):
+        wanted |= {requirement_name(s) for s in project["optional-dependencies"][extra]}
     environment = yaml.safe_load((REPO / "environment.yml").read_text())
     listed = set()
     for entry in environment["dependencies"]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from system_packages import apt_install
 from viewer_fixtures import REPO, small_run
 
 
@@ -89,23 +90,6 @@ def _free_display() -> int:
     raise RuntimeError("no free X display number between :90 and :199")
 
 
-def _apt_install(*packages: str) -> str | None:
-    """Install Debian packages; None on success, else why not."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return f"{' '.join(packages)} missing and cannot be installed here (needs root and apt-get)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, env=env, check=False, timeout=600
-            )
-        except subprocess.TimeoutExpired:
-            return f"'{' '.join(command)}' took over 10 minutes"
-        if result.returncode != 0:
-            return f"'{' '.join(command)}' failed: {result.stderr.strip()[-300:]}"
-    return None
-
-
 def _missing_xcb_packages() -> list[str]:
     """Debian packages of the libraries PyQt6's xcb platform plugin lacks (libxcb-cursor0, ...).
 
@@ -129,10 +113,10 @@ def _missing_xcb_packages() -> list[str]:
 @pytest.fixture
 def xvfb_display():
     """A fresh Xvfb server on a free display number, stopped afterwards."""
-    if not shutil.which("Xvfb") and (why := _apt_install("xvfb")):
+    if not shutil.which("Xvfb") and (why := apt_install("xvfb")):
         pytest.skip(f"Xvfb unavailable: {why}")
     missing = _missing_xcb_packages()
-    if missing and (why := _apt_install(*missing)):
+    if missing and (why := apt_install(*missing)):
         pytest.skip(f"libraries for Qt's xcb plugin unavailable: {why}")
     number = _free_display()
     server = subprocess.Popen(

@@ -1,0 +1,80 @@
+"""The U-Net building blocks the VAE and the GAN share (pix2pix conventions).
+
+Each block halves or doubles the side with a 4x4 stride-2 convolution, the choice of
+the pix2pix paper and of the origin notebooks; weights start from N(0, 0.02).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+KERNEL = 4
+# pix2pix's PyTorch BatchNorm momentum (0.1 there is 0.9 here); Keras' 0.99 leaves the
+# moving statistics far from the batch ones after a short demo run, ruining inference.
+BN_MOMENTUM = 0.9
+
+
+def _init(seed: int) -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(0.0, 0.02, seed=seed)
+
+
+def levels(image_size: int, filters: list[int], key: str) -> list[int]:
+    """The widths of the levels an image of this side has room for.
+
+    Each entry of ``filters`` is one stride-2 level; levels stop where the side no
+    longer halves cleanly (at 1x1 for a power of two), so one list (the origin's
+    eight levels for 256 px) serves every image size. Raises ValueError naming the
+    config key when not even one level fits.
+    """
+    halvings, side = 0, image_size
+    while side % 2 == 0 and halvings < len(filters):
+        side //= 2
+        halvings += 1
+    if halvings == 0:
+        raise ValueError(f"config key {key}: image_size {image_size} cannot be halved even once")
+    return list(filters[:halvings])
+
+
+def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
+    """Conv 4x4/2 -> (BatchNorm) -> LeakyReLU(0.2)."""
+    x = layers.Conv2D(
+        filters, KERNEL, strides=2, padding="same", use_bias=not batchnorm,
+        kernel_initializer=_init(seed), name=f"{name}_conv",
+    )(x)
+    if batchnorm:
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
+
+
+def up(x, filters: int, *, dropout: float, seed: int, name: str):
+    """ConvTranspose 4x4/2 -> BatchNorm -> (Dropout) -> ReLU."""
+    x = layers.Conv2DTranspose(
+        filters, KERNEL, strides=2, padding="same", use_bias=False,
+        kernel_initializer=_init(seed), name=f"{name}_deconv",
+    )(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    if dropout:
+        x = layers.Dropout(dropout, seed=seed, name=f"{name}_dropout")(x)
+    return layers.ReLU(name=f"{name}_act")(x)
+
+
+def to_image(x, *, seed: int, image=None, width: int = 0):
+    """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
+
+    (The origin's VAE stacked this sigmoid on a ReLU, so no pixel could fall below 0.5.)
+    Given the network's input ``image``, features are first brought to full size with
+    ``width`` channels and joined to it, a full-resolution skip the origin's U-Nets
+    lack: undamaged pixels then pass through sharp instead of being rebuilt from half
+    resolution.
+    """
+    if image is None:
+        return layers.Conv2DTranspose(
+            3, KERNEL, strides=2, padding="same", activation="sigmoid",
+            kernel_initializer=_init(seed), name="to_image",
+        )(x)
+    x = up(x, width, dropout=0.0, seed=seed, name="full")
+    x = layers.Concatenate(name="join_input")([x, image])
+    return layers.Conv2D(
+        3, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 1), name="to_image"
+    )(x)

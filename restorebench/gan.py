@@ -1,0 +1,96 @@
+"""The pix2pix GAN: a U-Net generator, a PatchGAN discriminator and their joint loss.
+
+The training wrapper only overrides ``compute_loss``, never ``train_step``, so the
+same code trains under every Keras backend (TensorFlow here, JAX on a lent GPU).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from restorebench.blocks import down, levels, to_image, up
+
+
+def build_generator(
+    image_size: int, filters: list[int], dropout: float = 0.5, input_skip: bool = False, seed: int = 0
+) -> keras.Model:
+    """U-Net: one down block per level, mirrored up blocks joined to the skips.
+
+    As in pix2pix, the first down block has no BatchNorm and the three deepest up
+    blocks use dropout (off at inference, so restoration is deterministic).
+    ``input_skip`` joins the input itself before the output (see ``blocks.to_image``).
+    """
+    filters = levels(image_size, filters, "train.gan.filters")
+    damaged = keras.Input((image_size, image_size, 3), name="damaged")
+    x, skips = damaged, []
+    for level, width in enumerate(filters):
+        x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"down{level}")
+        skips.append(x)
+    for step, level in enumerate(reversed(range(len(filters) - 1))):
+        x = up(x, filters[level], dropout=dropout if step < 3 else 0.0, seed=seed + 100 + level, name=f"up{level}")
+        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+    output = to_image(x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0])
+    return keras.Model(damaged, output, name="gan_generator")
+
+
+def build_discriminator(image_size: int, filters: list[int], seed: int = 0) -> keras.Model:
+    """PatchGAN on (damaged, candidate): one real/fake logit per image patch.
+
+    The origin ended in a dense layer; per-patch logits are pix2pix's choice and keep
+    the network independent of the image side.
+    """
+    filters = levels(image_size, filters, "train.gan.discriminator_filters")
+    damaged = keras.Input((image_size, image_size, 3), name="damaged")
+    candidate = keras.Input((image_size, image_size, 3), name="candidate")
+    x = layers.Concatenate(name="pair")([damaged, candidate])
+    for level, width in enumerate(filters):
+        x = down(x, width, batchnorm=level > 0, seed=seed + 300 + level, name=f"disc{level}")
+    logits = layers.Conv2D(
+        1, 4, padding="same", kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02, seed=seed + 400),
+        name="patch_logits",
+    )(x)
+    return keras.Model([damaged, candidate], logits, name="gan_discriminator")
+
+
+def _bce(logits, target: float):
+    """Mean sigmoid cross-entropy against a constant label, stable for any logit."""
+    return ops.mean(ops.maximum(logits, 0.0) - logits * target + ops.log1p(ops.exp(-ops.abs(logits))))
+
+
+class Pix2Pix(keras.Model):
+    """Trains generator and discriminator together with one ``fit``.
+
+    pix2pix updates both nets at once from the same forward pass, each with its own
+    loss and an Adam(2e-4, 0.5) of its own. Adam works per weight, so one optimizer
+    over both nets is the same thing, provided each weight only sees its own
+    gradient. The loss below is built so that it does:
+
+    - ``fake_d`` = D(x, stop_gradient(G(x))): D's loss on it reaches D only;
+    - ``fake_g`` = D(x, G(x)) has the same value, so ``bce(fake_g, 1) - bce(fake_d, 1)``
+      is zero, its gradient on D cancels exactly, and on G it is the adversarial term.
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, l1_weight: float = 100.0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_weight = l1_weight
+        self.disc_loss = keras.metrics.Mean(name="disc_loss")
+        self.gen_gan_loss = keras.metrics.Mean(name="gen_gan_loss")
+        self.gen_l1 = keras.metrics.Mean(name="gen_l1")
+
+    def call(self, damaged, training=False):
+        return self.generator(damaged, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        real = self.discriminator([x, y], training=training)
+        fake_d = self.discriminator([x, ops.stop_gradient(y_pred)], training=training)
+        fake_g = self.discriminator([x, y_pred], training=training)
+        disc = _bce(real, 1.0) + _bce(fake_d, 0.0)
+        gan = _bce(fake_g, 1.0)
+        l1 = ops.mean(ops.abs(y - y_pred))
+        self.disc_loss.update_state(disc)
+        self.gen_gan_loss.update_state(gan)
+        self.gen_l1.update_state(l1)
+        return disc + (gan - _bce(fake_d, 1.0)) + self.l1_weight * l1

@@ -1,0 +1,96 @@
+"""The VAE of the origin: a U-Net whose bottleneck is a sampled latent vector.
+
+Encoder: stride-2 blocks down to a small map, then Dense mean and log-variance.
+Decoder: the latent vector back to that map, up blocks joined to the encoder
+outputs of the same size. Training samples z; restoring uses the mean, so the same
+damaged image always gives the same result and the saved model needs no custom
+layer (it loads with ``safe_mode=True`` and nothing registered).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from restorebench.blocks import down, levels, to_image, up
+
+
+def build_encoder(
+    image_size: int, filters: list[int], latent_dim: int, input_skip: bool = False, seed: int = 0
+) -> keras.Model:
+    """damaged -> [mean, log_var, (damaged,) skip_0, ..., skip_{depth-2}].
+
+    With ``input_skip`` the input itself is passed on as the full-size skip.
+    """
+    filters = levels(image_size, filters, "train.vae.filters")
+    damaged = keras.Input((image_size, image_size, 3), name="damaged")
+    x, skips = damaged, []
+    for level, width in enumerate(filters):
+        x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"enc{level}")
+        skips.append(x)
+    flat = layers.Flatten(name="flatten")(x)
+    mean = layers.Dense(latent_dim, name="z_mean")(flat)
+    log_var = layers.Dense(latent_dim, name="z_log_var")(flat)
+    passed = [damaged] if input_skip else []
+    return keras.Model(damaged, [mean, log_var, *passed, *skips[:-1]], name="vae_encoder")
+
+
+def build_decoder(
+    image_size: int, filters: list[int], latent_dim: int, input_skip: bool = False, seed: int = 0
+) -> keras.Model:
+    """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
+
+    The deepest encoder map is not passed on: the latent vector is what stands for it.
+    """
+    filters = levels(image_size, filters, "train.vae.filters")
+    depth = len(filters)
+    bottom = image_size // 2**depth
+    z = keras.Input((latent_dim,), name="z")
+    skips = [
+        keras.Input((image_size // 2 ** (level + 1),) * 2 + (width,), name=f"skip{level}")
+        for level, width in enumerate(filters[:-1])
+    ]
+    image = keras.Input((image_size, image_size, 3), name="damaged") if input_skip else None
+    x = layers.Dense(bottom * bottom * filters[-1], name="z_project")(z)
+    x = layers.Reshape((bottom, bottom, filters[-1]), name="z_map")(x)
+    x = layers.ReLU(name="z_act")(x)
+    for level in reversed(range(depth - 1)):
+        x = up(x, filters[level], dropout=0.0, seed=seed + 100 + level, name=f"dec{level}")
+        x = layers.Concatenate(name=f"join{level}")([x, skips[level]])
+    output = to_image(x, seed=seed + 200, image=image, width=filters[0])
+    passed = [image] if input_skip else []
+    return keras.Model([z, *passed, *skips], output, name="vae_decoder")
+
+
+class VAE(keras.Model):
+    """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, kl_weight: float, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.kl_weight = kl_weight
+        self.noise = keras.random.SeedGenerator(seed)
+        self.reconstruction = keras.metrics.Mean(name="mse")
+        self.kl = keras.metrics.Mean(name="kl")
+
+    def call(self, damaged, training=False):
+        mean, log_var, *skips = self.encoder(damaged, training=training)
+        z = mean
+        if training:
+            z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=self.noise)
+        return self.decoder([z, *skips], training=training), mean, log_var
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        restored, mean, log_var = y_pred
+        mse = ops.mean(ops.square(y - restored))
+        kl = ops.mean(-0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1))
+        self.reconstruction.update_state(mse)
+        self.kl.update_state(kl)
+        return mse + self.kl_weight * kl
+
+    def restorer(self) -> keras.Model:
+        """The deterministic damaged -> restored model that is saved as ``vae.keras``."""
+        damaged = keras.Input(self.encoder.input.shape[1:], name="damaged")
+        mean, _, *skips = self.encoder(damaged)
+        return keras.Model(damaged, self.decoder([mean, *skips]), name="vae")

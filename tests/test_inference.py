@@ -1,0 +1,53 @@
+"""restore_images: the uint8 contract on both sides, batching, and refusals."""
+
+import keras
+import numpy as np
+import pytest
+
+from restorebench.gan import build_generator
+from restorebench.inference import restore_images
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def generator_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "gan_generator.keras"
+    build_generator(SIZE, [8, 16], seed=5).save(path)
+    return path
+
+
+def damaged(count, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (count, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+def test_restores_uint8_images_the_same_whatever_the_batch(generator_file):
+    images = damaged(7)
+    whole = restore_images(generator_file, images)
+    assert whole.dtype == np.uint8 and whole.shape == images.shape
+    np.testing.assert_array_equal(restore_images(generator_file, images, batch_size=3), whole)
+    np.testing.assert_array_equal(restore_images(generator_file, images[4:5]), whole[4:5])
+
+
+def test_output_is_the_model_output_rounded_to_uint8(generator_file):
+    images = damaged(2, seed=1)
+    model = keras.saving.load_model(generator_file)
+    expected = keras.ops.convert_to_numpy(model(images.astype(np.float32) / 255, training=False))
+    np.testing.assert_array_equal(restore_images(generator_file, images), np.rint(expected * 255).astype(np.uint8))
+
+
+def test_refuses_wrong_images_with_the_reason(generator_file):
+    with pytest.raises(ValueError, match="uint8"):
+        restore_images(generator_file, damaged(2).astype(np.float32))
+    with pytest.raises(ValueError, match=r"takes images of shape \(16, 16, 3\), got \(32, 32, 3\)"):
+        restore_images(generator_file, np.zeros((1, 32, 32, 3), np.uint8))
+    with pytest.raises(FileNotFoundError, match="missing.keras"):
+        restore_images(generator_file.parent / "missing.keras", damaged(1))
+
+
+def test_a_model_that_would_run_arbitrary_code_is_refused(tmp_path):
+    inputs = keras.Input((SIZE, SIZE, 3))
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, keras.layers.Lambda(lambda x: 1 - x)(inputs)).save(path)
+    with pytest.raises(ValueError, match="safe_mode"):
+        restore_images(path, damaged(1))

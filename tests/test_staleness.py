@@ -1,0 +1,58 @@
+"""Only stale outputs rerun: Snakemake's own dry-run plan on a completed tiny run."""
+
+import shutil
+
+import pytest
+
+from conftest import TINY_WORKFLOW, merge, planned_jobs, save_photo, snakemake_here, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture
+def run_copy(tiny_completed_run, tmp_path):
+    """A private copy of the completed run (mtimes kept), free to change."""
+    return shutil.copytree(tiny_completed_run, tmp_path / "run", symlinks=True)
+
+
+def plan(workdir) -> set[str]:
+    return planned_jobs(snakemake_here(workdir, "--cores", "2", "--dry-run").stdout)
+
+
+def test_nothing_is_planned_when_nothing_changed(run_copy):
+    result = snakemake_here(run_copy, "--cores", "2", "--dry-run")
+    assert planned_jobs(result.stdout) == set()
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_gan_setting_plans_the_gan_and_downstream_only(run_copy):
+    write_config(run_copy, merge(TINY_WORKFLOW, {"train": {"gan": {"l1_weight": 50}}}))
+    jobs = plan(run_copy)
+    assert {"train_gan", "predict[model=gan]", "score[model=gan]", "summarize"} <= jobs
+    untouched = ("train_vae", "model=vae", "model=inpaint", "model=damaged")
+    assert not {job for job in jobs if any(part in job for part in untouched)}
+    assert "prepare" not in jobs
+
+
+def test_a_new_image_size_plans_everything_from_the_dataset_on(run_copy):
+    write_config(run_copy, merge(TINY_WORKFLOW, {"dataset": {"image_size": 32}}))
+    jobs = plan(run_copy)
+    assert {"prepare", "train_vae", "train_gan", "summarize"} <= jobs
+    assert {f"predict[model={m}]" for m in ("damaged", "inpaint", "vae", "gan")} <= jobs
+
+
+def test_a_new_raw_image_reprepares(run_copy):
+    save_photo(run_copy / "raw" / "newcomer.jpg", (40, 32), seed=99)
+    assert {"prepare", "train_vae", "train_gan"} <= plan(run_copy)
+
+
+def test_an_edited_raw_image_reprepares(run_copy):
+    edited = sorted((run_copy / "raw").iterdir())[0]
+    save_photo(edited, (40, 32), seed=1234)  # new pixels, same name
+    assert "prepare" in plan(run_copy)
+
+
+def test_editing_the_viewer_plans_nothing(run_copy):
+    window = run_copy / "viewer" / "window.py"
+    window.write_text(window.read_text() + "\n# a local tweak\n")
+    assert plan(run_copy) == set()

@@ -1,0 +1,180 @@
+"""Training on tiny real datasets: batches, validation draw, history, resume, saved models."""
+
+import csv
+import importlib.util
+import logging
+
+import keras
+import numpy as np
+import pytest
+from conftest import REPO
+from snakemake.utils import validate
+
+from restorebench.dataset import write_dataset
+from restorebench.inference import load, restore_images
+from restorebench.training import PairBatches, build_trainer, fit, saved_models, validation_mask
+
+SIZE = 16
+VAE = {
+    "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3,
+    "input_skip": False,
+}
+GAN = {
+    "epochs": 2, "batch_size": 4, "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16],
+    "discriminator_filters": [8, 16], "dropout": 0.5, "l1_weight": 100.0,
+    "input_skip": True,
+}
+
+
+def pairs(count, seed=0):
+    """Smooth clean images and copies with white scribble-like bars, as the damage model makes."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 200, (count, 4, 4, 3)).astype(np.uint8)
+    clean = np.repeat(np.repeat(coarse, SIZE // 4, axis=1), SIZE // 4, axis=2)
+    damaged = clean.copy()
+    for image, row in zip(damaged, rng.integers(0, SIZE - 2, count)):
+        image[row : row + 2] = 255
+    return clean, damaged
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    splits = {}
+    for split, count, seed in (("train", 12, 0), ("test", 3, 1)):
+        clean, damaged = pairs(count, seed)
+        splits[split] = {"clean": clean, "damaged": damaged, "names": [f"{split}{i}" for i in range(count)]}
+    path = tmp_path / "dataset.h5"
+    write_dataset(path, splits)
+    return path
+
+
+def train(model, dataset, tmp_path, settings=None, **kwargs):
+    kwargs = {"seed": 1, "validation_fraction": 0.25, **kwargs}
+    return fit(
+        model, dataset, settings or (VAE if model == "vae" else GAN),
+        history=tmp_path / f"{model}_history.csv", backup_dir=tmp_path / f"{model}_backup", **kwargs,
+    )
+
+
+def history(tmp_path, model):
+    with open(tmp_path / f"{model}_history.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_batches_scale_to_unit_floats_and_reshuffle_each_epoch():
+    clean, damaged = pairs(10)
+    batches = PairBatches(damaged, clean, 4, shuffle=True, seed=3)
+    assert len(batches) == 2  # the incomplete third batch is dropped
+    x, _ = batches[0]
+    assert x.dtype == np.float32 and x.shape == (4, SIZE, SIZE, 3)
+    np.testing.assert_array_equal(np.rint(x * 255).astype(np.uint8), damaged[np.sort(batches.order[:4])])
+    first = batches.order.copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(first, batches.order)
+    ordered = PairBatches(damaged, clean, 4, shuffle=False)
+    assert len(ordered) == 3
+    np.testing.assert_allclose(ordered[2][1], clean[8:] / 255, rtol=1e-6)
+
+
+def test_validation_draw_is_stable_per_name_and_near_the_fraction():
+    names = [f"img{i}" for i in range(2000)]
+    mask = validation_mask(names, 0.1, seed=5)
+    assert 0.08 < mask.mean() < 0.12
+    assert np.array_equal(validation_mask(names[:50] + ["new"], 0.1, seed=5)[:50], mask[:50])
+    assert not validation_mask(names, 0.0, seed=5).any()
+
+
+@pytest.mark.parametrize("model", ["vae", "gan"])
+def test_fit_writes_history_and_a_model_that_restores(model, dataset, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="restorebench.training")
+    trainer = train(model, dataset, tmp_path)
+    rows = history(tmp_path, model)
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    expected = {"vae": {"loss", "mse", "kl", "val_loss", "val_mse"}, "gan": {"disc_loss", "gen_gan_loss", "gen_l1", "val_gen_l1"}}
+    assert expected[model] <= set(rows[0])
+    assert all(np.isfinite(float(row["loss"])) for row in rows)
+    assert f"{model} epoch 2/2" in caplog.text
+    assert not (tmp_path / f"{model}_backup").exists()
+
+    key = "vae" if model == "vae" else "generator"
+    path = tmp_path / f"{key}.keras"
+    saved_models(model, trainer)[key].save(path)
+    _, damaged = pairs(5, seed=9)
+    restored = restore_images(path, damaged, batch_size=2)
+    assert restored.dtype == np.uint8 and restored.shape == damaged.shape
+    direct = keras.ops.convert_to_numpy(saved_models(model, trainer)[key](damaged.astype(np.float32) / 255))
+    np.testing.assert_array_equal(restored, np.rint(direct * 255).astype(np.uint8))
+
+
+def test_gan_saves_both_networks(dataset, tmp_path):
+    networks = saved_models("gan", train("gan", dataset, tmp_path, {**GAN, "epochs": 1}))
+    assert set(networks) == {"generator", "discriminator"}
+    for key, network in networks.items():
+        network.save(tmp_path / f"{key}.keras")
+        assert load(tmp_path / f"{key}.keras").count_params() == network.count_params()
+
+
+def test_same_seed_same_history(dataset, tmp_path):
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        train("vae", dataset, tmp_path / run, seed=7)
+    assert history(tmp_path / "a", "vae") == history(tmp_path / "b", "vae")
+
+
+def test_tensorboard_logs_or_a_clear_refusal(dataset, tmp_path):
+    logs = tmp_path / "tensorboard"
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ValueError, match="train.tensorboard: needs the tensorboard package"):
+            train("vae", dataset, tmp_path, tensorboard_dir=logs)
+    else:
+        train("vae", dataset, tmp_path, {**VAE, "epochs": 1}, tensorboard_dir=logs)
+        assert any(logs.rglob("*tfevents*"))
+
+
+def test_the_schema_defaults_build_both_models():
+    """Every key the code reads has a default, so a config may leave out the train section."""
+    train = {}
+    validate(train, str(REPO / "workflow/schemas/train.schema.yaml"))
+    for model in ("vae", "gan"):
+        assert build_trainer(model, SIZE, train[model], seed=0).count_params() > 0
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_after_its_last_epoch(dataset, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="restorebench.training")
+    settings = {**VAE, "epochs": 3}
+    with pytest.raises(KeyboardInterrupt):
+        train("vae", dataset, tmp_path, settings, callbacks=[Interrupt()])
+    assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1"]
+    caplog.clear()
+    train("vae", dataset, tmp_path, settings)
+    assert "resuming" in caplog.text and "vae epoch 1/3" not in caplog.text
+    assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
+
+
+def test_a_backup_from_other_settings_is_not_resumed(dataset, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="restorebench.training")
+    with pytest.raises(KeyboardInterrupt):
+        train("vae", dataset, tmp_path, {**VAE, "epochs": 3}, callbacks=[Interrupt()])
+    caplog.clear()
+    train("vae", dataset, tmp_path, {**VAE, "epochs": 3, "learning_rate": 5e-4})
+    assert "from scratch" in caplog.text
+    assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
+
+
+def test_bad_inputs_are_refused_with_the_reason(dataset, tmp_path):
+    with pytest.raises(ValueError, match="train.validation_fraction"):
+        train("vae", dataset, tmp_path, validation_fraction=0.999999)
+    with pytest.raises(ValueError, match="unknown model 'unet'"):
+        train("unet", dataset, tmp_path, VAE)
+    empty = tmp_path / "empty.h5"
+    clean, damaged = pairs(2)
+    write_dataset(empty, {"train": {"clean": clean[:0], "damaged": damaged[:0], "names": []},
+                          "test": {"clean": clean, "damaged": damaged, "names": ["a", "b"]}})
+    with pytest.raises(ValueError, match="empty.h5: the train split is empty"):
+        train("vae", empty, tmp_path)
