@@ -28,6 +28,7 @@ test: install
 
 lint: install
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check restorebench scripts tests viewer
 
 clean:

@@ -25,7 +25,7 @@ class DamageSettings:
     blobs: tuple[int, int] = (0, 6)
 
     @classmethod
-    def from_config(cls, section: dict) -> "DamageSettings":
+    def from_config(cls, section: dict) -> DamageSettings:
         defaults = cls()
         return cls(
             strokes=tuple(section.get("strokes", defaults.strokes)),
@@ -67,12 +67,12 @@ def damage_mask(size: int, seed: int, name: str, settings: DamageSettings = Dama
     rng = _rng(seed, name)
     scale = size / REFERENCE_SIZE
     low, high = settings.strokes
-    count = int(round(math.exp(rng.uniform(math.log(max(low, 1)), math.log(max(high, 1) + 1)))))
+    count = round(math.exp(rng.uniform(math.log(max(low, 1)), math.log(max(high, 1) + 1))))
     count = min(max(count, low), high)
     canvas = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(canvas)
     for _ in range(count):
-        width = max(1, int(round(rng.uniform(*settings.stroke_width) * scale)))
+        width = max(1, round(rng.uniform(*settings.stroke_width) * scale))
         _stroke(draw, rng, size, width)
     for _ in range(int(rng.integers(settings.blobs[0], settings.blobs[1] + 1))):
         _blob(draw, rng, size, scale)

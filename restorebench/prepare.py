@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
@@ -39,10 +39,10 @@ class PrepareSettings:
     max_pixels: int = 40_000_000
     compression_level: int = 4
     demo_images: int = 480
-    damage: DamageSettings = DamageSettings()
+    damage: DamageSettings = field(default_factory=DamageSettings)
 
     @classmethod
-    def from_config(cls, section: dict) -> "PrepareSettings":
+    def from_config(cls, section: dict) -> PrepareSettings:
         """Build from the config's ``dataset`` section (already schema-validated)."""
         fields = {k: v for k, v in section.items() if k in cls.__dataclass_fields__ and k != "damage"}
         settings = cls(**fields, damage=DamageSettings.from_config(section.get("damage") or {}))

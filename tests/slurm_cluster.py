@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue")
 
@@ -100,12 +101,12 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         key.chmod(0o400)
 
     def _start(self, *command: str) -> None:
-        log = open(self.folder / "log" / f"{Path(command[0]).name}.out", "w")
-        self.processes.append(
-            subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        )
+        with open(self.folder / "log" / f"{Path(command[0]).name}.out", "w") as log:
+            self.processes.append(
+                subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
 
-    def __enter__(self) -> "LocalSlurm":
+    def __enter__(self) -> Self:
         self._write_config()
         folder = self.folder
         self._start(
@@ -121,7 +122,7 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         return self
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
-        return subprocess.run([_tool(command[0]), *command[1:]], env=self.env, capture_output=True, text=True)
+        return subprocess.run([_tool(command[0]), *command[1:]], env=self.env, capture_output=True, text=True, check=False)
 
     def _wait(self, ready, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

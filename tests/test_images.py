@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import save_photo
 from PIL import Image
 
-from conftest import save_photo
 from restorebench.images import ImageError, fit_square, load_rgb
 
 LIMITS = {"max_pixels": 10_000_000, "min_side": 16}

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from restorebench.blocks import levels
 from restorebench.gan import Pix2Pix, _bce, build_discriminator, build_generator
+from restorebench.training import build_trainer
 from restorebench.vae import VAE, build_decoder, build_encoder
 
 SIZE = 16
@@ -35,10 +36,41 @@ def test_generator_maps_images_to_images_in_unit_range(input_skip):
     assert output.min() >= 0 and output.max() <= 1
 
 
-def test_discriminator_gives_patch_logits_for_a_pair():
-    discriminator = build_discriminator(SIZE, [8, 16])
+@pytest.mark.parametrize(("head", "shape"), [("dense", (4, 1)), ("patch", (4, SIZE // 4, SIZE // 4, 1))])
+def test_discriminator_heads_judge_a_pair(head, shape):
+    discriminator = build_discriminator(SIZE, [8, 16], head)
     logits = discriminator([images(), images(seed=1)])
-    assert tuple(logits.shape) == (4, SIZE // 4, SIZE // 4, 1)
+    assert tuple(logits.shape) == shape
+    with pytest.raises(ValueError, match="train.gan.discriminator: unknown head 'conv'"):
+        build_discriminator(SIZE, [8, 16], "conv")
+
+
+ORIGIN = [64, 128, 128, 256, 256, 512, 512, 512]
+
+
+def test_origin_architecture_at_256_px():
+    """The origin's facts: 8 stride-2 blocks to a 1x1x512 code, latent 64, 4-block dense discriminator."""
+    generator = build_generator(256, ORIGIN)
+    downs = [layer for layer in generator.layers if layer.name.startswith("down") and layer.name.endswith("_conv")]
+    assert len(downs) == 8 and tuple(downs[-1].output.shape) == (None, 1, 1, 512)
+    assert len([layer for layer in generator.layers if layer.name.endswith("_deconv")]) == 7  # + to_image: 8 ups
+    assert tuple(generator.output.shape) == (None, 256, 256, 3)
+
+    encoder = build_encoder(256, ORIGIN, 64)
+    convs = [layer for layer in encoder.layers if layer.name.endswith("_conv")]
+    assert len(convs) == 8 and tuple(convs[-1].output.shape) == (None, 1, 1, 512)
+    assert [tuple(o.shape) for o in encoder.outputs[:2]] == [(None, 64), (None, 64)]
+
+    discriminator = build_discriminator(256, [64, 128, 256, 512], "dense")
+    assert len([layer for layer in discriminator.layers if layer.name.endswith("_conv")]) == 4
+    assert tuple(discriminator.output.shape) == (None, 1)
+
+    vae_model = VAE(encoder, build_decoder(256, ORIGIN, 64), kl_weight=1e-3)
+    x = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)
+    for restorer in (generator, vae_model.restorer()):
+        output = keras.ops.convert_to_numpy(restorer(x))
+        assert output.shape == (1, 256, 256, 3) and output.dtype == np.float32
+        assert output.min() >= 0 and output.max() <= 1
 
 
 def test_same_seed_same_weights_other_seed_other_weights():
@@ -104,3 +136,43 @@ def test_vae_loss_is_mse_plus_weighted_kl():
     mse = float(np.mean((clean - restored) ** 2))
     assert loss == pytest.approx(mse + 0.5 * 4 * 0.5, rel=1e-5)
     assert float(model.kl.result()) == pytest.approx(2.0)
+
+
+SETTINGS = {
+    "vae": {"learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3, "input_skip": True},
+    "gan": {
+        "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16], "discriminator": "dense",
+        "discriminator_filters": [8, 16], "dropout": 0.0, "l1_weight": 100.0, "input_skip": True,
+    },
+}
+
+
+@pytest.mark.parametrize("model", ["vae", "gan"])
+def test_one_training_step_changes_weights_and_lowers_the_loss(model):
+    trainer = build_trainer(model, SIZE, SETTINGS[model], seed=0)
+    clean = images(8, seed=5)
+    damaged = np.where(np.arange(SIZE)[None, :, None, None] % 5 == 0, 1.0, clean).astype(np.float32)
+    before = [w.copy() for w in trainer.get_weights()]
+    # Each call reports the loss of the weights it starts from, then takes one step.
+    first = trainer.train_on_batch(damaged, clean, return_dict=True)
+    second = trainer.train_on_batch(damaged, clean, return_dict=True)
+    changed = [not np.array_equal(a, b) for a, b in zip(before, trainer.get_weights())]
+    assert sum(changed) > len(changed) // 2
+    assert second["loss"] < first["loss"]
+    key = "mse" if model == "vae" else "gen_l1"  # the restoration term itself
+    assert second[key] < first[key]
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_saves_float32_outputs(precision, tmp_path):
+    trainer = build_trainer("gan", SIZE, SETTINGS["gan"], seed=0, precision=precision)
+    assert trainer.generator.get_layer("down1_conv").compute_dtype == precision.removeprefix("mixed_")
+    assert trainer.generator.get_layer("down1_conv").variable_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # not left set for the rest of the process
+    x = images(4)
+    assert np.isfinite(trainer.train_on_batch(x, x, return_dict=True)["loss"])
+    trainer.generator.save(tmp_path / "generator.keras")
+    loaded = keras.saving.load_model(tmp_path / "generator.keras", safe_mode=True)
+    output = keras.ops.convert_to_numpy(loaded(x))
+    assert output.dtype == np.float32 and 0 <= output.min() and output.max() <= 1
+    np.testing.assert_array_equal(output, keras.ops.convert_to_numpy(trainer.generator(x)))

@@ -4,9 +4,9 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import save_photo
 from PIL import Image
 
-from conftest import save_photo
 from restorebench.dataset import read_attrs, read_split, validate_dataset
 from restorebench.prepare import PrepareSettings, prepare
 

@@ -11,11 +11,11 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import TINY_WORKFLOW, copy_workflow, make_raw_photos, snakemake_here, write_config
-from restorebench.dataset import read_split
 from slurm_cluster import LocalSlurm, missing_tools
 from system_packages import apt_install
+
+from restorebench.dataset import read_split
 
 pytestmark = pytest.mark.workflow
 SLURM_PACKAGES = ("slurm-wlm", "munge")
@@ -43,9 +43,12 @@ def test_the_workflow_runs_as_slurm_jobs_and_matches_a_local_run(cluster, tiny_c
     result = snakemake_here(
         workdir, "--profile", "profiles/slurm", "--slurm-status-command", "squeue",
         "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
-        "--latency-wait", "5", env=cluster.env,
+        "--latency-wait", "5", env=cluster.env, check=False,
     )
     output = result.stdout + result.stderr
+    if result.returncode != 0:
+        job_logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in (workdir / ".snakemake/slurm_logs").rglob("*.log"))
+        pytest.fail(f"the SLURM run failed:\n{output[-4000:]}\n{job_logs}")
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
     jobs = {job["JobId"]: job for job in cluster.jobs()}
     assert submitted and set(submitted.values()) <= set(jobs)

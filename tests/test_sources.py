@@ -1,8 +1,8 @@
 """Pairing raw folders: every file is either a pair or a skip with a reason."""
 
 import pytest
-
 from conftest import save_photo
+
 from restorebench.sources import discover, source_folders
 
 

@@ -3,7 +3,6 @@
 import shutil
 
 import pytest
-
 from conftest import TINY_WORKFLOW, merge, planned_jobs, save_photo, snakemake_here, write_config
 
 pytestmark = pytest.mark.workflow
@@ -47,7 +46,7 @@ def test_a_new_raw_image_reprepares(run_copy):
 
 
 def test_an_edited_raw_image_reprepares(run_copy):
-    edited = sorted((run_copy / "raw").iterdir())[0]
+    edited = min((run_copy / "raw").iterdir())
     save_photo(edited, (40, 32), seed=1234)  # new pixels, same name
     assert "prepare" in plan(run_copy)
 

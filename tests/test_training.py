@@ -21,7 +21,7 @@ VAE = {
 }
 GAN = {
     "epochs": 2, "batch_size": 4, "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16],
-    "discriminator_filters": [8, 16], "dropout": 0.5, "l1_weight": 100.0,
+    "discriminator": "patch", "discriminator_filters": [8, 16], "dropout": 0.5, "l1_weight": 100.0,
     "input_skip": True,
 }
 

@@ -5,7 +5,6 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = f"results/{config['run']}"
@@ -22,7 +21,9 @@ def _source_folders():
     if source == "humanface8000" and path is None:
         return []
     if path is None:
-        raise WorkflowError(f"config key dataset.path: source '{source}' needs a folder")
+        raise WorkflowError(
+            f"config key dataset.path: source '{source}' needs a folder"
+        )
     from restorebench.sources import source_folders
 
     try:
@@ -36,7 +37,12 @@ def raw_inputs(wildcards):
     dataset = config["dataset"]
     if dataset["source"] == "humanface8000" and dataset["path"] is None:
         return [f"{DOWNLOAD_DIR}/download.done"]
-    return [str(p) for folder in _source_folders() for p in sorted(folder.iterdir()) if p.is_file()]
+    return [
+        str(p)
+        for folder in _source_folders()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    ]
 
 
 def source_path():
