@@ -113,3 +113,12 @@ def test_lint_is_clean():
     result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_faces_dev_photos_at_256_px_reconcile(tmp_path, needs_faces_dev):
+    write_config(tmp_path, {"run": "faces", "dataset": {"source": "clean", "path": str(needs_faces_dev), "image_size": 256, "fit": "center_crop"}})
+    run_snakemake(tmp_path, "--cores", "2", "results/faces/dataset.h5")
+    attrs, skipped = reconciles(tmp_path, run="faces")
+    assert attrs["count_found"] == len(list(needs_faces_dev.iterdir())) == 1000
+    assert attrs["count_written"] + len(skipped) == 1000
+    assert validate_dataset(tmp_path / "results/faces/dataset.h5")["test"] > 50
