@@ -97,6 +97,7 @@ def test_adding_a_raw_image_replans_prepare(tmp_path):
         ({"runs": "x"}, "runs"),
         ({"dataset": {"source": "clean", "path": "/no/such/folder"}}, "dataset.path: clean folder not found: /no/such/folder"),
         ({"dataset": {"source": "pairs", "path": None}}, "dataset.path: source 'pairs' needs a folder"),
+        ({"dataset": {"source": "humanface8000", "fit": "center_crop"}}, "dataset.fit: humanface8000 needs 'stretch'"),
     ],
 )
 def test_bad_config_stops_before_any_work(tmp_path, overrides, message):

@@ -7,6 +7,19 @@ from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+
+def _check_dataset_settings():
+    """Cross-key rules the schema cannot express, refused before any job starts."""
+    from restorebench.prepare import PrepareSettings
+
+    try:
+        PrepareSettings.from_config(config["dataset"])
+    except ValueError as error:
+        raise WorkflowError(f"config key {error}") from None
+
+
+_check_dataset_settings()
+
 RESULTS = f"results/{config['run']}"
 ENV = "../../environment.yml"
 DOWNLOAD_DIR = "resources/humanface8000"
