@@ -1,12 +1,13 @@
 """Restorers that need no training, the bar a learned model has to clear.
 
 ``damaged`` returns the input itself: the score of doing nothing. ``inpaint`` is the
-classical answer to this damage: the scribbles are opaque near-white paint, so find
-the near-white pixels and fill them with scikit-image's biharmonic inpainting. Growing
-the mask (``dilation``) catches JPEG-smeared stroke edges, but on crisp synthetic
-damage it only hides true pixels: at 64 px one pixel of dilation raised the mean MSE
-from 14 to 550 on faces-dev, hence the default 0. Its blind spot is honest white in the
-photo (highlights, white shirts), which it repaints as well.
+classical answer to this damage: find the paint and fill it with scikit-image's
+biharmonic inpainting. Paint is found two ways: opaque near-white pixels (stroke
+cores), and thin lines brighter than their surroundings in every channel (a white
+top-hat of the darkest channel), which catches the anti-aliased edges and sub-pixel
+strokes that a threshold misses once images are resized. On 40 faces-dev images the
+top-hat raised PSNR from 23.1 dB (best threshold alone) to 28.1 dB at 64 px. Its blind
+spot is thin true white in a photo (catchlights, white hair), which it repaints too.
 """
 
 from __future__ import annotations
@@ -22,21 +23,31 @@ from skimage.restoration import inpaint_biharmonic
 BASELINES = ("damaged", "inpaint")
 
 
-def damage_mask(damaged: np.ndarray, threshold: int = 250, dilation: int = 0) -> np.ndarray:
-    """(H, W) bool: pixels whose three channels are all >= ``threshold``, grown by ``dilation`` px."""
+def damage_mask(damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None) -> np.ndarray:
+    """(H, W) bool: opaque paint (all channels >= ``threshold``, grown by ``dilation`` px;
+    None scales it with the image, ``size // 128``) plus thin lines whose darkest channel
+    exceeds its grey opening by more than ``contrast`` (0 turns that off)."""
     if not 0 <= threshold <= 255:
         raise ValueError(f"threshold must lie in 0..255, got {threshold}")
-    if dilation < 0:
+    if dilation is not None and dilation < 0:
         raise ValueError(f"dilation must be >= 0, got {dilation}")
-    mask = (damaged >= threshold).all(axis=-1)
-    if dilation and mask.any():
-        mask = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool), iterations=dilation)
+    if contrast < 0:
+        raise ValueError(f"contrast must be >= 0, got {contrast}")
+    darkest = damaged.min(axis=-1).astype(np.int16)
+    size = min(darkest.shape)
+    mask = darkest >= threshold
+    grow = size // 128 if dilation is None else dilation
+    if grow and mask.any():
+        mask = ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool), iterations=grow)
+    if contrast:
+        width = 2 * max(1, size // 64) + 1  # wider than the strokes: 3 px at 64, 5 at 128, 9 at 256
+        mask |= darkest - ndimage.grey_opening(darkest, size=(width, width)) > contrast
     return mask
 
 
-def inpaint_image(damaged: np.ndarray, threshold: int = 250, dilation: int = 0) -> np.ndarray:
-    """One (H, W, 3) uint8 image with its near-white damage filled in."""
-    mask = damage_mask(damaged, threshold, dilation)
+def inpaint_image(damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None) -> np.ndarray:
+    """One (H, W, 3) uint8 image with its detected damage filled in."""
+    mask = damage_mask(damaged, threshold, contrast, dilation)
     if not mask.any() or mask.all():  # nothing to fill, or nothing to fill it from
         return damaged.copy()
     filled = inpaint_biharmonic(damaged, mask, channel_axis=-1)
@@ -44,7 +55,11 @@ def inpaint_image(damaged: np.ndarray, threshold: int = 250, dilation: int = 0) 
 
 
 def inpaint_images(
-    damaged: np.ndarray, threshold: int = 250, dilation: int = 0, workers: int | None = None
+    damaged: np.ndarray,
+    threshold: int = 250,
+    contrast: int = 32,
+    dilation: int | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Inpaint a (N, H, W, 3) uint8 stack on ``workers`` threads (default: all cores).
 
@@ -53,6 +68,6 @@ def inpaint_images(
     """
     if len(damaged) == 0:
         return damaged.copy()
-    task = partial(inpaint_image, threshold=threshold, dilation=dilation)
+    task = partial(inpaint_image, threshold=threshold, contrast=contrast, dilation=dilation)
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         return np.stack(list(pool.map(task, damaged)))

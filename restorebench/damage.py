@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 REFERENCE_SIZE = 256
+SUPERSAMPLING = 4  # anti-aliasing: draw at 4x, average 4x4 blocks into coverage
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class DamageSettings:
     strokes: tuple[int, int] = (2, 24)
     stroke_width: tuple[float, float] = (2.0, 5.0)
     blobs: tuple[int, int] = (0, 6)
+    antialias: bool = True
 
     @classmethod
     def from_config(cls, section: dict) -> DamageSettings:
@@ -31,6 +33,7 @@ class DamageSettings:
             strokes=tuple(section.get("strokes", defaults.strokes)),
             stroke_width=tuple(section.get("stroke_width", defaults.stroke_width)),
             blobs=tuple(section.get("blobs", defaults.blobs)),
+            antialias=bool(section.get("antialias", defaults.antialias)),
         )
 
 
@@ -62,28 +65,34 @@ def _blob(draw: ImageDraw.ImageDraw, rng: np.random.Generator, size: int, scale:
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
 
 
-def damage_mask(size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
-    """Boolean (size, size) mask of the pixels the damage paints white."""
+def damage_coverage(size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: how much of each pixel the white paint covers."""
     rng = _rng(seed, name)
-    scale = size / REFERENCE_SIZE
+    factor = SUPERSAMPLING if settings.antialias else 1
+    canvas_size = size * factor
+    scale = canvas_size / REFERENCE_SIZE
     low, high = settings.strokes
     count = round(math.exp(rng.uniform(math.log(max(low, 1)), math.log(max(high, 1) + 1))))
     count = min(max(count, low), high)
-    canvas = Image.new("L", (size, size), 0)
+    canvas = Image.new("L", (canvas_size, canvas_size), 0)
     draw = ImageDraw.Draw(canvas)
     for _ in range(count):
         width = max(1, round(rng.uniform(*settings.stroke_width) * scale))
-        _stroke(draw, rng, size, width)
+        _stroke(draw, rng, canvas_size, width)
     for _ in range(int(rng.integers(settings.blobs[0], settings.blobs[1] + 1))):
-        _blob(draw, rng, size, scale)
-    return np.asarray(canvas) > 0
+        _blob(draw, rng, canvas_size, scale)
+    return np.asarray(canvas.reduce(factor), dtype=np.float32) / 255.0  # box average in C
+
+
+def damage_mask(size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
+    """Boolean (size, size) mask of the pixels the damage touches at all."""
+    return damage_coverage(size, seed, name, settings) > 0
 
 
 def apply_damage(clean: np.ndarray, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
-    """The damaged counterpart of a square uint8 RGB image."""
+    """The damaged counterpart of a square uint8 RGB image: clean blended towards white."""
     height, width = clean.shape[:2]
     if height != width:
         raise ValueError(f"apply_damage expects a square image, got {width}x{height}")
-    damaged = clean.copy()
-    damaged[damage_mask(height, seed, name, settings)] = 255
-    return damaged
+    alpha = damage_coverage(height, seed, name, settings)[..., None]
+    return np.rint(clean * (1.0 - alpha) + 255.0 * alpha).astype(np.uint8)

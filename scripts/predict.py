@@ -20,7 +20,7 @@ def restore(model: str, damaged, settings: dict, model_file: str | None, threads
     if model == "damaged":
         return damaged
     if model == "inpaint":
-        return inpaint_images(damaged, settings["threshold"], settings["dilation"], workers=threads)
+        return inpaint_images(damaged, **settings, workers=threads)
     from restorebench import accel
 
     accel.limit_threads(threads)  # before TensorFlow starts, which the import below does

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from restorebench.baselines import damage_mask, inpaint_image, inpaint_images
-from restorebench.damage import apply_damage
+from restorebench.damage import DamageSettings, apply_damage
 from restorebench.predictions import read_predictions, write_predictions
 
 
@@ -17,25 +17,35 @@ def smooth_image(size: int = 32, seed: int = 0) -> np.ndarray:
     return np.clip(base + rng.normal(0, 2, base.shape), 0, 230).astype(np.uint8)
 
 
-def test_mask_finds_white_paint_only():
+def test_mask_finds_opaque_white_paint_only():
     clean = smooth_image()
-    damaged = apply_damage(clean, seed=1, name="a")
+    damaged = apply_damage(clean, seed=1, name="a", settings=DamageSettings(antialias=False))
     painted = (damaged != clean).any(axis=-1)
     assert painted.any()
-    np.testing.assert_array_equal(damage_mask(damaged, threshold=250, dilation=0), painted)
+    np.testing.assert_array_equal(damage_mask(damaged, threshold=250, contrast=0, dilation=0), painted)
+
+
+def test_top_hat_finds_faint_thin_lines():
+    image = np.full((64, 64, 3), 80, np.uint8)
+    image[20, 5:60] = 140  # a faint one-pixel line, far below any white threshold
+    mask = damage_mask(image, threshold=250, contrast=32)
+    assert mask[20, 5:60].all() and mask.sum() == 55
+    assert not damage_mask(image, threshold=250, contrast=0).any()
 
 
 def test_mask_threshold_and_dilation():
     image = np.zeros((9, 9, 3), np.uint8)
     image[4, 4] = 252
     image[0, 0] = (255, 255, 200)  # bright, but not white in every channel
-    assert damage_mask(image, threshold=250).sum() == 1
-    assert damage_mask(image, threshold=253).sum() == 0
-    assert damage_mask(image, threshold=250, dilation=1).sum() == 9  # a 3x3 block around the dot
+    assert damage_mask(image, threshold=250, contrast=0).sum() == 1
+    assert damage_mask(image, threshold=253, contrast=0).sum() == 0
+    assert damage_mask(image, threshold=250, contrast=0, dilation=1).sum() == 9  # a 3x3 block around the dot
     with pytest.raises(ValueError, match="threshold"):
         damage_mask(image, threshold=300)
     with pytest.raises(ValueError, match="dilation"):
         damage_mask(image, dilation=-1)
+    with pytest.raises(ValueError, match="contrast"):
+        damage_mask(image, contrast=-1)
 
 
 def test_inpaint_removes_most_of_the_damage_and_keeps_the_rest():

@@ -94,7 +94,7 @@ def test_clean_source_synthesizes_the_damage(tmp_path):
     train = read_split(tmp_path / "d.h5", "train")
     changed = np.any(train.clean != train.damaged, axis=-1)
     assert changed.any(axis=(1, 2)).all()  # every image got damage
-    assert np.all(train.damaged[changed] == 255)
+    assert np.all(train.damaged[changed] >= train.clean[changed])  # blended towards white
 
 
 def test_demo_source_needs_no_files(tmp_path):
