@@ -77,7 +77,7 @@ def restore_picture(restore, image: np.ndarray, size: int, mode: str, overlap: i
 
 def keep_undamaged(original: np.ndarray, restored: np.ndarray, threshold: int) -> np.ndarray:
     """The original picture with only its near-white damage (grown by a pixel) replaced."""
-    mask = damage_mask(original, threshold=threshold, dilation=1)
+    mask = damage_mask(original, threshold=threshold, contrast=0, dilation=1)
     return np.where(mask[..., None], restored, original)
 
 
