@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 TF ?= cpu
 CORES ?= all
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: demo test lint install clean
+.PHONY: demo test bench lint install clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +27,14 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Writes BENCHMARKS.md and bench/results.json (~30 min on 2 cores); BENCH_ARGS=--quick: a smoke run.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
-	$(BIN)/ruff check restorebench scripts tests viewer
+	$(BIN)/ruff check restorebench scripts tests viewer bench
 
 clean:
 	rm -rf results .snakemake logs benchmarks

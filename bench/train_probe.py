@@ -1,0 +1,99 @@
+"""Child process: steady-state training throughput of our VAE and GAN.
+
+    python -m bench.train_probe DATASETS_JSON SPECS_JSON
+
+Runs in its own process so TensorFlow's thread settings (environment variables,
+read once at start-up) and mixed-precision policy are the ones asked for.
+Each spec trains ``warmup + steps`` batches with ``restorebench.training``'s own
+trainer and input pipeline (``build_trainer`` + ``PairBatches`` through ``fit``);
+a step is timed from the end of the previous one, so data loading is included.
+Prints one JSON list, one object per spec.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from snakemake.utils import validate
+
+from restorebench.dataset import read_split
+from restorebench.training import PairBatches, build_trainer
+
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "train.schema.yaml"
+
+
+def origin_settings(model: str, batch: int) -> dict:
+    """The schema's defaults: the origin's full-scale networks (no input skip)."""
+    section: dict = {}
+    validate(section, str(SCHEMA))
+    return {**section[model], "batch_size": batch}
+
+
+class StepClock(keras.callbacks.Callback):
+    """Seconds per batch, end to end: the first from its start, the rest end to end."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.ends = [time.perf_counter()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+    def steps(self) -> list[float]:
+        return list(np.diff(self.ends))
+
+
+def data_seconds(batches: PairBatches, count: int) -> float:
+    """Median time the input pipeline alone needs for one batch."""
+    times = []
+    for index in range(count):
+        start = time.perf_counter()
+        batches[index]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(dataset: Path, spec: dict) -> dict:
+    keras.backend.clear_session()
+    model, size, batch = spec["model"], spec["size"], spec["batch"]
+    warmup, steps = spec.get("warmup", 1), spec.get("steps", 3)
+    train = read_split(dataset, "train")
+    if len(train.names) < (warmup + steps) * batch:
+        raise ValueError(f"{dataset}: {len(train.names)} train images, need {(warmup + steps) * batch}")
+    start = time.perf_counter()
+    settings = origin_settings(model, batch)
+    trainer = build_trainer(
+        model, size, settings, seed=0, precision=spec.get("policy", "float32"), jit_compile=bool(spec.get("jit"))
+    )
+    build = time.perf_counter() - start
+    batches = PairBatches(train.damaged, train.clean, batch, shuffle=True)
+    clock = StepClock()
+    trainer.fit(batches, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0)
+    times = clock.steps()
+    steady = times[warmup:]
+    return {
+        **spec,
+        "settings": settings,
+        "build_s": build,
+        "first_step_s": times[0],
+        "step_s": statistics.median(steady),
+        "steps_s": steady,
+        "images_per_s": batch / statistics.median(steady),
+        "data_s": data_seconds(batches, min(len(batches), steps)),
+    }
+
+
+def main() -> None:
+    datasets, specs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+    results = [measure(Path(datasets[str(spec["size"])]), spec) for spec in specs]
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The benchmark suite's quick mode end to end: every item runs and lands in both outputs.
+
+Quick-mode figures are toy-sized and meaningless, so nothing here checks a timing;
+it checks that each item really ran (its figures are there and positive) and that
+BENCHMARKS.md reports each one beside its target.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+pytestmark = pytest.mark.workflow
+SECTIONS = (
+    "## Machine", "## Summary", "## Prepare", "## Training throughput",
+    "## Side by side with the origin's training loop", "## Where the time goes",
+    "## Predict + score", "## Viewer", "## Workflow overhead", "## Demo", "## GPU",
+)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    markdown, results = folder / "BENCHMARKS.md", folder / "results.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--scratch", str(folder / "scratch"),
+         "--markdown", str(markdown), "--results", str(results)],
+        check=False, cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return json.loads(results.read_text()), markdown.read_text(), folder
+
+
+def test_every_item_ran_without_error(quick_run):
+    results, _, _ = quick_run
+    assert results["mode"] == "quick"
+    assert set(results["items"]) == {"prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run"}
+    failed = {name: item["error"] for name, item in results["items"].items() if isinstance(item, dict) and "error" in item}
+    assert not failed
+
+
+def test_items_hold_real_figures(quick_run):
+    items = quick_run[0]["items"]
+    assert items["prepare"]["pairs"] == 40 and items["prepare"]["wall_s"]["median"] > 0
+    assert {(r["model"], r["size"]) for r in items["training"]["matrix"]} == {("gan", 16), ("vae", 16)}
+    assert all(r["images_per_s"] > 0 and r["first_step_s"] > 0 for r in items["training"]["matrix"])
+    (origin,) = items["origin"]
+    assert origin["origin"]["images_per_s"] > 0
+    assert origin["ratio"] == pytest.approx(origin["ours"]["images_per_s"] / origin["origin"]["images_per_s"])
+    (parts,) = items["breakdown"]["gan_step"]
+    assert 0 < parts["generator_forward_s"] < parts["ours_step_s"] and parts["origin_step_s"] > 0
+    pair = items["breakdown"]["prepare_pair"]
+    assert pair["pairs"] == 40 and all(ms > 0 for ms in pair["ms_per_pair"].values())
+    assert items["predict_score"]["test_images"] == 8
+    assert set(items["predict_score"]["rule_s"]) == {f"{r}_{m}" for r in ("predict", "score") for m in ("damaged", "inpaint", "vae", "gan")}
+    assert items["viewer"]["images"] == 20 and items["viewer"]["next_ms"] > 0
+    assert items["dry_run"]["nothing_to_do"]
+    demo = items["demo"]
+    assert demo["wall_s"] > 0 and set(demo["beats_damaged"]) == {"vae", "gan"}
+    assert set(demo["means"]) == {"damaged", "inpaint", "vae", "gan"}
+
+
+def test_markdown_reports_each_item_beside_its_target(quick_run):
+    results, markdown, _ = quick_run
+    for section in SECTIONS:
+        assert section in markdown
+    assert "Quick mode" in markdown
+    assert results["machine"]["commit"] in markdown
+    summary = markdown.split("## Summary")[1].split("## Prepare")[0]
+    for target in (">= 136 pairs/s", ">= 1.5x", "<= 30 s", "<= 1.5 s", "<= 30 ms", "<= 3 s", "<= 10 min", ">= 2,000 images/s"):
+        assert target in summary
+
+
+def test_generated_data_stays_out_of_the_repository(quick_run):
+    _, _, folder = quick_run
+    assert (folder / "scratch" / "quick" / "humanface-like-40" / "landscape Images" / "color").is_dir()
+    assert not (REPO / "results" / "bench").exists()
