@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
+from isal import isal_zlib
 
 SPLITS = ("train", "test")
 IMAGE_KINDS = ("clean", "damaged")
@@ -33,8 +33,13 @@ def split_of(name: str, seed: int, test_fraction: float) -> str:
 
 
 def compress_image(image: np.ndarray, level: int) -> bytes:
-    """One HDF5 gzip chunk; done in worker processes so compression runs on all cores."""
-    return zlib.compress(np.ascontiguousarray(image, dtype=np.uint8).tobytes(), level)
+    """One HDF5 gzip chunk (a zlib stream), made in worker processes so it uses all cores.
+
+    Intel ISA-L's deflate is about ten times faster than zlib's for the same size; its
+    levels 0-3 stand in for zlib's 0-9 (0 stays 0, then 1-3, 4-6, 7-9).
+    """
+    isal_level = 0 if level <= 0 else min(3, (level + 2) // 3)
+    return isal_zlib.compress(np.ascontiguousarray(image, dtype=np.uint8).tobytes(), isal_level)
 
 
 class DatasetWriter:

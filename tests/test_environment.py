@@ -7,7 +7,7 @@ import yaml
 from conftest import REPO
 
 # conda-forge names that differ from PyPI's
-CONDA_NAMES = {"pyqt": "pyqt6"}
+CONDA_NAMES = {"pyqt": "pyqt6", "python-isal": "isal"}
 
 
 def requirement_name(spec: str) -> str:
