@@ -20,3 +20,87 @@ def limit_threads(threads: int) -> None:
     """
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(max(1, min(2, threads)))
+
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+
+
+def gpu_count() -> int:
+    """GPUs the active Keras backend can use."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return len(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return sum(device.platform == "gpu" for device in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.device_count()
+    return 0
+
+
+def resolve_precision(setting: str, gpus: int) -> str:
+    """The Keras dtype policy for ``train.precision``.
+
+    ``auto``: float32 on a CPU (mixed precision there only adds casts); on a GPU
+    bfloat16, which needs no loss scaling, where the card computes it natively
+    (compute capability 8.0 and up, TensorFlow), else float16.
+    """
+    if setting not in PRECISIONS:
+        raise ValueError(f"config key train.precision: unknown value '{setting}', expected one of {PRECISIONS}")
+    if setting != "auto":
+        return setting
+    if gpus == 0:
+        return "float32"
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        if details.get("compute_capability", (8, 0)) < (8, 0):
+            return "mixed_float16"
+    return "mixed_bfloat16"
+
+
+def resolve_jit(setting: str | bool, gpus: int) -> bool:
+    """``train.jit_compile``: XLA pays off on a GPU; on this project's 2-core CPU it ran 4x slower."""
+    if setting == "auto":
+        return gpus > 0
+    if not isinstance(setting, bool):
+        raise TypeError(f"config key train.jit_compile: expected auto, true or false, got {setting!r}")
+    return setting
+
+
+def distribution(gpus: int):
+    """A MirroredStrategy over all GPUs when there are several (TensorFlow backend), else None."""
+    import keras
+
+    if gpus < 2 or keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
+
+def per_replica(loss):
+    """A replica's share of the loss under ``tf.distribute``, whose gradients are summed.
+
+    Keras applies this to its own losses; models that override ``compute_loss`` must
+    do it themselves. Identity for one replica and for other backends.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            return loss * (1.0 / replicas)
+    return loss

@@ -62,6 +62,9 @@ def up(x, filters: int, *, dropout: float, seed: int, name: str):
 def to_image(x, *, seed: int, image=None, width: int = 0):
     """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
 
+    It computes in float32 whatever the mixed-precision policy, so saved models keep
+    returning float32 and no bf16 rounding (1/128 near 1.0) reaches the uint8 pixels.
+
     (The origin's VAE stacked this sigmoid on a ReLU, so no pixel could fall below 0.5.)
     Given the network's input ``image``, features are first brought to full size with
     ``width`` channels and joined to it, a full-resolution skip the origin's U-Nets
@@ -71,10 +74,11 @@ def to_image(x, *, seed: int, image=None, width: int = 0):
     if image is None:
         return layers.Conv2DTranspose(
             3, KERNEL, strides=2, padding="same", activation="sigmoid",
-            kernel_initializer=_init(seed), name="to_image",
+            kernel_initializer=_init(seed), dtype="float32", name="to_image",
         )(x)
     x = up(x, width, dropout=0.0, seed=seed, name="full")
     x = layers.Concatenate(name="join_input")([x, image])
     return layers.Conv2D(
-        3, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 1), name="to_image"
+        3, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 1), dtype="float32",
+        name="to_image",
     )(x)

@@ -1,4 +1,4 @@
-"""The pix2pix GAN: a U-Net generator, a PatchGAN discriminator and their joint loss.
+"""The pix2pix GAN: a U-Net generator, a conditional discriminator and their joint loss.
 
 The training wrapper only overrides ``compute_loss``, never ``train_step``, so the
 same code trains under every Keras backend (TensorFlow here, JAX on a lent GPU).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from restorebench.accel import per_replica
 from restorebench.blocks import down, levels, to_image, up
 
 
@@ -34,22 +35,31 @@ def build_generator(
     return keras.Model(damaged, output, name="gan_generator")
 
 
-def build_discriminator(image_size: int, filters: list[int], seed: int = 0) -> keras.Model:
-    """PatchGAN on (damaged, candidate): one real/fake logit per image patch.
+HEADS = ("dense", "patch")
 
-    The origin ended in a dense layer; per-patch logits are pix2pix's choice and keep
-    the network independent of the image side.
+
+def build_discriminator(image_size: int, filters: list[int], head: str = "dense", seed: int = 0) -> keras.Model:
+    """Conditional discriminator on (damaged, candidate): down blocks, then a head.
+
+    ``dense`` is the origin's: one logit per image from a Dense layer over the last
+    map. ``patch`` is pix2pix's PatchGAN: one logit per receptive-field patch, which
+    judges local texture and needs no weights that grow with the image side.
     """
+    if head not in HEADS:
+        raise ValueError(f"config key train.gan.discriminator: unknown head '{head}', expected one of {HEADS}")
     filters = levels(image_size, filters, "train.gan.discriminator_filters")
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     candidate = keras.Input((image_size, image_size, 3), name="candidate")
     x = layers.Concatenate(name="pair")([damaged, candidate])
     for level, width in enumerate(filters):
         x = down(x, width, batchnorm=level > 0, seed=seed + 300 + level, name=f"disc{level}")
-    logits = layers.Conv2D(
-        1, 4, padding="same", kernel_initializer=keras.initializers.RandomNormal(0.0, 0.02, seed=seed + 400),
-        name="patch_logits",
-    )(x)
+    init = keras.initializers.RandomNormal(0.0, 0.02, seed=seed + 400)
+    # Logits in float32 under mixed precision: the BCE's exp/log1p want the range.
+    if head == "dense":
+        x = layers.Flatten(name="flatten")(x)
+        logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="dense_logit")(x)
+    else:
+        logits = layers.Conv2D(1, 4, padding="same", kernel_initializer=init, dtype="float32", name="patch_logits")(x)
     return keras.Model([damaged, candidate], logits, name="gan_discriminator")
 
 
@@ -93,4 +103,4 @@ class Pix2Pix(keras.Model):
         self.disc_loss.update_state(disc)
         self.gen_gan_loss.update_state(gan)
         self.gen_l1.update_state(l1)
-        return disc + (gan - _bce(fake_d, 1.0)) + self.l1_weight * l1
+        return per_replica(disc + (gan - _bce(fake_d, 1.0)) + self.l1_weight * l1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from restorebench.accel import per_replica
 from restorebench.blocks import down, levels, to_image, up
 
 
@@ -29,8 +30,9 @@ def build_encoder(
         x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"enc{level}")
         skips.append(x)
     flat = layers.Flatten(name="flatten")(x)
-    mean = layers.Dense(latent_dim, name="z_mean")(flat)
-    log_var = layers.Dense(latent_dim, name="z_log_var")(flat)
+    # float32: exp(log_var) and the KL term overflow easily in half precision.
+    mean = layers.Dense(latent_dim, dtype="float32", name="z_mean")(flat)
+    log_var = layers.Dense(latent_dim, dtype="float32", name="z_log_var")(flat)
     passed = [damaged] if input_skip else []
     return keras.Model(damaged, [mean, log_var, *passed, *skips[:-1]], name="vae_encoder")
 
@@ -87,7 +89,7 @@ class VAE(keras.Model):
         kl = ops.mean(-0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1))
         self.reconstruction.update_state(mse)
         self.kl.update_state(kl)
-        return mse + self.kl_weight * kl
+        return per_replica(mse + self.kl_weight * kl)
 
     def restorer(self) -> keras.Model:
         """The deterministic damaged -> restored model that is saved as ``vae.keras``."""

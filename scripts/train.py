@@ -8,21 +8,26 @@ from restorebench.logs import run_logged
 
 def main(smk) -> None:
     accel.limit_threads(smk.threads)  # before TensorFlow starts, which the import below does
-    from restorebench.training import fit, saved_models
+    from restorebench.training import fit
 
     model, train = smk.params.model, smk.params.train
-    trainer = fit(
-        model,
-        Path(smk.input.dataset),
-        dict(train["settings"]),
-        seed=train["seed"],
-        validation_fraction=train["validation_fraction"],
-        history=Path(smk.output.history),
-        backup_dir=Path(smk.params.backup),
-        tensorboard_dir=Path(train["tensorboard"]) if train["tensorboard"] else None,
-    )
-    for key, network in saved_models(model, trainer).items():
-        network.save(smk.output[key])
+    networks = {"vae": ["vae"], "gan": ["generator", "discriminator"]}[model]
+    try:
+        fit(
+            model,
+            Path(smk.input.dataset),
+            dict(train["settings"]),
+            seed=train["seed"],
+            validation_fraction=train["validation_fraction"],
+            history=Path(smk.output.history),
+            backup_dir=Path(smk.params.backup),
+            precision=train["precision"],
+            jit_compile=train["jit_compile"],
+            tensorboard_dir=Path(train["tensorboard"]) if train["tensorboard"] else None,
+            save={key: Path(smk.output[key]) for key in networks},
+        )
+    except FloatingPointError as error:  # a diverged loss is a settings problem: its message, no traceback
+        raise ValueError(str(error)) from None
 
 
 if __name__ == "__main__":

@@ -176,3 +176,20 @@ def test_mixed_precision_trains_and_saves_float32_outputs(precision, tmp_path):
     output = keras.ops.convert_to_numpy(loaded(x))
     assert output.dtype == np.float32 and 0 <= output.min() and output.max() <= 1
     np.testing.assert_array_equal(output, keras.ops.convert_to_numpy(trainer.generator(x)))
+
+
+def test_batchnorm_recalibration_averages_batch_statistics_with_dropout_off():
+    from restorebench.training import PairBatches, recalibrate_batchnorm
+
+    generator = build_generator(SIZE, [8, 16, 16], dropout=0.5, seed=2)
+    norm = generator.get_layer("down1_bn")
+    norm.moving_mean.assign(np.full(norm.moving_mean.shape, 7.0, np.float32))  # stale statistics
+    uint8 = np.rint(images(12, seed=6) * 255).astype(np.uint8)
+    batches = PairBatches(uint8, uint8, 4, shuffle=True, seed=1)
+    recalibrate_batchnorm(generator, batches)
+
+    conv = keras.Model(generator.input, generator.get_layer("down1_conv").output)
+    means = [keras.ops.convert_to_numpy(conv(batches[i][0])).mean(axis=(0, 1, 2)) for i in range(len(batches))]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(norm.moving_mean), np.mean(means, axis=0), rtol=1e-4, atol=1e-6)
+    assert norm.momentum == 0.9
+    assert {layer.rate for layer in generator.layers if isinstance(layer, keras.layers.Dropout)} == {0.5}

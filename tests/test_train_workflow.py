@@ -1,10 +1,15 @@
 """Real snakemake runs of the training stage on a tiny demo dataset."""
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import yaml
-from conftest import default_config, run_snakemake, write_config
+from conftest import REPO, default_config, run_snakemake, write_config
 
 from restorebench.dataset import read_split
 from restorebench.inference import restore_images
@@ -61,3 +66,33 @@ def test_a_bad_train_value_is_refused_before_any_work(tmp_path, train, key):
     result = run_snakemake(tmp_path, "--cores", "1", *MODELS, check=False)
     assert result.returncode != 0 and key in result.stderr + result.stdout
     assert not (tmp_path / "results").exists()
+
+
+def test_a_training_killed_mid_epoch_resumes_when_snakemake_runs_again(tmp_path):
+    """kill -9 of the whole job (Snakemake and the training) once epoch 1 is done; rerun; finish."""
+    epochs = 25
+    write_config(tmp_path, {**TINY, "train": {**TINY["train"], "vae": {**TINY["train"]["vae"], "epochs": epochs}}})
+    log = tmp_path / "results/t/logs/train_vae.log"
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", MODELS[0]]
+    job = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not (log.exists() and f"vae epoch 1/{epochs}" in log.read_text()):
+            assert job.poll() is None and time.monotonic() < deadline, "training ended before it could be killed"
+            time.sleep(0.02)
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+    finished = log.read_text().count("vae epoch ")
+    assert finished < epochs, "the kill came too late to interrupt the training"
+
+    run_snakemake(tmp_path, "--cores", "1", "--unlock")
+    run_snakemake(tmp_path, "--cores", "2", "--rerun-incomplete", MODELS[0])
+    text = log.read_text()
+    resumed = int(text.split("resuming after epoch ", 1)[1].split()[0])
+    assert finished <= resumed <= finished + 1  # the epoch running at the kill may have been saved
+    assert f"vae epoch {resumed + 1}/{epochs}" in text and f"vae epoch {resumed}/{epochs}" not in text
+    with open(tmp_path / "results/t/models/vae_history.csv") as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == [str(e) for e in range(epochs)]
+    assert not (tmp_path / "results/t/models/vae_backup").exists()

@@ -9,6 +9,8 @@ TRAIN_PARAMS = {
         "settings": config["train"][model],
         "seed": config["train"]["seed"],
         "validation_fraction": config["train"]["validation_fraction"],
+        "precision": config["train"]["precision"],
+        "jit_compile": config["train"]["jit_compile"],
         "tensorboard": (
             f"{RESULTS}/logs/tensorboard/{model}"
             if config["train"]["tensorboard"]
