@@ -170,13 +170,15 @@ class Run:
                 f"the dataset's test split is uint8 {self.clean.shape}",
             )
             return None
-        if names != self.names:
-            self._problem(
-                model,
-                f"{rel}: names do not match dataset.h5 ({_first_difference(names, self.names)})",
-            )
+        if not self._names_match(model, rel, names):
             return None
         return images
+
+    def _names_match(self, model: Model, rel: Path, names: list[str]) -> bool:
+        if names == self.names:
+            return True
+        self._problem(model, f"{rel}: names do not match dataset.h5 ({_first_difference(names, self.names)})")
+        return False
 
     def _read_scores(self, name: str, model: Model) -> dict[str, np.ndarray] | None:
         path = self.path / "metrics" / f"{name}.csv"
@@ -206,11 +208,7 @@ class Run:
         except (IndexError, ValueError) as error:
             self._problem(model, f"{rel}: a row is short or not numeric ({error})")
             return None
-        if names != self.names:
-            self._problem(
-                model,
-                f"{rel}: names do not match dataset.h5 ({_first_difference(names, self.names)})",
-            )
+        if not self._names_match(model, rel, names):
             return None
         return values
 
