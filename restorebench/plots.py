@@ -107,7 +107,7 @@ def plot_examples(
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
-    """A Keras CSVLogger file as columns; the epoch column is the x axis."""
+    """A training history CSV as columns; the epoch column is the x axis."""
     with Path(path).open(newline="") as file:
         rows = list(csv.DictReader(file))
     if not rows:
