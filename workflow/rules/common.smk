@@ -6,6 +6,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
+# Snakemake fills schema defaults only at the top of the schema it is given, not through
+# $ref, so each stage's section is validated (and filled with its defaults) on its own too.
+for section in ("train", "score"):
+    validate(config.setdefault(section, {}), schema=f"../schemas/{section}.schema.yaml")
 
 
 def _check_dataset_settings():

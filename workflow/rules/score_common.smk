@@ -1,8 +1,4 @@
 # Helpers of the score and report stages: the configured models, their files and targets.
-# Snakemake applies schema defaults only to the schema it is given, not through $ref,
-# so the score section is validated (and filled with its defaults) on its own.
-validate(config.setdefault("score", {}), schema="../schemas/score.schema.yaml")
-
 SCORE = config["score"]
 # The trained models and the file each is restored with (the training stage writes them).
 MODEL_FILES = {

@@ -1,8 +1,4 @@
 # Stage 2: dataset.h5 -> trained VAE and GAN (+ per-epoch history) in results/<run>/models/.
-# Snakemake applies schema defaults only to the schema it is given, not through $ref,
-# so the train section is validated (and filled with its defaults) on its own.
-validate(config.setdefault("train", {}), schema="../schemas/train.schema.yaml")
-
 # The config values each training depends on: changing one model's keys reruns only it.
 TRAIN_PARAMS = {
     model: {
