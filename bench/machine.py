@@ -6,8 +6,9 @@ import os
 import platform
 import subprocess
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from restorebench.versions import installed_versions
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "snakemake", "numpy", "h5py", "PyQt6", "pyqtgraph", "scikit-image")
@@ -42,16 +43,6 @@ def _git(*args: str) -> str:
         return ""
 
 
-def _versions() -> dict[str, str]:
-    found = {}
-    for package in PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
 def describe() -> dict:
     flags = _cpu_flags()
     return {
@@ -63,7 +54,7 @@ def describe() -> dict:
         "gpu": "none (CPU only; see the GPU section)",
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": _versions(),
+        "packages": installed_versions(PACKAGES),
         "commit": _git("rev-parse", "--short", "HEAD"),
         "uncommitted_changes": bool(_git("status", "--porcelain")),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -13,7 +13,6 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from restorebench.dataset import DatasetWriter, compress_image, split_of
 from restorebench.demo import demo_image, demo_name
 from restorebench.images import ImageError, fit_square, load_rgb
 from restorebench.sources import Discovery, Pair, Skip, discover
+from restorebench.versions import installed_versions
 
 log = logging.getLogger(__name__)
 SOURCES = ("demo", "humanface8000", "pairs", "clean")
@@ -95,16 +95,6 @@ def _items(settings: PrepareSettings, folder: Path | None) -> tuple[list[tuple[s
         return [(demo_name(i), i) for i in range(settings.demo_images)], Discovery([], [])
     discovery = discover(settings.source, Path(folder))
     return [(pair.name, pair) for pair in discovery.pairs], discovery
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for package in PROVENANCE_PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 def write_skipped(path: Path, skipped: list[Skip]) -> None:
@@ -211,5 +201,5 @@ def _provenance(settings: PrepareSettings, folder: Path | None, report: PrepareR
         "skipped_list": "skipped.tsv",
         "skipped_reasons": sorted({skip.reason.split(":")[0] for skip in report.skipped}),
         "settings": asdict(settings),
-        "versions": _versions(),
+        "versions": installed_versions(PROVENANCE_PACKAGES),
     }
