@@ -47,6 +47,16 @@ def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
     return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
 
 
+def encode(x, filters: list[int], *, seed: int, prefix: str) -> list:
+    """The stride-2 down path shared by the VAE encoder and the GAN generator: one block per
+    width, no BatchNorm on the first (pix2pix); returns every block's output, deepest last."""
+    outputs = []
+    for level, width in enumerate(filters):
+        x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"{prefix}{level}")
+        outputs.append(x)
+    return outputs
+
+
 def up(x, filters: int, *, dropout: float, seed: int, name: str):
     """ConvTranspose 4x4/2 -> BatchNorm -> (Dropout) -> ReLU."""
     x = layers.Conv2DTranspose(

@@ -10,7 +10,7 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import down, levels, to_image, up
+from restorebench.blocks import encode, levels, to_image, up
 
 
 def build_generator(
@@ -24,10 +24,8 @@ def build_generator(
     """
     filters = levels(image_size, filters, "train.gan.filters")
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
-    x, skips = damaged, []
-    for level, width in enumerate(filters):
-        x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"down{level}")
-        skips.append(x)
+    skips = encode(damaged, filters, seed=seed, prefix="down")
+    x = skips[-1]
     for step, level in enumerate(reversed(range(len(filters) - 1))):
         x = up(x, filters[level], dropout=dropout if step < 3 else 0.0, seed=seed + 100 + level, name=f"up{level}")
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
@@ -51,8 +49,7 @@ def build_discriminator(image_size: int, filters: list[int], head: str = "dense"
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     candidate = keras.Input((image_size, image_size, 3), name="candidate")
     x = layers.Concatenate(name="pair")([damaged, candidate])
-    for level, width in enumerate(filters):
-        x = down(x, width, batchnorm=level > 0, seed=seed + 300 + level, name=f"disc{level}")
+    x = encode(x, filters, seed=seed + 300, prefix="disc")[-1]
     init = keras.initializers.RandomNormal(0.0, 0.02, seed=seed + 400)
     # Logits in float32 under mixed precision: the BCE's exp/log1p want the range.
     if head == "dense":

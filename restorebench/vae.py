@@ -13,7 +13,7 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import down, levels, to_image, up
+from restorebench.blocks import encode, levels, to_image, up
 
 
 def build_encoder(
@@ -25,11 +25,8 @@ def build_encoder(
     """
     filters = levels(image_size, filters, "train.vae.filters")
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
-    x, skips = damaged, []
-    for level, width in enumerate(filters):
-        x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"enc{level}")
-        skips.append(x)
-    flat = layers.Flatten(name="flatten")(x)
+    skips = encode(damaged, filters, seed=seed, prefix="enc")
+    flat = layers.Flatten(name="flatten")(skips[-1])
     # float32: exp(log_var) and the KL term overflow easily in half precision.
     mean = layers.Dense(latent_dim, dtype="float32", name="z_mean")(flat)
     log_var = layers.Dense(latent_dim, dtype="float32", name="z_log_var")(flat)
