@@ -4,7 +4,7 @@
 
 Times, each as the median of REPEATS calls after one warm-up (graph already built):
 our whole step (``Pix2Pix.train_step``), the generator's forward and backward pass,
-one discriminator pass forward and backward (ours runs three per step), and the
+one discriminator pass forward and backward (ours runs two per step), and the
 origin notebook's step on the same tensors (so its JPEG input pipeline's share
 follows from the loop's own step time). Prints one JSON object.
 """

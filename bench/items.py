@@ -20,6 +20,7 @@ from bench.timing import repeat
 from bench.workflow import REPO, rule_seconds, snakemake, workflow_copy
 
 MODELS = ("damaged", "inpaint", "vae", "gan")
+ORIGIN_POLICIES = ("float32", "mixed_bfloat16")
 
 
 def _child(module: str, *args: str, threads: int, timeout: float = 3600) -> object:
@@ -96,23 +97,37 @@ def training(profile: dict, datasets: dict[str, str]) -> list[dict]:
 def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
     """The origin's notebook loop beside our GAN, same size, batch, networks' widths, data and threads.
 
-    The two alternate, round after round, so a busy neighbour slows both alike; the
-    ratio is the median of the rounds' ratios.
+    Ours runs twice per round, in float32 (the origin's precision) and in mixed_bfloat16
+    (``train.precision``). The runs alternate, round after round, so a busy neighbour
+    slows all alike; each ratio is the median of the rounds' ratios.
     """
     rows = []
     for size in profile["origin_sizes"]:
         batch, steps, warmup = profile["origin_batch"], profile["origin_steps"], profile["origin_warmup"]
-        spec = {"model": "gan", "size": size, "batch": batch, "steps": steps, "warmup": warmup}
+        specs = [
+            {"model": "gan", "size": size, "batch": batch, "steps": steps, "warmup": warmup, "policy": policy}
+            for policy in ORIGIN_POLICIES
+        ]
         rounds = []
         for _ in range(profile["origin_rounds"]):
             theirs = _child(
                 "bench.origin_reference", str(subset), "--size", str(size), "--batch", str(batch),
                 "--steps", str(steps), "--warmup", str(warmup), threads=profile["cores"],
             )
-            ours = _child("bench.train_probe", json.dumps(datasets), json.dumps([spec]), threads=profile["cores"])[0]
-            rounds.append({"origin": theirs, "ours": ours, "ratio": ours["images_per_s"] / theirs["images_per_s"]})
-        middle = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
-        rows.append({"size": size, "batch": batch, **middle, "ratios": [r["ratio"] for r in rounds]})
+            ours = {
+                spec["policy"]: _child("bench.train_probe", json.dumps(datasets), json.dumps([spec]), threads=profile["cores"])[0]
+                for spec in specs
+            }
+            ratios = {policy: run["images_per_s"] / theirs["images_per_s"] for policy, run in ours.items()}
+            rounds.append({"origin": theirs, "ours": ours, "ratio": ratios})
+        row = {"size": size, "batch": batch, "policies": {}}
+        for policy in ORIGIN_POLICIES:
+            middle = sorted(rounds, key=lambda r: r["ratio"][policy])[len(rounds) // 2]
+            row["policies"][policy] = {
+                "origin": middle["origin"], "ours": middle["ours"][policy], "ratio": middle["ratio"][policy],
+                "ratios": [r["ratio"][policy] for r in rounds],
+            }
+        rows.append(row)
     return rows
 
 

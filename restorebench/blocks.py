@@ -39,7 +39,7 @@ def levels(image_size: int, filters: list[int], key: str) -> list[int]:
 def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
     """Conv 4x4/2 -> (BatchNorm) -> LeakyReLU(0.2)."""
     x = layers.Conv2D(
-        filters, KERNEL, strides=2, padding="same", use_bias=not batchnorm,
+        filters, KERNEL, strides=2, padding="same", use_bias=False,
         kernel_initializer=_init(seed), name=f"{name}_conv",
     )(x)
     if batchnorm:

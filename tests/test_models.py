@@ -193,3 +193,24 @@ def test_batchnorm_recalibration_averages_batch_statistics_with_dropout_off():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(norm.moving_mean), np.mean(means, axis=0), rtol=1e-4, atol=1e-6)
     assert norm.momentum == 0.9
     assert {layer.rate for layer in generator.layers if isinstance(layer, keras.layers.Dropout)} == {0.5}
+
+
+def test_two_tape_step_updates_weights_as_the_joint_loss_does():
+    """The TensorFlow step (two D passes) and the backend-neutral one (three) are the same update."""
+    pair = [
+        Pix2Pix(build_generator(SIZE, [8, 16], dropout=0.0, seed=1), build_discriminator(SIZE, [8, 16], seed=2))
+        for _ in range(2)
+    ]
+    for gan in pair:
+        gan.compile(optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5))
+        gan(images())
+    data = (tf.constant(images(seed=3)), tf.constant(images(seed=4)))
+    two_tapes = pair[0].train_step(data)
+    joint = keras.Model.train_step(pair[1], data)  # the generic trainer through compute_loss
+    for key in ("loss", "disc_loss", "gen_gan_loss", "gen_l1"):
+        assert float(two_tapes[key]) == pytest.approx(float(joint[key]), rel=1e-5), key
+    before = build_generator(SIZE, [8, 16], dropout=0.0, seed=1).get_weights()
+    after = [gan.trainable_weights for gan in pair]
+    assert any(not np.allclose(a, b) for a, b in zip(before, pair[0].generator.get_weights()))
+    for mine, theirs in zip(*after):  # Adam's first step moves each weight by about lr = 1e-2
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=0, atol=2e-5)
