@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import items, machine, report
+from bench import items, machine, quality, report
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -44,6 +44,7 @@ FULL = {
     "score": {"size": 64, "test": 816, "train": 64},
     "viewer": {"images": 8164, "size": 256, "steps": 100},
     "demo_overrides": {},
+    "quality": {"sizes": [64, 128], "budget_s": 300},
 }
 TINY_NETS = {
     "vae": {"filters": [8, 16], "latent_dim": 4, "batch_size": 4},
@@ -62,8 +63,9 @@ QUICK = {
         "train": {"validation_fraction": 0, "vae": {"epochs": 1, **TINY_NETS["vae"]}, "gan": {"epochs": 1, **TINY_NETS["gan"]}},
         "score": {"bootstrap": 100},
     },
+    "quality": {"sizes": [32], "budget_s": 5},
 }
-ITEMS = ("prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run")
+ITEMS = ("prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run", "quality")
 
 
 def run(profile: dict, only: set[str], scratch: Path) -> dict:
@@ -118,7 +120,14 @@ def run(profile: dict, only: set[str], scratch: Path) -> dict:
         return items.dry_run(profile, folder)
 
     attempt("dry_run", dry_run)
+    attempt("quality", lambda: quality.item(profile, scratch))
     return results
+
+
+def with_trials(document: dict) -> dict:
+    """The results plus the recorded quality lever trials, for the markdown only."""
+    trials = json.loads(quality.TRIALS.read_text()) if quality.TRIALS.exists() else []
+    return {**document, "quality_trials": trials}
 
 
 def main() -> None:
@@ -132,7 +141,7 @@ def main() -> None:
     parser.add_argument("--from-results", action="store_true", help="only rewrite the markdown from --results")
     args = parser.parse_args()
     if args.from_results:
-        args.markdown.write_text(report.markdown(json.loads(args.results.read_text())))
+        args.markdown.write_text(report.markdown(with_trials(json.loads(args.results.read_text()))))
         return
     only = set(args.only.split(","))
     unknown = only - set(ITEMS)
@@ -155,7 +164,7 @@ def main() -> None:
         document = earlier
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    args.markdown.write_text(report.markdown(document))
+    args.markdown.write_text(report.markdown(with_trials(document)))
     items.log(f"wrote {args.markdown} and {args.results} ({document['suite_s'] / 60:.1f} min)")
 
 

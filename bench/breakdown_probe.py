@@ -59,7 +59,7 @@ def main() -> None:
         return tape.gradient(loss, [candidate, *discriminator.trainable_variables])
 
     step = tf.function(trainer.train_step)
-    origin_step = origin_reference.trainer(size)
+    origin_step, _ = origin_reference.trainer(size)
     figures = {
         "size": size, "batch": batch,
         "ours_step_s": _median(lambda: list(step((damaged, clean)).values()), repeats),

@@ -1,6 +1,7 @@
 """The origin's GAN, trained the way its public notebook did: the reference we compare to.
 
     python bench/origin_reference.py DATA_FOLDER --size 64 [--batch 64 --steps 5 --warmup 2]
+    python bench/origin_reference.py DATA_FOLDER --size 64 --budget 300 --predict IN.npz --out OUT.npz
 
 DATA_FOLDER holds ``landscape Images/color`` (clean) and ``landscape Images/gray``
 (damaged) JPEGs, paired by file name (humanface8000's layout). As in the notebook,
@@ -14,6 +15,11 @@ discriminator of 4 down blocks on (damaged, candidate) and a dense logit.
 Deliberately standalone (TensorFlow and Keras only): it is the baseline, not ours.
 Prints one JSON object: per-step seconds, steady images/s, first-step seconds, and
 the step's time on a batch already in memory (its compute without the input pipeline).
+
+With ``--budget`` it instead trains for that many seconds on shuffled batches (the
+quality benchmark's reference), then restores the uint8 ``damaged`` array of
+IN.npz twice: in inference mode, and with ``training=True`` as the TensorFlow pix2pix
+tutorial the notebook follows does (BatchNorm on batch statistics, dropout on).
 """
 
 from __future__ import annotations
@@ -87,8 +93,21 @@ def pairs(folder: Path, size: int, batch: int) -> tf.data.Dataset:
     return tf.data.Dataset.zip(tuple(kinds)).map(lambda damaged, clean: (damaged / 255.0, clean / 255.0))
 
 
+def shuffled_pairs(folder: Path, size: int, batch: int, seed: int) -> tf.data.Dataset:
+    """As ``pairs``, but image by image through a shuffle buffer, reshuffled every epoch."""
+    root = Path(folder) / "landscape Images"
+    kinds = [
+        keras.utils.image_dataset_from_directory(
+            root / kind, labels=None, image_size=(size, size), batch_size=None, shuffle=False, verbose=False
+        )
+        for kind in ("gray", "color")
+    ]
+    pairs_ = tf.data.Dataset.zip(tuple(kinds)).shuffle(1000, seed=seed).batch(batch, drop_remainder=True)
+    return pairs_.map(lambda damaged, clean: (damaged / 255.0, clean / 255.0)).prefetch(tf.data.AUTOTUNE)
+
+
 def trainer(size: int):
-    """The notebook's train step, closed over fresh networks and optimizers."""
+    """The notebook's train step, closed over fresh networks and optimizers; returns (step, generator)."""
     gen, disc = generator(size), discriminator(size)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     gen_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -106,12 +125,12 @@ def trainer(size: int):
         disc_opt.apply_gradients(zip(disc_tape.gradient(disc_loss, disc.trainable_variables), disc.trainable_variables))
         return gen_loss, disc_loss
 
-    return train_step
+    return train_step, gen
 
 
 def run(folder: Path, size: int, batch: int = 64, steps: int = 5, warmup: int = 2) -> dict:
     """Time ``warmup + steps`` training steps, each from batch fetch to finished update."""
-    step_fn = trainer(size)
+    step_fn, _ = trainer(size)
     times = []
     start = time.perf_counter()
     for damaged, clean in pairs(folder, size, batch).take(warmup + steps):
@@ -135,6 +154,36 @@ def run(folder: Path, size: int, batch: int = 64, steps: int = 5, warmup: int = 
     }
 
 
+def train_for(folder: Path, size: int, budget_s: float, batch: int = 64, seed: int = 0) -> tuple[keras.Model, dict]:
+    """Train from scratch until ``budget_s`` seconds have passed (checked after each step)."""
+    keras.utils.set_random_seed(seed)
+    step_fn, gen = trainer(size)
+    data = shuffled_pairs(folder, size, batch, seed)
+    start, steps, epochs = time.perf_counter(), 0, 0
+    while time.perf_counter() - start < budget_s:
+        epochs += 1
+        for damaged, clean in data:
+            float(step_fn(damaged, clean)[0])
+            steps += 1
+            if time.perf_counter() - start >= budget_s:
+                break
+    if steps == 0:
+        raise ValueError(f"{folder}: fewer than {batch} pairs, not one batch to train on")
+    return gen, {"train_s": time.perf_counter() - start, "steps": steps, "images_seen": steps * batch, "epochs": epochs}
+
+
+def restore(gen: keras.Model, damaged, training: bool, batch: int = 64):
+    """uint8 (N, H, W, 3) in and out, rounded as restorebench rounds its predictions."""
+    import numpy as np
+
+    out = np.empty_like(damaged)
+    for start in range(0, len(damaged), batch):
+        x = damaged[start : start + batch].astype("float32") / 255.0
+        y = gen(x, training=training).numpy()
+        out[start : start + batch] = np.rint(np.clip(y, 0.0, 1.0) * 255).astype("uint8")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="holds 'landscape Images/{color,gray}'")
@@ -142,8 +191,21 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--budget", type=float, help="train this many seconds, then restore --predict into --out")
+    parser.add_argument("--predict", type=Path, help="an .npz holding uint8 'damaged' (N, size, size, 3)")
+    parser.add_argument("--out", type=Path, help="the .npz to write, with 'inference' and 'training_mode' arrays")
     args = parser.parse_args()
-    print(json.dumps(run(args.folder, args.size, args.batch, args.steps, args.warmup)))
+    if args.budget is None:
+        print(json.dumps(run(args.folder, args.size, args.batch, args.steps, args.warmup)))
+        return
+    if args.predict is None or args.out is None:
+        parser.error("--budget needs --predict and --out")
+    import numpy as np
+
+    gen, figures = train_for(args.folder, args.size, args.budget, args.batch)
+    damaged = np.load(args.predict)["damaged"]
+    np.savez(args.out, inference=restore(gen, damaged, False), training_mode=restore(gen, damaged, True))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

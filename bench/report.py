@@ -343,6 +343,99 @@ def _dry(it: dict) -> list[str]:
     ]
 
 
+def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
+    """Issue 8's targets on one contest's mean scores: name -> (measured, target, met)."""
+    gan, inpaint, damaged = scores.get("gan"), scores["inpaint"], scores["damaged"]
+    targets = {}
+    if gan:
+        best_ref = max(inpaint["psnr"], scores["origin"]["psnr"] if "origin" in scores else inpaint["psnr"])
+        targets["GAN PSNR >= best of origin GAN and inpaint + 1.5 dB"] = (gan["psnr"], best_ref + 1.5, gan["psnr"] >= best_ref + 1.5)
+        targets["GAN SSIM >= inpaint + 0.02"] = (gan["ssim"], inpaint["ssim"] + 0.02, gan["ssim"] >= inpaint["ssim"] + 0.02)
+    vae = scores.get("vae")
+    if vae:
+        for metric in ("mse", "nrmse"):
+            targets[f"VAE {metric.upper()} below the damaged input's"] = (vae[metric], damaged[metric], vae[metric] < damaged[metric])
+        for metric in ("ssim", "psnr"):
+            targets[f"VAE {metric.upper()} above the damaged input's"] = (vae[metric], damaged[metric], vae[metric] > damaged[metric])
+    return targets
+
+
+QUALITY_ROWS = ("damaged", "inpaint", "origin", "vae", "gan")
+QUALITY_NAMES = {
+    "damaged": "damaged input", "inpaint": "inpaint (classical)", "origin": "origin's GAN (its notebook loop)",
+    "vae": "our VAE", "gan": "our GAN",
+}
+
+
+def _contest_table(c: dict) -> list[str]:
+    lines = ["| model | MSE | NRMSE | SSIM | PSNR dB | trained: steps, images seen, epochs |", "|---|---|---|---|---|---|"]
+    for name in QUALITY_ROWS:
+        r = c["scores"].get(name)
+        if r is None:
+            continue
+        t = r.get("training")
+        trained = f"{t['steps']:,}, {t['images_seen']:,}, {t['epochs']}" if t else "-"
+        lines.append(
+            f"| {QUALITY_NAMES[name]} | {_f(r['mse'], 1)} | {_f(r['nrmse'], 4)} | {_f(r['ssim'], 4)} | {_f(r['psnr'], 2)} | {trained} |"
+        )
+    return lines
+
+
+def _quality(it: dict, trials: list[dict]) -> list[str]:
+    q = it.get("quality")
+    lines = [
+        ("`python -m bench --only quality` (`bench/quality.py`): on `../shared/data/faces-dev` (1,000 real "
+        "portraits, `source: clean`: our damage model, the stable name-hash split, center crop) each "
+        "contender trains from scratch for the **same wall-clock budget**, one after another on the same "
+        "cores: our GAN and VAE with `config.yaml`'s `train:` recipe through the rule's own `fit` (every "
+        "train image, no validation hold-out; BatchNorm recalibration after the budget, about a second), "
+        "and the origin's GAN through its notebook loop (`bench/origin_reference.py`: batch 64, shuffled, "
+        "its full-width networks; restored both in inference mode and with `training=True` as the "
+        "TensorFlow pix2pix tutorial does, the better kept). All are scored as the workflow scores "
+        "(uint8, scikit-image, data range 255) on the same test images, beside `damaged` and `inpaint` "
+        "(the `score.inpaint` settings of config.yaml)."),
+        "",
+    ]
+    if _error(q):
+        lines.append(_error(q))
+    else:
+        for c in q:
+            lines += [f"### {c['size']} px, {c['budget_s']:.0f} s per model ({c['train_images']} train, {c['test_images']} test images)", ""]
+            lines += _contest_table(c)
+            origin = c["scores"].get("origin")
+            if origin:
+                lines += ["", f"The origin's GAN is scored from its `{origin['prediction']}` restorations (the better of the two)."]
+            lines += ["", "| target | measured | target value | |", "|---|---|---|---|"]
+            for name, (value, target, met) in quality_targets(c["scores"]).items():
+                lines.append(f"| {name} | {_f(value, 4)} | {_f(target, 4)} | {'**met**' if met else '**not met**'} |")
+            lines.append("")
+    if trials:
+        lines += [
+            "### Lever trials",
+            "",
+            ("Each trial (`python -m bench.quality --label ... --set model.key=value`, rows appended to "
+            "`bench/quality_trials.json`) trains the named models with one change to the recipe of its day; "
+            "the references beside it are from the same run."),
+            "",
+            "| trial | px | budget s | model | change | PSNR dB | SSIM | MSE | inpaint PSNR / SSIM | damaged PSNR / SSIM |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for t in trials:
+            ref = t["scores"]
+            for name in ("gan", "vae", "origin"):
+                r = ref.get(name)
+                if r is None:
+                    continue
+                change = ", ".join(f"{k}={v}" for k, v in t["overrides"].get(name, {}).items()) or "-"
+                lines.append(
+                    f"| {t['label']} | {t['size']} | {t['budget_s']:.0f} | {name} | {change} | {_f(r['psnr'], 2)} | "
+                    f"{_f(r['ssim'], 4)} | {_f(r['mse'], 1)} | {_f(ref['inpaint']['psnr'], 2)} / {_f(ref['inpaint']['ssim'], 4)} | "
+                    f"{_f(ref['damaged']['psnr'], 2)} / {_f(ref['damaged']['ssim'], 4)} |"
+                )
+        lines.append("")
+    return lines
+
+
 def markdown(doc: dict) -> str:
     it, m = doc["items"], doc["machine"]
     quick = doc["mode"] == "quick"
@@ -374,5 +467,6 @@ def markdown(doc: dict) -> str:
     out += ["## Viewer", "", *_viewer(it), ""]
     out += ["## Workflow overhead", "", *_dry(it), ""]
     out += ["## Demo", "", *_demo(it), ""]
+    out += ["## Restoration quality under one budget", "", *_quality(it, doc.get("quality_trials", [])), ""]
     out += ["## GPU", "", GPU_NOTE, ""]
     return "\n".join(out)

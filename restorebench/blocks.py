@@ -36,6 +36,12 @@ def levels(image_size: int, filters: list[int], key: str) -> list[int]:
     return list(filters[:halvings])
 
 
+def needs_input(blend: bool, input_skip: bool, section: str) -> None:
+    """``blend`` mixes with the full-size input, which only ``input_skip`` brings to the output."""
+    if blend and not input_skip:
+        raise ValueError(f"config key {section}.blend: needs {section}.input_skip: true")
+
+
 def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
     """Conv 4x4/2 -> (BatchNorm) -> LeakyReLU(0.2)."""
     x = layers.Conv2D(
@@ -69,7 +75,7 @@ def up(x, filters: int, *, dropout: float, seed: int, name: str):
     return layers.ReLU(name=f"{name}_act")(x)
 
 
-def to_image(x, *, seed: int, image=None, width: int = 0):
+def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False):
     """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
 
     It computes in float32 whatever the mixed-precision policy, so saved models keep
@@ -80,6 +86,10 @@ def to_image(x, *, seed: int, image=None, width: int = 0):
     ``width`` channels and joined to it, a full-resolution skip the origin's U-Nets
     lack: undamaged pixels then pass through sharp instead of being rebuilt from half
     resolution.
+
+    With ``blend`` (needs ``image``) the network also predicts a soft paint mask m and
+    returns image + m x (candidate - image): where it sees no damage (m near 0) the
+    input pixel comes back unchanged, so the network spends itself on the damage.
     """
     if image is None:
         return layers.Conv2DTranspose(
@@ -88,7 +98,15 @@ def to_image(x, *, seed: int, image=None, width: int = 0):
         )(x)
     x = up(x, width, dropout=0.0, seed=seed, name="full")
     x = layers.Concatenate(name="join_input")([x, image])
-    return layers.Conv2D(
+    rgb = layers.Conv2D(
         3, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 1), dtype="float32",
-        name="to_image",
+        name="candidate" if blend else "to_image",
     )(x)
+    if not blend:
+        return rgb
+    mask = layers.Conv2D(
+        1, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 2), dtype="float32",
+        name="paint_mask",
+    )(x)
+    change = layers.Subtract(dtype="float32", name="change")([rgb, image])
+    return layers.Add(dtype="float32", name="to_image")([image, layers.Multiply(dtype="float32", name="masked")([mask, change])])

@@ -10,26 +10,29 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import encode, levels, to_image, up
+from restorebench.blocks import encode, levels, needs_input, to_image, up
 
 
 def build_generator(
-    image_size: int, filters: list[int], dropout: float = 0.5, input_skip: bool = False, seed: int = 0
+    image_size: int, filters: list[int], dropout: float = 0.5, input_skip: bool = False, seed: int = 0,
+    blend: bool = False,
 ) -> keras.Model:
     """U-Net: one down block per level, mirrored up blocks joined to the skips.
 
     As in pix2pix, the first down block has no BatchNorm and the three deepest up
     blocks use dropout (off at inference, so restoration is deterministic).
-    ``input_skip`` joins the input itself before the output (see ``blocks.to_image``).
+    ``input_skip`` joins the input itself before the output and ``blend`` mixes output
+    and input through a predicted paint mask (see ``blocks.to_image``).
     """
     filters = levels(image_size, filters, "train.gan.filters")
+    needs_input(blend, input_skip, "train.gan")
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     skips = encode(damaged, filters, seed=seed, prefix="down")
     x = skips[-1]
     for step, level in enumerate(reversed(range(len(filters) - 1))):
         x = up(x, filters[level], dropout=dropout if step < 3 else 0.0, seed=seed + 100 + level, name=f"up{level}")
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-    output = to_image(x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0])
+    output = to_image(x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0], blend=blend)
     return keras.Model(damaged, output, name="gan_generator")
 
 

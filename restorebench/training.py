@@ -59,17 +59,21 @@ class PairBatches(keras.utils.PyDataset):
     Keeping the arrays uint8 holds the full 256 px humanface8000 split in ~3 GB
     instead of 12. With ``shuffle`` the order is redrawn every epoch from the seed
     (a resumed run starts at its own ``epoch``'s order) and the last incomplete batch
-    is dropped (a one-image BatchNorm batch is noise). Under TensorFlow Keras wraps
-    this in a tf.data pipeline that prefetches the next batches while a step runs.
+    is dropped (a one-image BatchNorm batch is noise). With ``flip`` each pair is
+    mirrored left-right with probability 1/2, drawn from (seed, epoch, batch): faces
+    and scribbles have no handedness, so this doubles the poses seen. Under TensorFlow
+    Keras wraps this in a tf.data pipeline that prefetches the next batches.
     """
 
     def __init__(
-        self, damaged: np.ndarray, clean: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0
+        self, damaged: np.ndarray, clean: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0,
+        flip: bool = False,
     ):
         super().__init__()
         self.damaged, self.clean = damaged, clean
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.flip = flip
         self.seed = seed
         self.epoch = epoch
         self.order = self._order()
@@ -86,7 +90,11 @@ class PairBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
         scale = np.float32(1 / 255)
-        return self.damaged[picked].astype(np.float32) * scale, self.clean[picked].astype(np.float32) * scale
+        damaged, clean = self.damaged[picked].astype(np.float32) * scale, self.clean[picked].astype(np.float32) * scale
+        if self.flip:
+            mirrored = np.random.default_rng([self.seed, self.epoch, index]).random(len(picked)) < 0.5
+            damaged[mirrored], clean[mirrored] = damaged[mirrored, :, ::-1], clean[mirrored, :, ::-1]
+        return damaged, clean
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -276,14 +284,17 @@ def build_trainer(
             layout = (image_size, settings["filters"], settings["latent_dim"], settings["input_skip"])
             trainer = VAE(
                 build_encoder(*layout, seed=seed),
-                build_decoder(*layout, seed=seed),
+                build_decoder(*layout, seed=seed, blend=settings["blend"]),
                 kl_weight=settings["kl_weight"],
                 seed=seed,
             )
             optimizer = keras.optimizers.Adam(settings["learning_rate"])
         elif model == "gan":
             trainer = Pix2Pix(
-                build_generator(image_size, settings["filters"], settings["dropout"], settings["input_skip"], seed=seed),
+                build_generator(
+                    image_size, settings["filters"], settings["dropout"], settings["input_skip"], seed=seed,
+                    blend=settings["blend"],
+                ),
                 build_discriminator(image_size, settings["discriminator_filters"], settings["discriminator"], seed=seed),
                 l1_weight=settings["l1_weight"],
             )
@@ -367,7 +378,8 @@ def fit(
     )
 
     batches = PairBatches(
-        train.damaged[~held], train.clean[~held], settings["batch_size"], shuffle=True, seed=seed, epoch=done
+        train.damaged[~held], train.clean[~held], settings["batch_size"], shuffle=True, seed=seed, epoch=done,
+        flip=settings["flip"],
     )
     validation, every, scorer = None, [], None
     restorer = next(iter(saved_models(model, trainer).values()))

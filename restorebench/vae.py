@@ -13,7 +13,7 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import encode, levels, to_image, up
+from restorebench.blocks import encode, levels, needs_input, to_image, up
 
 
 def build_encoder(
@@ -35,13 +35,16 @@ def build_encoder(
 
 
 def build_decoder(
-    image_size: int, filters: list[int], latent_dim: int, input_skip: bool = False, seed: int = 0
+    image_size: int, filters: list[int], latent_dim: int, input_skip: bool = False, seed: int = 0,
+    blend: bool = False,
 ) -> keras.Model:
     """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
 
     The deepest encoder map is not passed on: the latent vector is what stands for it.
+    ``blend``: output and input mixed through a predicted paint mask (``blocks.to_image``).
     """
     filters = levels(image_size, filters, "train.vae.filters")
+    needs_input(blend, input_skip, "train.vae")
     depth = len(filters)
     bottom = image_size // 2**depth
     z = keras.Input((latent_dim,), name="z")
@@ -56,7 +59,7 @@ def build_decoder(
     for level in reversed(range(depth - 1)):
         x = up(x, filters[level], dropout=0.0, seed=seed + 100 + level, name=f"dec{level}")
         x = layers.Concatenate(name=f"join{level}")([x, skips[level]])
-    output = to_image(x, seed=seed + 200, image=image, width=filters[0])
+    output = to_image(x, seed=seed + 200, image=image, width=filters[0], blend=blend)
     passed = [image] if input_skip else []
     return keras.Model([z, *passed, *skips], output, name="vae_decoder")
 

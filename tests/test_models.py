@@ -214,3 +214,21 @@ def test_two_tape_step_updates_weights_as_the_joint_loss_does():
     assert any(not np.allclose(a, b) for a, b in zip(before, pair[0].generator.get_weights()))
     for mine, theirs in zip(*after):  # Adam's first step moves each weight by about lr = 1e-2
         np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("mask_bias, expected", [(-40.0, "input"), (40.0, "candidate")])
+def test_blend_returns_the_input_where_the_mask_is_off_and_the_candidate_where_on(mask_bias, expected):
+    generator = build_generator(SIZE, [8, 16], dropout=0.0, input_skip=True, blend=True, seed=1)
+    kernel, bias = generator.get_layer("paint_mask").get_weights()
+    generator.get_layer("paint_mask").set_weights([np.zeros_like(kernel), np.full_like(bias, mask_bias)])
+    x = images()
+    candidate = keras.Model(generator.input, generator.get_layer("candidate").output)
+    want = x if expected == "input" else keras.ops.convert_to_numpy(candidate(x))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(x)), want, atol=1e-6)
+
+
+def test_blend_without_the_input_skip_names_the_keys():
+    with pytest.raises(ValueError, match="train.gan.blend: needs train.gan.input_skip: true"):
+        build_generator(SIZE, [8, 16], blend=True)
+    with pytest.raises(ValueError, match="train.vae.blend: needs train.vae.input_skip: true"):
+        build_decoder(SIZE, [8, 16], 4, blend=True)

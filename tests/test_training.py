@@ -76,6 +76,19 @@ def test_batches_scale_to_unit_floats_and_reshuffle_each_epoch():
     np.testing.assert_allclose(ordered[2][1], clean[8:] / 255, rtol=1e-6)
 
 
+def test_flip_mirrors_both_halves_of_a_pair_together_about_half_the_time():
+    clean, damaged = pairs(64)
+    plain = PairBatches(damaged, clean, 64, shuffle=True, seed=3)
+    flipped = PairBatches(damaged, clean, 64, shuffle=True, seed=3, flip=True)
+    (x, y), (fx, fy) = plain[0], flipped[0]
+    mirrored = np.array([not np.array_equal(a, b) for a, b in zip(x, fx)])
+    assert 16 < mirrored.sum() < 48
+    np.testing.assert_array_equal(fx[mirrored], x[mirrored][:, :, ::-1])
+    np.testing.assert_array_equal(fy[mirrored], y[mirrored][:, :, ::-1])
+    np.testing.assert_array_equal(fx[~mirrored], x[~mirrored])
+    np.testing.assert_array_equal(flipped[0][0], fx)  # the same draw for the same (seed, epoch, batch)
+
+
 def test_validation_draw_is_stable_per_name_and_near_the_fraction():
     names = [f"img{i}" for i in range(2000)]
     mask = validation_mask(names, 0.1, seed=5)

@@ -1,0 +1,187 @@
+"""Restoration quality under one wall-clock budget, on real portraits.
+
+    python -m bench --only quality                      # the suite's item: recipe of config.yaml
+    python -m bench.quality --size 64 --budget 300 --models gan --label "no blend" --set gan.blend=false
+
+Our GAN and VAE (the ``train:`` recipe of config.yaml, through the rule's own
+``fit``) and the origin's GAN (``bench/origin_reference.py``, its notebook loop) each
+train for the same wall-clock budget on ``../shared/data/faces-dev`` (source clean:
+our damage model, the stable name-hash split), one after another on the same cores.
+All are scored on the same test images beside ``damaged`` and ``inpaint``.
+
+Run directly, the module records one lever trial: ``--set model.key=value``
+overrides the recipe, only the ``--models`` named are trained, and the row (with the
+references measured in the same run) is appended to ``bench/quality_trials.json``,
+which BENCHMARKS.md lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from bench.items import _child, log
+from bench.workflow import REPO
+
+FACES = REPO.parent / "shared" / "data" / "faces-dev"
+TRAIN_SCHEMA = REPO / "workflow" / "schemas" / "train.schema.yaml"
+TRIALS = REPO / "bench" / "quality_trials.json"
+CONTENDERS = ("gan", "vae", "origin")
+METRICS = ("mse", "nrmse", "ssim", "psnr")
+
+
+def config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def recipe(model: str, overrides: dict | None = None) -> dict:
+    """config.yaml's settings for ``model``, schema defaults filled in, ``overrides`` on top."""
+    from snakemake.utils import validate
+
+    section = config()["train"]
+    validate(section, str(TRAIN_SCHEMA))
+    return {**section[model], **(overrides or {})}
+
+
+def faces_dataset(size: int, scratch: Path) -> Path:
+    """faces-dev prepared as configs/faces-dev.yaml does, at ``size`` px (cached in ``scratch``)."""
+    from restorebench.prepare import PrepareSettings, prepare
+
+    if not FACES.is_dir():
+        raise FileNotFoundError(f"{FACES}: the shared faces-dev photos are not here (they sit beside the repository)")
+    path = scratch / f"faces-dev-{size}.h5"
+    if not path.exists():
+        section = {**config()["dataset"], "source": "clean", "image_size": size, "fit": "center_crop",
+                   "test_fraction": 0.1, "seed": 123}
+        prepare(PrepareSettings.from_config(section), FACES, path, scratch / f"faces-dev-{size}-skipped.tsv")
+    return path
+
+
+def origin_folders(dataset: Path, scratch: Path) -> Path:
+    """The train split as humanface8000's folder layout (PNG, lossless), which the origin's loop reads."""
+    from restorebench.dataset import read_split
+
+    root = scratch / f"{dataset.stem}-origin-layout"
+    done = root / ".complete"
+    if not done.exists():
+        train = read_split(dataset, "train")
+        for kind, images in (("gray", train.damaged), ("color", train.clean)):
+            folder = root / "landscape Images" / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, image in zip(train.names, images):
+                Image.fromarray(image).save(folder / f"{name}.png", compress_level=1)
+        done.touch()
+    return root
+
+
+def mean_scores(clean: np.ndarray, restored: np.ndarray) -> dict[str, float]:
+    from restorebench.metrics import score_images
+
+    return dict(zip(METRICS, score_images(clean, restored).mean(axis=0).tolist()))
+
+
+def references(dataset: Path) -> dict[str, dict[str, float]]:
+    """The damaged input and the classical inpainting baseline, as the workflow scores them."""
+    from restorebench.baselines import inpaint_images
+    from restorebench.dataset import read_split
+
+    test = read_split(dataset, "test")
+    inpaint = config()["score"]["inpaint"]
+    return {
+        "damaged": mean_scores(test.clean, test.damaged),
+        "inpaint": mean_scores(test.clean, inpaint_images(test.damaged, **inpaint)),
+    }
+
+
+def train_and_score(name: str, dataset: Path, size: int, budget_s: float, scratch: Path, threads: int,
+                    overrides: dict | None = None) -> dict:
+    """Train one contender for ``budget_s`` seconds in a child process; its test scores and training figures."""
+    from restorebench.dataset import read_split
+
+    test = read_split(dataset, "test")
+    out = scratch / f"{name}-{size}-restored.npz"
+    start = time.perf_counter()
+    if name == "origin":
+        given = scratch / f"{dataset.stem}-test-damaged.npz"
+        np.savez(given, damaged=test.damaged)
+        figures = _child(
+            "bench.origin_reference", str(origin_folders(dataset, scratch)), "--size", str(size),
+            "--budget", str(budget_s), "--predict", str(given), "--out", str(out), threads=threads,
+        )
+        restored = np.load(out)
+        modes = {mode: mean_scores(test.clean, restored[mode]) for mode in ("inference", "training_mode")}
+        best = max(modes, key=lambda mode: modes[mode]["psnr"])
+        return {**modes[best], "prediction": best, "other_mode": modes, "training": figures,
+                "settings": "bench/origin_reference.py", "wall_s": time.perf_counter() - start}
+    settings = recipe(name, overrides)
+    figures = _child("bench.quality_probe", str(dataset), name, json.dumps(settings), str(budget_s), str(out), threads=threads)
+    scores = mean_scores(test.clean, np.load(out)["restored"])
+    return {**scores, "training": figures, "settings": settings, "wall_s": time.perf_counter() - start}
+
+
+def contest(size: int, budget_s: float, scratch: Path, threads: int, models=CONTENDERS, overrides: dict | None = None) -> dict:
+    """Every contender at one size and budget, plus the references, on one dataset."""
+    from restorebench.dataset import read_names
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    dataset = faces_dataset(size, scratch)
+    scores = references(dataset)
+    for name in models:
+        log(f"quality {size} px: training {name} for {budget_s:.0f} s")
+        scores[name] = train_and_score(name, dataset, size, budget_s, scratch, threads, (overrides or {}).get(name))
+        log(f"quality {size} px: {name} PSNR {scores[name]['psnr']:.2f} dB, SSIM {scores[name]['ssim']:.4f}")
+    return {
+        "size": size, "budget_s": budget_s, "train_images": len(read_names(dataset, "train")),
+        "test_images": len(read_names(dataset, "test")), "scores": scores,
+    }
+
+
+def item(profile: dict, scratch: Path) -> list[dict]:
+    """The suite's item: every contender at every size of the profile."""
+    q = profile["quality"]
+    return [contest(size, q["budget_s"], scratch / "quality", profile["cores"]) for size in q["sizes"]]
+
+
+def _setting(text: str) -> tuple[str, str, object]:
+    """``gan.blend=false`` -> ('gan', 'blend', False); the value is read as YAML."""
+    key, _, value = text.partition("=")
+    model, _, field = key.partition(".")
+    if model not in ("gan", "vae") or not field or not value:
+        raise argparse.ArgumentTypeError(f"--set {text}: expected gan.KEY=VALUE or vae.KEY=VALUE")
+    return model, field, yaml.safe_load(value)
+
+
+def main() -> None:
+    import os
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--budget", type=float, default=300, help="training seconds per model")
+    parser.add_argument("--models", default="gan", help=f"comma-separated subset of {', '.join(CONTENDERS)}")
+    parser.add_argument("--set", type=_setting, action="append", default=[], help="override the recipe, e.g. gan.blend=false")
+    parser.add_argument("--label", required=True, help="what this trial changes, for the table")
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/restorebench-bench/full/quality"))
+    args = parser.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    unknown = set(models) - set(CONTENDERS)
+    if unknown:
+        parser.error(f"--models: unknown {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}")
+    overrides: dict = {}
+    for model, field, value in args.set:
+        overrides.setdefault(model, {})[field] = value
+    cores = len(os.sched_getaffinity(0))
+    result = contest(args.size, args.budget, args.scratch, cores, models, overrides)
+    trials = json.loads(TRIALS.read_text()) if TRIALS.exists() else []
+    trials.append({"label": args.label, "overrides": overrides, "date": time.strftime("%Y-%m-%d %H:%M"), **result})
+    TRIALS.write_text(json.dumps(trials, indent=1) + "\n")
+    log(f"appended trial '{args.label}' to {TRIALS}")
+
+
+if __name__ == "__main__":
+    main()

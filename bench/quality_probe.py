@@ -1,0 +1,64 @@
+"""Child process: train one of our models for a wall-clock budget, then restore the test split.
+
+    python -m bench.quality_probe DATASET MODEL SETTINGS_JSON BUDGET_S OUT_NPZ
+
+Training is ``restorebench.training.fit``, the rule's own code (BatchNorm
+recalibration included), with every train image used (no validation hold-out) and
+a callback that ends the run once the budget is spent; the test split's restorations
+go to OUT_NPZ as uint8 ``restored``. Prints one JSON object with the training figures.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from restorebench.dataset import read_split
+from restorebench.inference import restore_with
+from restorebench.training import fit, saved_models
+
+
+class Budget(keras.callbacks.Callback):
+    """Stops training after the first batch that ends past ``seconds``."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.batches = 0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        self.elapsed = time.perf_counter() - self.start
+        if self.elapsed >= self.seconds:
+            self.model.stop_training = True
+
+
+def main() -> None:
+    dataset, model, settings, budget_s, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+    budget = Budget(budget_s)
+    with tempfile.TemporaryDirectory() as scratch:
+        trainer = fit(
+            model, Path(dataset), {**settings, "epochs": 1_000_000}, seed=42, validation_fraction=0.0,
+            history=Path(scratch) / "history.csv", backup_dir=Path(scratch) / "backup", callbacks=[budget],
+        )
+        epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
+    restorer = next(iter(saved_models(model, trainer).values()))
+    restored = restore_with(restorer, read_split(Path(dataset), "test").damaged)
+    np.savez(out, restored=restored)
+    print(json.dumps({
+        "train_s": budget.elapsed, "steps": budget.batches, "images_seen": budget.batches * settings["batch_size"],
+        "epochs": epochs,
+    }))
+
+
+if __name__ == "__main__":
+    main()
