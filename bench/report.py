@@ -110,7 +110,7 @@ def _origin(it: dict) -> list[str]:
     if _error(o):
         return [_error(o)]
     lines = [
-        "`bench/origin_reference.py` trains the origin's GAN as its public notebook did: batches of 64 "
+        ("`bench/origin_reference.py` trains the origin's GAN as its public notebook did: batches of 64 "
         "decoded and resized on the fly from the JPEG folders (`keras.utils.image_dataset_from_directory` "
         "on `landscape Images/gray` and `color`), a `tf.function` step with two `tf.GradientTape`s "
         "(BCE from logits + 100 x L1; two Adam(2e-4, beta_1=0.5)), generator widths 64,128,128,256,256,512,... "
@@ -119,7 +119,7 @@ def _origin(it: dict) -> list[str]:
         "`PairBatches` from the HDF5 dataset built from the same JPEG pairs; under TensorFlow its step "
         "is the same two-tape step (two discriminator passes), with one Adam over both nets (per "
         "weight the same update). Ours runs in float32 and in the `mixed_bfloat16` policy "
-        "(`train.precision`). Same machine, same threads, same suite run.",
+        "(`train.precision`). Same machine, same threads, same suite run."),
         "",
         ("The runs alternate in rounds (origin, ours float32, ours bf16, origin, ...) so a busy neighbour "
         "slows all alike; each row is the round with the median ratio, all rounds' ratios beside it. The "

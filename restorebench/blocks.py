@@ -7,7 +7,7 @@ the pix2pix paper and of the origin notebooks; weights start from N(0, 0.02).
 from __future__ import annotations
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 KERNEL = 4
 # pix2pix's PyTorch BatchNorm momentum (0.1 there is 0.9 here); Keras' 0.99 leaves the
@@ -34,6 +34,23 @@ def levels(image_size: int, filters: list[int], key: str) -> list[int]:
     if halvings == 0:
         raise ValueError(f"config key {key}: image_size {image_size} cannot be halved even once")
     return list(filters[:halvings])
+
+
+# A pixel counts as painted where damaged and clean differ by more than this in a channel.
+PAINT_STEP = 8 / 255
+
+
+def pixel_loss(errors, damaged, clean, damage_weight: float):
+    """Mean of per-pixel ``errors``, painted pixels weighted ``1 + damage_weight``.
+
+    Paint covers a few percent of an image, so a plain mean is mostly about pixels
+    that only need copying; the weight shifts the loss toward the ones to restore.
+    """
+    if not damage_weight:
+        return ops.mean(errors)
+    painted = ops.max(ops.abs(damaged - clean), axis=-1, keepdims=True) > PAINT_STEP
+    weights = 1.0 + damage_weight * ops.cast(painted, errors.dtype)
+    return ops.mean(errors * weights) / ops.mean(weights)
 
 
 def needs_input(blend: bool, input_skip: bool, section: str) -> None:

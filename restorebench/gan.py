@@ -10,7 +10,7 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import encode, levels, needs_input, to_image, up
+from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_image, up
 
 
 def build_generator(
@@ -88,11 +88,15 @@ class Pix2Pix(keras.Model):
     Either way the logged ``loss`` is disc_loss + gen_gan_loss + l1_weight x gen_l1.
     """
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, l1_weight: float = 100.0, **kwargs):
+    def __init__(
+        self, generator: keras.Model, discriminator: keras.Model, l1_weight: float = 100.0, damage_weight: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
+        self.damage_weight = damage_weight
         self.disc_loss = keras.metrics.Mean(name="disc_loss")
         self.gen_gan_loss = keras.metrics.Mean(name="gen_gan_loss")
         self.gen_l1 = keras.metrics.Mean(name="gen_l1")
@@ -100,11 +104,11 @@ class Pix2Pix(keras.Model):
     def call(self, damaged, training=False):
         return self.generator(damaged, training=training)
 
-    def pair_losses(self, clean, fake, real_logits, fake_logits):
+    def pair_losses(self, damaged, clean, fake, real_logits, fake_logits):
         """(discriminator loss, adversarial loss, L1), recorded in the metrics."""
         disc = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
         gan = _bce(fake_logits, 1.0)
-        l1 = ops.mean(ops.abs(clean - fake))
+        l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
         self.disc_loss.update_state(disc)
         self.gen_gan_loss.update_state(gan)
         self.gen_l1.update_state(l1)
@@ -114,7 +118,7 @@ class Pix2Pix(keras.Model):
         real = self.discriminator([x, y], training=training)
         fake_d = self.discriminator([x, ops.stop_gradient(y_pred)], training=training)
         fake_g = self.discriminator([x, y_pred], training=training)
-        disc, gan, l1 = self.pair_losses(y, y_pred, real, fake_d)
+        disc, gan, l1 = self.pair_losses(x, y, y_pred, real, fake_d)
         adversarial = ops.stop_gradient(gan) + _bce(fake_g, 1.0) - _bce(fake_d, 1.0)
         return per_replica(disc + adversarial + self.l1_weight * l1)
 
@@ -129,7 +133,7 @@ class Pix2Pix(keras.Model):
             fake = self.generator(damaged, training=True)
             real_logits = self.discriminator([damaged, clean], training=True)
             fake_logits = self.discriminator([damaged, fake], training=True)
-            disc, gan, l1 = self.pair_losses(clean, fake, real_logits, fake_logits)
+            disc, gan, l1 = self.pair_losses(damaged, clean, fake, real_logits, fake_logits)
             gen_loss = per_replica(gan + self.l1_weight * l1)
             disc_loss = per_replica(disc)
             self._loss_tracker.update_state(

@@ -287,6 +287,7 @@ def build_trainer(
                 build_decoder(*layout, seed=seed, blend=settings["blend"]),
                 kl_weight=settings["kl_weight"],
                 seed=seed,
+                damage_weight=settings["damage_weight"],
             )
             optimizer = keras.optimizers.Adam(settings["learning_rate"])
         elif model == "gan":
@@ -297,6 +298,7 @@ def build_trainer(
                 ),
                 build_discriminator(image_size, settings["discriminator_filters"], settings["discriminator"], seed=seed),
                 l1_weight=settings["l1_weight"],
+                damage_weight=settings["damage_weight"],
             )
             optimizer = keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
         else:

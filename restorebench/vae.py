@@ -13,7 +13,7 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import encode, levels, needs_input, to_image, up
+from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_image, up
 
 
 def build_encoder(
@@ -65,13 +65,20 @@ def build_decoder(
 
 
 class VAE(keras.Model):
-    """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims."""
+    """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims.
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, kl_weight: float, seed: int = 0, **kwargs):
+    ``damage_weight`` weights painted pixels in the MSE (``blocks.pixel_loss``).
+    """
+
+    def __init__(
+        self, encoder: keras.Model, decoder: keras.Model, kl_weight: float, seed: int = 0, damage_weight: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
         self.kl_weight = kl_weight
+        self.damage_weight = damage_weight
         self.noise = keras.random.SeedGenerator(seed)
         self.reconstruction = keras.metrics.Mean(name="mse")
         self.kl = keras.metrics.Mean(name="kl")
@@ -85,7 +92,7 @@ class VAE(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         restored, mean, log_var = y_pred
-        mse = ops.mean(ops.square(y - restored))
+        mse = pixel_loss(ops.square(y - restored), x, y, self.damage_weight)
         kl = ops.mean(-0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1))
         self.reconstruction.update_state(mse)
         self.kl.update_state(kl)

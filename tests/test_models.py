@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from restorebench.blocks import levels
+from restorebench.blocks import levels, pixel_loss
 from restorebench.gan import Pix2Pix, _bce, build_discriminator, build_generator
 from restorebench.training import build_trainer
 from restorebench.vae import VAE, build_decoder, build_encoder
@@ -139,10 +139,12 @@ def test_vae_loss_is_mse_plus_weighted_kl():
 
 
 SETTINGS = {
-    "vae": {"learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3, "input_skip": True},
+    "vae": {"learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3, "input_skip": True,
+            "blend": True, "damage_weight": 0.0},
     "gan": {
         "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16], "discriminator": "dense",
         "discriminator_filters": [8, 16], "dropout": 0.0, "l1_weight": 100.0, "input_skip": True,
+        "blend": True, "damage_weight": 0.0,
     },
 }
 
@@ -232,3 +234,16 @@ def test_blend_without_the_input_skip_names_the_keys():
         build_generator(SIZE, [8, 16], blend=True)
     with pytest.raises(ValueError, match="train.vae.blend: needs train.vae.input_skip: true"):
         build_decoder(SIZE, [8, 16], 4, blend=True)
+
+
+def test_pixel_loss_weights_painted_pixels_and_is_the_plain_mean_without_weight():
+    clean = np.zeros((1, 4, 4, 3), np.float32)
+    damaged = clean.copy()
+    damaged[0, 0, 0] = 1.0  # one painted pixel of 16
+    errors = np.zeros_like(clean)
+    errors[0, 0, 0] = 1.0  # the model got only that pixel wrong
+    assert float(pixel_loss(errors, damaged, clean, 0.0)) == pytest.approx(3 / 48)
+    weighted = float(pixel_loss(errors, damaged, clean, 9.0))
+    assert weighted == pytest.approx((3 * 10 / 48) / ((15 + 10) / 16))
+    errors[0, 0, 0], errors[0, 3, 3] = 0.0, 1.0  # wrong only on an untouched pixel: weighs less
+    assert float(pixel_loss(errors, damaged, clean, 9.0)) < 3 / 48

@@ -17,12 +17,12 @@ from restorebench.training import PairBatches, build_trainer, fit, saved_models,
 SIZE = 16
 VAE = {
     "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3,
-    "input_skip": False,
+    "input_skip": False, "blend": False, "flip": False, "damage_weight": 0.0,
 }
 GAN = {
     "epochs": 2, "batch_size": 4, "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16],
     "discriminator": "patch", "discriminator_filters": [8, 16], "dropout": 0.5, "l1_weight": 100.0,
-    "input_skip": True,
+    "input_skip": True, "blend": True, "flip": True, "damage_weight": 4.0,
 }
 
 
