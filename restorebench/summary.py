@@ -173,9 +173,12 @@ def _score_table(stats: list[Stat], reported: dict[str, dict[str, float]] | None
     for model, row in by_model.items():
         cells = [f"{_fmt(s.mean)} [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}] ({_fmt(s.median)})" for s in row.values()]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
-        if reported and model in reported:
-            origin = [_fmt(reported[model][m]) if m in reported[model] else "" for m in METRICS]
-            lines.append(f"| {model} (origin, published) | " + " | ".join(origin) + " |")
+        # The published numbers follow the model trained with the origin's recipe: vae_origin
+        # when it was scored, else vae.
+        published = model.removesuffix("_origin")
+        if reported and published in reported and (model != published or f"{model}_origin" not in by_model):
+            origin = [_fmt(reported[published][m]) if m in reported[published] else "" for m in METRICS]
+            lines.append(f"| {published} (origin, published) | " + " | ".join(origin) + " |")
     return lines
 
 

@@ -22,7 +22,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--index", type=int, default=0, help="test image to show first (dataset order)"
     )
-    parser.add_argument("--models", help="comma-separated model panels to show (default: vae,gan)")
+    parser.add_argument(
+        "--models",
+        help="comma-separated model panels to show (default: vae,gan and, when the run has them, "
+        "vae_origin,gan_origin)",
+    )
     parser.add_argument("--diff", action="store_true", help="start in the difference view")
     parser.add_argument("--size", default="1500x900", help="window size WxH (default 1500x900)")
     args = parser.parse_args(argv)

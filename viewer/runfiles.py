@@ -20,8 +20,13 @@ import numpy as np
 
 METRICS = ("mse", "nrmse", "ssim", "psnr")
 # Models compared by the workflow, in display order; others found on disk follow.
-KNOWN_MODELS = ("vae", "gan", "inpaint", "damaged")
+KNOWN_MODELS = ("vae", "gan", "vae_origin", "gan_origin", "inpaint", "damaged")
+# Every run scores these by default: they are listed even when absent ("not available").
+EXPECTED_MODELS = ("vae", "gan", "inpaint", "damaged")
+# Trained models whose panels always appear; the origin's recipe trained beside ours
+# (ORIGIN_MODELS) and any other model appear when the run has their files.
 TRAINED_MODELS = ("vae", "gan")
+ORIGIN_MODELS = ("vae_origin", "gan_origin")
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = "damaged"
 SUMMARY_COLUMNS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
@@ -133,7 +138,8 @@ class Run:
     def _discover_models(self) -> list[str]:
         found = {p.stem for p in (self.path / "predictions").glob("*.h5")}
         found |= {p.stem for p in (self.path / "metrics").glob("*.csv")}
-        return [m for m in KNOWN_MODELS] + sorted(found - set(KNOWN_MODELS))
+        known = [m for m in KNOWN_MODELS if m in EXPECTED_MODELS or m in found]
+        return known + sorted(found - set(KNOWN_MODELS))
 
     def _open_model(self, name: str) -> Model:
         model = Model(name)

@@ -33,11 +33,13 @@ from PyQt6.QtWidgets import (
 
 from viewer.conditions import PRESETS
 from viewer.panels import PanelGrid
-from viewer.runfiles import INPUT_MODEL, METRICS, TRAINED_MODELS, Run, RunError
+from viewer.runfiles import INPUT_MODEL, METRICS, ORIGIN_MODELS, TRAINED_MODELS, Run, RunError
 from viewer.table import FORMATS, ScoreTable, label
 
 # Panels shown before the user picks any: the two trained models.
 DEFAULT_MODELS = TRAINED_MODELS
+# Ticked from the start as well: the origin's recipe, whose panels exist only when the run has it.
+DEFAULT_CHOSEN = DEFAULT_MODELS + ORIGIN_MODELS
 RELOAD_DELAY_MS = 500
 
 
@@ -58,7 +60,7 @@ class ViewerWindow(QMainWindow):
         self.run: Run | None = None
         self.current: int | None = None
         self.problems: list[str] = []
-        self.chosen = set(models) if models is not None else set(DEFAULT_MODELS)
+        self.chosen = set(models) if models is not None else set(DEFAULT_CHOSEN)
         self.setWindowTitle(f"restorebench viewer — {self.run_path}")
         self._build()
         self._watcher = QFileSystemWatcher(self)

@@ -1,4 +1,5 @@
 # Shared helpers: config validation, paths, and the raw inputs of each data source.
+import copy
 import os
 from pathlib import Path
 
@@ -6,10 +7,13 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
-# Snakemake fills schema defaults only at the top of the schema it is given, not through
-# $ref, so each stage's section is validated (and filled with its defaults) on its own too.
+# Snakemake fills schema defaults only in the schema file it is given, not through a $ref to
+# another file, so each stage's section is validated (and filled with its defaults) on its own
+# too. Within a file $refs are followed: train.vae and train.vae_origin share one $defs block,
+# whose default lists would be one object in both; the copy gives each section its own.
 for section in ("train", "score"):
     validate(config.setdefault(section, {}), schema=f"../schemas/{section}.schema.yaml")
+    config[section] = copy.deepcopy(config[section])
 
 
 def _check_dataset_settings():

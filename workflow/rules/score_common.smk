@@ -1,9 +1,12 @@
 # Helpers of the score and report stages: the configured models, their files and targets.
 SCORE = config["score"]
-# The trained models and the file each is restored with (the training stage writes them).
+# The trained models and the file each is restored with (the training stage writes them);
+# vae_origin and gan_origin are the origin's recipe, trained only when score.models lists them.
 MODEL_FILES = {
     "vae": f"{RESULTS}/models/vae.keras",
     "gan": f"{RESULTS}/models/gan_generator.keras",
+    "vae_origin": f"{RESULTS}/models/vae_origin.keras",
+    "gan_origin": f"{RESULTS}/models/gan_origin_generator.keras",
 }
 SCORED = SCORE["models"]
 MODEL_PATTERN = "|".join(SCORED)
