@@ -9,7 +9,7 @@ CORES ?= all
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench bench-quality lint install clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,14 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Writes BENCHMARKS.md and bench/results.json (~30 min on 2 cores); BENCH_ARGS=--quick: a smoke run.
+# Writes BENCHMARKS.md and bench/results.json (~65 min on 2 cores, the quality item included); BENCH_ARGS=--quick: a smoke run.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Only the restoration-quality item (~35 min: 3 models x 300 s at 64 and 128 px), merged into
+# the existing results; needs ../shared/data/faces-dev.
+bench-quality: install
+	$(BIN)/python -m bench --only quality --merge $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/snakemake --lint

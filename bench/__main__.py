@@ -2,7 +2,8 @@
 
     python -m bench [--quick] [--only prepare,training,...] [--scratch DIR]
 
-The full suite takes about half an hour on a 2-core CPU; ``--quick`` runs every
+The full suite takes about an hour on a 2-core CPU (the quality item, which needs
+../shared/data/faces-dev, half of it); ``--quick`` runs every
 item at toy sizes in about a minute (a smoke test: its figures mean nothing).
 Generated data lives in the scratch folder (default: $TMPDIR/restorebench-bench),
 never in the repository.

@@ -81,6 +81,12 @@ def _summary(doc: dict) -> list[str]:
             + f" | both | {'**met**' if beats and all(beats.values()) else '**not met**'} |"
         )
     rows.append("| GAN training at 256 px on an H100 | not measured (no GPU lent) | >= 2,000 images/s | not measured |")
+    for c in ([] if _error(it.get("quality")) else it["quality"]):
+        for name, (value, target, met) in quality_targets(c["scores"]).items():
+            rows.append(
+                f"| quality, faces-dev {c['size']} px, {c['budget_s']:.0f} s per model: {name} | {_f(value, 4)} "
+                f"| {_f(target, 4)} | {'**met**' if met else '**not met**'} |"
+            )
     return rows
 
 
