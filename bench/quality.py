@@ -45,8 +45,9 @@ def recipe(model: str, overrides: dict | None = None) -> dict:
     from snakemake.utils import validate
 
     section = config()["train"]
-    validate(section, str(TRAIN_SCHEMA))
-    return {**section[model], **(overrides or {})}
+    section[model] = {**section.get(model, {}), **(overrides or {})}
+    validate(section, str(TRAIN_SCHEMA))  # an override of the wrong type stops here, naming the key
+    return section[model]
 
 
 def faces_dataset(size: int, scratch: Path) -> Path:

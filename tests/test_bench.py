@@ -12,11 +12,14 @@ import sys
 import pytest
 from conftest import REPO
 
+from bench.quality import FACES
+
 pytestmark = pytest.mark.workflow
 SECTIONS = (
     "## Machine", "## Summary", "## Prepare", "## Training throughput",
     "## Side by side with the origin's training loop", "## Where the time goes",
-    "## Predict + score", "## Viewer", "## Workflow overhead", "## Demo", "## GPU",
+    "## Predict + score", "## Viewer", "## Workflow overhead", "## Demo", "## Restoration quality under one budget",
+    "## GPU",
 )
 
 
@@ -36,8 +39,12 @@ def quick_run(tmp_path_factory):
 def test_every_item_ran_without_error(quick_run):
     results, _, _ = quick_run
     assert results["mode"] == "quick"
-    assert set(results["items"]) == {"prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run"}
+    assert set(results["items"]) == {
+        "prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run", "quality"
+    }
     failed = {name: item["error"] for name, item in results["items"].items() if isinstance(item, dict) and "error" in item}
+    if not FACES.is_dir():  # a user's clone: the quality item needs the shared photos and says so
+        assert "faces-dev photos are not here" in failed.pop("quality")
     assert not failed
 
 
@@ -47,8 +54,10 @@ def test_items_hold_real_figures(quick_run):
     assert {(r["model"], r["size"]) for r in items["training"]["matrix"]} == {("gan", 16), ("vae", 16)}
     assert all(r["images_per_s"] > 0 and r["first_step_s"] > 0 for r in items["training"]["matrix"])
     (origin,) = items["origin"]
-    assert origin["origin"]["images_per_s"] > 0
-    assert origin["ratio"] == pytest.approx(origin["ours"]["images_per_s"] / origin["origin"]["images_per_s"])
+    assert set(origin["policies"]) == {"float32", "mixed_bfloat16"}
+    for compared in origin["policies"].values():
+        assert compared["origin"]["images_per_s"] > 0
+        assert compared["ratio"] == pytest.approx(compared["ours"]["images_per_s"] / compared["origin"]["images_per_s"])
     (parts,) = items["breakdown"]["gan_step"]
     assert 0 < parts["generator_forward_s"] < parts["ours_step_s"] and parts["origin_step_s"] > 0
     pair = items["breakdown"]["prepare_pair"]
@@ -60,6 +69,18 @@ def test_items_hold_real_figures(quick_run):
     demo = items["demo"]
     assert demo["wall_s"] > 0 and set(demo["beats_damaged"]) == {"vae", "gan"}
     assert set(demo["means"]) == {"damaged", "inpaint", "vae", "gan"}
+
+
+@pytest.mark.skipif(not FACES.is_dir(), reason="needs ../shared/data/faces-dev")
+def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quick_run):
+    (contest,) = quick_run[0]["items"]["quality"]
+    assert contest["size"] == 32 and contest["test_images"] + contest["train_images"] == 1000
+    scores = contest["scores"]
+    assert set(scores) == {"damaged", "inpaint", "gan", "vae", "origin"}
+    for name in ("gan", "vae", "origin"):
+        assert scores[name]["training"]["train_s"] >= contest["budget_s"] and scores[name]["training"]["steps"] > 0
+    assert scores["inpaint"]["psnr"] > scores["damaged"]["psnr"]  # the classical baseline needs no training
+    assert "GAN SSIM >= inpaint + 0.02" in quick_run[1]
 
 
 def test_markdown_reports_each_item_beside_its_target(quick_run):

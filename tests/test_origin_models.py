@@ -258,3 +258,17 @@ def test_the_origin_preset_plans_the_study(tmp_path):
     jobs = planned_jobs(result.stdout)
     assert {"download_humanface8000", "prepare", "train_vae", "train_gan", "score_origin[model=gan]"} <= jobs
     assert not {job for job in jobs if "_origin" in job and not job.startswith("score_origin")}
+
+
+@pytest.mark.parametrize("preset", sorted(path.name for path in (REPO / "configs").glob("*.yaml")))
+def test_every_preset_over_config_yaml_builds_its_networks(preset):
+    """A preset merged over config.yaml validates and its train settings make networks (e.g.
+    config.yaml's blend needs input_skip, which a preset must not switch off alone)."""
+    from restorebench.training import build_trainer
+
+    config = default_config()
+    update_config(config, yaml.safe_load((REPO / "configs" / preset).read_text()))
+    validate(config, str(SCHEMAS / "config.schema.yaml"))
+    validate(config["train"], str(SCHEMAS / "train.schema.yaml"))
+    for kind in ("vae", "gan"):
+        build_trainer(kind, config["dataset"]["image_size"], config["train"][kind], seed=0)
