@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +34,6 @@ FACES = REPO.parent / "shared" / "data" / "faces-dev"
 TRAIN_SCHEMA = REPO / "workflow" / "schemas" / "train.schema.yaml"
 TRIALS = REPO / "bench" / "quality_trials.json"
 CONTENDERS = ("gan", "vae", "origin")
-METRICS = ("mse", "nrmse", "ssim", "psnr")
 
 
 def config() -> dict:
@@ -82,7 +82,7 @@ def origin_folders(dataset: Path, scratch: Path) -> Path:
 
 
 def mean_scores(clean: np.ndarray, restored: np.ndarray) -> dict[str, float]:
-    from restorebench.metrics import score_images
+    from restorebench.metrics import METRICS, score_images
 
     return dict(zip(METRICS, score_images(clean, restored).mean(axis=0).tolist()))
 
@@ -167,7 +167,10 @@ def main() -> None:
     parser.add_argument("--models", default="gan", help=f"comma-separated subset of {', '.join(CONTENDERS)}")
     parser.add_argument("--set", type=_setting, action="append", default=[], help="override the recipe, e.g. gan.blend=false")
     parser.add_argument("--label", required=True, help="what this trial changes, for the table")
-    parser.add_argument("--scratch", type=Path, default=Path("/tmp/restorebench-bench/full/quality"))
+    parser.add_argument(
+        "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "restorebench-bench" / "full" / "quality",
+        help="generated datasets and restorations (the suite's full-run quality folder: shared cache)",
+    )
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     unknown = set(models) - set(CONTENDERS)

@@ -82,11 +82,7 @@ def _summary(doc: dict) -> list[str]:
         )
     rows.append("| GAN training at 256 px on an H100 | not measured (no GPU lent) | >= 2,000 images/s | not measured |")
     for c in ([] if _error(it.get("quality")) else it["quality"]):
-        for name, (value, target, met) in quality_targets(c["scores"]).items():
-            rows.append(
-                f"| quality, faces-dev {c['size']} px, {c['budget_s']:.0f} s per model: {name} | {_f(value, 4)} "
-                f"| {_f(target, 4)} | {'**met**' if met else '**not met**'} |"
-            )
+        rows += _target_rows(c, f"quality, faces-dev {c['size']} px, {c['budget_s']:.0f} s per model: ")
     return rows
 
 
@@ -349,6 +345,14 @@ def _dry(it: dict) -> list[str]:
     ]
 
 
+def _target_rows(contest: dict, prefix: str = "") -> list[str]:
+    """One markdown row per quality target of a contest: name, measured, target, verdict."""
+    return [
+        f"| {prefix}{name} | {_f(value, 4)} | {_f(target, 4)} | {'**met**' if met else '**not met**'} |"
+        for name, (value, target, met) in quality_targets(contest["scores"]).items()
+    ]
+
+
 def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
     """Issue 8's targets on one contest's mean scores: name -> (measured, target, met)."""
     gan, inpaint, damaged = scores.get("gan"), scores["inpaint"], scores["damaged"]
@@ -411,9 +415,7 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
             origin = c["scores"].get("origin")
             if origin:
                 lines += ["", f"The origin's GAN is scored from its `{origin['prediction']}` restorations (the better of the two)."]
-            lines += ["", "| target | measured | target value | |", "|---|---|---|---|"]
-            for name, (value, target, met) in quality_targets(c["scores"]).items():
-                lines.append(f"| {name} | {_f(value, 4)} | {_f(target, 4)} | {'**met**' if met else '**not met**'} |")
+            lines += ["", "| target | measured | target value | |", "|---|---|---|---|", *_target_rows(c)]
             lines.append("")
     if trials:
         lines += [
