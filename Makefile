@@ -40,6 +40,7 @@ lint: install
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check restorebench scripts tests viewer bench
+	$(BIN)/ruff format --check restorebench scripts tests viewer bench
 
 clean:
 	rm -rf results .snakemake logs benchmarks

@@ -29,17 +29,29 @@ ORIGIN_FILTERS_NOTE = "the origin's widths (schema defaults), no input skip"
 def _matrix(sizes: dict[int, list[int]], steps: int) -> list[dict]:
     return [
         {"model": model, "size": size, "batch": batch, "warmup": 1, "steps": steps}
-        for model in ("gan", "vae") for size, batches in sizes.items() for batch in batches
+        for model in ("gan", "vae")
+        for size, batches in sizes.items()
+        for batch in batches
     ]
 
 
 FULL = {
-    "cores": CORES, "runs": 3, "warmup": 1, "pairs": 8164, "prepare_size": 256, "train_pairs": 512,
+    "cores": CORES,
+    "runs": 3,
+    "warmup": 1,
+    "pairs": 8164,
+    "prepare_size": 256,
+    "train_pairs": 512,
     "training": _matrix({64: [16, 64], 128: [16, 64], 256: [16, 64]}, steps=3),
-    "origin_sizes": [64, 128], "origin_batch": 64, "origin_steps": 5, "origin_warmup": 2, "origin_rounds": 3,
+    "origin_sizes": [64, 128],
+    "origin_batch": 64,
+    "origin_steps": 5,
+    "origin_warmup": 2,
+    "origin_rounds": 3,
     "variants": [
         {"model": "gan", "size": size, "batch": 64, "warmup": 1, "steps": 3, **change}
-        for size in (64, 128) for change in ({"policy": "mixed_bfloat16"}, {"jit": True})
+        for size in (64, 128)
+        for change in ({"policy": "mixed_bfloat16"}, {"jit": True})
     ],
     "single_thread": [{"model": "gan", "size": 64, "batch": 64, "warmup": 1, "steps": 3}],
     "score": {"size": 64, "test": 816, "train": 64},
@@ -52,21 +64,53 @@ TINY_NETS = {
     "gan": {"filters": [8, 16], "discriminator_filters": [8], "batch_size": 4},
 }
 QUICK = {
-    "cores": CORES, "runs": 1, "warmup": 0, "pairs": 40, "prepare_size": 32, "train_pairs": 40,
+    "cores": CORES,
+    "runs": 1,
+    "warmup": 0,
+    "pairs": 40,
+    "prepare_size": 32,
+    "train_pairs": 40,
     "training": _matrix({16: [4]}, steps=1),
-    "origin_sizes": [16], "origin_batch": 4, "origin_steps": 1, "origin_warmup": 1, "origin_rounds": 1,
-    "variants": [{"model": "gan", "size": 16, "batch": 4, "warmup": 1, "steps": 1, "policy": "mixed_bfloat16"}],
+    "origin_sizes": [16],
+    "origin_batch": 4,
+    "origin_steps": 1,
+    "origin_warmup": 1,
+    "origin_rounds": 1,
+    "variants": [
+        {
+            "model": "gan",
+            "size": 16,
+            "batch": 4,
+            "warmup": 1,
+            "steps": 1,
+            "policy": "mixed_bfloat16",
+        }
+    ],
     "single_thread": [],
     "score": {"size": 16, "test": 8, "train": 8, **TINY_NETS},
     "viewer": {"images": 20, "size": 32, "steps": 5},
     "demo_overrides": {
         "dataset": {"image_size": 16, "demo_images": 24, "min_side": 8, "test_fraction": 0.25},
-        "train": {"validation_fraction": 0, "vae": {"epochs": 1, **TINY_NETS["vae"]}, "gan": {"epochs": 1, **TINY_NETS["gan"]}},
+        "train": {
+            "validation_fraction": 0,
+            "vae": {"epochs": 1, **TINY_NETS["vae"]},
+            "gan": {"epochs": 1, **TINY_NETS["gan"]},
+        },
         "score": {"bootstrap": 100},
     },
     "quality": {"sizes": [32], "budget_s": 5},
 }
-ITEMS = ("prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run", "quality")
+ITEMS = (
+    "prepare",
+    "training",
+    "origin",
+    "breakdown",
+    "predict_score",
+    "viewer",
+    "demo",
+    "dry_run",
+    "quality",
+)
 
 
 def run(profile: dict, only: set[str], scratch: Path) -> dict:
@@ -93,12 +137,18 @@ def run(profile: dict, only: set[str], scratch: Path) -> dict:
         subset, datasets = items.training_datasets(profile, scratch, data)
 
         def training():
-            rows = items.training({**profile, "training": profile["training"] + profile["variants"]}, datasets)
+            rows = items.training(
+                {**profile, "training": profile["training"] + profile["variants"]}, datasets
+            )
             single = profile["single_thread"]
             return {
                 "matrix": rows[: len(profile["training"])],
                 "variants": rows[len(profile["training"]) :],
-                "single_thread": items.training({**profile, "training": single, "cores": 1}, datasets) if single else [],
+                "single_thread": items.training(
+                    {**profile, "training": single, "cores": 1}, datasets
+                )
+                if single
+                else [],
                 "networks": ORIGIN_FILTERS_NOTE,
             }
 
@@ -134,12 +184,20 @@ def with_trials(document: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every item at toy sizes (smoke test)")
-    parser.add_argument("--only", default=",".join(ITEMS), help=f"comma-separated subset of {', '.join(ITEMS)}")
-    parser.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()) / "restorebench-bench")
+    parser.add_argument(
+        "--only", default=",".join(ITEMS), help=f"comma-separated subset of {', '.join(ITEMS)}"
+    )
+    parser.add_argument(
+        "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "restorebench-bench"
+    )
     parser.add_argument("--markdown", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
-    parser.add_argument("--merge", action="store_true", help="update the items run in the existing --results file")
-    parser.add_argument("--from-results", action="store_true", help="only rewrite the markdown from --results")
+    parser.add_argument(
+        "--merge", action="store_true", help="update the items run in the existing --results file"
+    )
+    parser.add_argument(
+        "--from-results", action="store_true", help="only rewrite the markdown from --results"
+    )
     args = parser.parse_args()
     if args.from_results:
         args.markdown.write_text(report.markdown(with_trials(json.loads(args.results.read_text()))))
@@ -147,7 +205,9 @@ def main() -> None:
     only = set(args.only.split(","))
     unknown = only - set(ITEMS)
     if unknown:
-        parser.error(f"--only: unknown item(s) {', '.join(sorted(unknown))}; choose from {', '.join(ITEMS)}")
+        parser.error(
+            f"--only: unknown item(s) {', '.join(sorted(unknown))}; choose from {', '.join(ITEMS)}"
+        )
     profile = QUICK if args.quick else FULL
     described = machine.describe()
     scratch = args.scratch / ("quick" if args.quick else "full")
@@ -155,13 +215,18 @@ def main() -> None:
     start = time.perf_counter()
     results = run(profile, only, scratch)
     document = {
-        "mode": "quick" if args.quick else "full", "machine": described, "profile": profile,
-        "suite_s": time.perf_counter() - start, "items": results,
+        "mode": "quick" if args.quick else "full",
+        "machine": described,
+        "profile": profile,
+        "suite_s": time.perf_counter() - start,
+        "items": results,
     }
     if args.merge:  # the earlier run's other items stay; its machine description and mode too
         earlier = json.loads(args.results.read_text())
         earlier["items"].update(results)
-        earlier.setdefault("reruns", []).append({"items": sorted(only), "machine": described, "suite_s": document["suite_s"]})
+        earlier.setdefault("reruns", []).append(
+            {"items": sorted(only), "machine": described, "suite_s": document["suite_s"]}
+        )
         document = earlier
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(document, indent=1, default=str) + "\n")

@@ -61,7 +61,8 @@ def main() -> None:
     step = tf.function(trainer.train_step)
     origin_step, _ = origin_reference.trainer(size)
     figures = {
-        "size": size, "batch": batch,
+        "size": size,
+        "batch": batch,
         "ours_step_s": _median(lambda: list(step((damaged, clean)).values()), repeats),
         "generator_pass_s": _median(generator_pass, repeats),
         "generator_forward_s": _median(generator_forward, repeats),

@@ -29,7 +29,9 @@ DAMAGED_SIDE = 256
 def _photo(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A smooth colour field with some detail: coarse noise upsampled, plus fine noise."""
     coarse = rng.integers(20, 235, (height // 24 + 2, width // 24 + 2, 3), dtype=np.uint8)
-    image = np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
+    image = np.asarray(
+        Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16
+    )
     image = image + rng.integers(-12, 13, image.shape, dtype=np.int16)
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -44,8 +46,12 @@ def _write_pair(task: tuple[Path, int, int]) -> None:
     if rng.random() < GREY_SHARE:
         picture = picture.convert("L")
     picture.save(root / "color" / f"{name}.jpg", quality=90)
-    square = np.asarray(Image.fromarray(clean).resize((DAMAGED_SIDE, DAMAGED_SIDE), Image.Resampling.BILINEAR))
-    Image.fromarray(apply_damage(square, seed, name)).save(root / "gray" / f"{name}.jpg", quality=90)
+    square = np.asarray(
+        Image.fromarray(clean).resize((DAMAGED_SIDE, DAMAGED_SIDE), Image.Resampling.BILINEAR)
+    )
+    Image.fromarray(apply_damage(square, seed, name)).save(
+        root / "gray" / f"{name}.jpg", quality=90
+    )
 
 
 def humanface_like(folder: Path, pairs: int, seed: int = 0, workers: int | None = None) -> Path:

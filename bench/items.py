@@ -26,14 +26,25 @@ ORIGIN_POLICIES = ("float32", "mixed_bfloat16")
 def _child(module: str, *args: str, threads: int, timeout: float = 3600) -> object:
     """Run ``python -m module ARGS`` with TensorFlow held to ``threads`` cores; its last stdout line is JSON."""
     env = {
-        **os.environ, "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(min(2, threads)),
-        "TF_CPP_MIN_LOG_LEVEL": "2", "QT_QPA_PLATFORM": "offscreen",
+        **os.environ,
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(min(2, threads)),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "QT_QPA_PLATFORM": "offscreen",
     }
     result = subprocess.run(
-        [sys.executable, "-m", module, *args], check=False, cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-m", module, *args],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"python -m {module} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"python -m {module} failed ({result.returncode}):\n{result.stderr[-3000:]}"
+        )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -46,27 +57,57 @@ def _snakemake_wall(folder: Path, *args: str) -> float:
 def humanface_data(profile: dict, scratch: Path) -> Path:
     """The generated humanface8000-like folder (cached between benchmark runs)."""
     start = time.perf_counter()
-    folder = fixtures.humanface_like(scratch / f"humanface-like-{profile['pairs']}", profile["pairs"])
-    log(f"humanface-like folder: {profile['pairs']} pairs ready in {time.perf_counter() - start:.1f} s")
+    folder = fixtures.humanface_like(
+        scratch / f"humanface-like-{profile['pairs']}", profile["pairs"]
+    )
+    log(
+        f"humanface-like folder: {profile['pairs']} pairs ready in {time.perf_counter() - start:.1f} s"
+    )
     return folder
 
 
 def prepare(profile: dict, scratch: Path, data: Path) -> dict:
     """Whole ``prepare`` rule wall time on the humanface-like folder, as the preset runs it."""
-    overrides = {"run": "bench", "dataset": {"source": "humanface8000", "path": str(data), "image_size": profile["prepare_size"]}}
+    overrides = {
+        "run": "bench",
+        "dataset": {
+            "source": "humanface8000",
+            "path": str(data),
+            "image_size": profile["prepare_size"],
+        },
+    }
     folder = workflow_copy(scratch / "prepare-run", overrides)
     target = "results/bench/dataset.h5"
     fixtures.read_through(data)  # page cache warm, as for every later run
-    warm = workflow_copy(scratch / "prepare-warmup", {**overrides, "dataset": {**overrides["dataset"], "path": str(
-        fixtures.subset(data, scratch / "prepare-warmup-data", min(256, profile["pairs"])))}})
-    snakemake(warm, target, "--cores", str(profile["cores"]), "--forcerun", "prepare")  # warm-up: imports, caches
+    warm = workflow_copy(
+        scratch / "prepare-warmup",
+        {
+            **overrides,
+            "dataset": {
+                **overrides["dataset"],
+                "path": str(
+                    fixtures.subset(
+                        data, scratch / "prepare-warmup-data", min(256, profile["pairs"])
+                    )
+                ),
+            },
+        },
+    )
+    snakemake(
+        warm, target, "--cores", str(profile["cores"]), "--forcerun", "prepare"
+    )  # warm-up: imports, caches
     timed = repeat(
-        lambda: snakemake(folder, target, "--cores", str(profile["cores"]), "--forcerun", "prepare"),
-        runs=profile["runs"], warmup=0,
+        lambda: snakemake(
+            folder, target, "--cores", str(profile["cores"]), "--forcerun", "prepare"
+        ),
+        runs=profile["runs"],
+        warmup=0,
     )
     pairs = profile["pairs"]
     return {
-        "pairs": pairs, "image_size": profile["prepare_size"], "wall_s": timed,
+        "pairs": pairs,
+        "image_size": profile["prepare_size"],
+        "wall_s": timed,
         "pairs_per_s": pairs / timed["median"],
         "rule_s": rule_seconds(folder / "results/bench/benchmarks/prepare.tsv"),
         "target_pairs_per_s": 8164 / 60,
@@ -80,18 +121,29 @@ def training_datasets(profile: dict, scratch: Path, data: Path) -> tuple[Path, d
 
     subset = fixtures.subset(data, scratch / "train-data", profile["train_pairs"])
     datasets = {}
-    for size in sorted({spec["size"] for spec in profile["training"]} | set(profile["origin_sizes"])):
+    for size in sorted(
+        {spec["size"] for spec in profile["training"]} | set(profile["origin_sizes"])
+    ):
         path = scratch / f"train-{size}.h5"
         # test_fraction 0: every pair trains, as the origin's loop sees every file
-        settings = PrepareSettings(source="humanface8000", image_size=size, test_fraction=0.0, seed=123)
-        build(settings, subset, path, scratch / f"train-{size}-skipped.tsv", workers=profile["cores"])
+        settings = PrepareSettings(
+            source="humanface8000", image_size=size, test_fraction=0.0, seed=123
+        )
+        build(
+            settings, subset, path, scratch / f"train-{size}-skipped.tsv", workers=profile["cores"]
+        )
         datasets[str(size)] = str(path)
     return subset, datasets
 
 
 def training(profile: dict, datasets: dict[str, str]) -> list[dict]:
     """Steady images/s of our VAE and GAN (the origin's networks) per size and batch size."""
-    return _child("bench.train_probe", json.dumps(datasets), json.dumps(profile["training"]), threads=profile["cores"])
+    return _child(
+        "bench.train_probe",
+        json.dumps(datasets),
+        json.dumps(profile["training"]),
+        threads=profile["cores"],
+    )
 
 
 def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
@@ -103,28 +155,57 @@ def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
     """
     rows = []
     for size in profile["origin_sizes"]:
-        batch, steps, warmup = profile["origin_batch"], profile["origin_steps"], profile["origin_warmup"]
+        batch, steps, warmup = (
+            profile["origin_batch"],
+            profile["origin_steps"],
+            profile["origin_warmup"],
+        )
         specs = [
-            {"model": "gan", "size": size, "batch": batch, "steps": steps, "warmup": warmup, "policy": policy}
+            {
+                "model": "gan",
+                "size": size,
+                "batch": batch,
+                "steps": steps,
+                "warmup": warmup,
+                "policy": policy,
+            }
             for policy in ORIGIN_POLICIES
         ]
         rounds = []
         for _ in range(profile["origin_rounds"]):
             theirs = _child(
-                "bench.origin_reference", str(subset), "--size", str(size), "--batch", str(batch),
-                "--steps", str(steps), "--warmup", str(warmup), threads=profile["cores"],
+                "bench.origin_reference",
+                str(subset),
+                "--size",
+                str(size),
+                "--batch",
+                str(batch),
+                "--steps",
+                str(steps),
+                "--warmup",
+                str(warmup),
+                threads=profile["cores"],
             )
             ours = {
-                spec["policy"]: _child("bench.train_probe", json.dumps(datasets), json.dumps([spec]), threads=profile["cores"])[0]
+                spec["policy"]: _child(
+                    "bench.train_probe",
+                    json.dumps(datasets),
+                    json.dumps([spec]),
+                    threads=profile["cores"],
+                )[0]
                 for spec in specs
             }
-            ratios = {policy: run["images_per_s"] / theirs["images_per_s"] for policy, run in ours.items()}
+            ratios = {
+                policy: run["images_per_s"] / theirs["images_per_s"] for policy, run in ours.items()
+            }
             rounds.append({"origin": theirs, "ours": ours, "ratio": ratios})
         row = {"size": size, "batch": batch, "policies": {}}
         for policy in ORIGIN_POLICIES:
             middle = sorted(rounds, key=lambda r: r["ratio"][policy])[len(rounds) // 2]
             row["policies"][policy] = {
-                "origin": middle["origin"], "ours": middle["ours"][policy], "ratio": middle["ratio"][policy],
+                "origin": middle["origin"],
+                "ours": middle["ours"][policy],
+                "ratio": middle["ratio"][policy],
                 "ratios": [r["ratio"][policy] for r in rounds],
             }
         rows.append(row)
@@ -134,7 +215,13 @@ def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
 def breakdown(profile: dict, data: Path) -> dict:
     """Where the time goes: one GAN step taken apart per size, and one prepared pair."""
     gan = [
-        _child("bench.breakdown_probe", str(size), str(profile["origin_batch"]), str(max(3, profile["runs"])), threads=profile["cores"])
+        _child(
+            "bench.breakdown_probe",
+            str(size),
+            str(profile["origin_batch"]),
+            str(max(3, profile["runs"])),
+            threads=profile["cores"],
+        )
         for size in profile["origin_sizes"]
     ]
     return {"gan_step": gan, "prepare_pair": prepare_pair(profile, data)}
@@ -147,7 +234,14 @@ def prepare_pair(profile: dict, data: Path, count: int = 200) -> dict:
     from restorebench.sources import discover
 
     size, limits = profile["prepare_size"], {"max_pixels": 40_000_000, "min_side": 32}
-    stages = ("decode clean", "resize clean", "decode damaged", "resize damaged", "compress level 4", "compress level 1")
+    stages = (
+        "decode clean",
+        "resize clean",
+        "decode damaged",
+        "resize damaged",
+        "compress level 4",
+        "compress level 1",
+    )
     spent = dict.fromkeys(stages, 0.0)
     stored = {4: 0, 1: 0}
     pairs = discover("humanface8000", data).pairs[:count]
@@ -174,13 +268,18 @@ def prepare_pair(profile: dict, data: Path, count: int = 200) -> dict:
     per_pair = {stage: 1000 * seconds / len(pairs) for stage, seconds in spent.items()}
     worker = sum(v for k, v in per_pair.items() if k != "compress level 1")
     return {
-        "pairs": len(pairs), "image_size": size, "ms_per_pair": per_pair, "worker_ms": worker,
+        "pairs": len(pairs),
+        "image_size": size,
+        "ms_per_pair": per_pair,
+        "worker_ms": worker,
         "ceiling_pairs_per_s": 1000 * profile["cores"] / worker,
         "bytes_per_pair": {str(k): v / len(pairs) for k, v in stored.items()},
     }
 
 
-def _score_run_data(data: Path, folder: Path, test: int, train: int, seed: int, fraction: float) -> Path:
+def _score_run_data(
+    data: Path, folder: Path, test: int, train: int, seed: int, fraction: float
+) -> Path:
     """Pairs linked under names the split puts in test (``test`` of them) or train (``train``)."""
     from restorebench.dataset import split_of
     from restorebench.sources import HUMANFACE_FOLDER
@@ -199,23 +298,45 @@ def _score_run_data(data: Path, folder: Path, test: int, train: int, seed: int, 
     for kind in ("color", "gray"):
         (folder / HUMANFACE_FOLDER / kind).mkdir(parents=True)
         for name, file in zip(names, files):
-            (folder / HUMANFACE_FOLDER / kind / f"{name}.jpg").symlink_to((source / kind / file).resolve())
+            (folder / HUMANFACE_FOLDER / kind / f"{name}.jpg").symlink_to(
+                (source / kind / file).resolve()
+            )
     return folder
 
 
 def predict_score(profile: dict, scratch: Path, data: Path) -> dict:
     """predict + score rules for every model on ``score_test`` test images; models trained 1 epoch."""
     settings = profile["score"]
-    pairs = _score_run_data(data, scratch / "score-data", settings["test"], settings["train"], 123, 0.1)
+    pairs = _score_run_data(
+        data, scratch / "score-data", settings["test"], settings["train"], 123, 0.1
+    )
     overrides = {
         "run": "score",
-        "dataset": {"source": "humanface8000", "path": str(pairs), "image_size": settings["size"], "test_fraction": 0.1, "seed": 123},
-        "train": {"validation_fraction": 0, "vae": {"epochs": 1, **settings.get("vae", {})}, "gan": {"epochs": 1, **settings.get("gan", {})}},
+        "dataset": {
+            "source": "humanface8000",
+            "path": str(pairs),
+            "image_size": settings["size"],
+            "test_fraction": 0.1,
+            "seed": 123,
+        },
+        "train": {
+            "validation_fraction": 0,
+            "vae": {"epochs": 1, **settings.get("vae", {})},
+            "gan": {"epochs": 1, **settings.get("gan", {})},
+        },
     }
     folder = workflow_copy(scratch / "score-run", overrides)
     shutil.rmtree(folder / "results", ignore_errors=True)
     cores = str(profile["cores"])
-    snakemake(folder, "results/score/models/vae.keras", "results/score/models/gan_generator.keras", "--cores", cores, "--resources", "gpu=2")
+    snakemake(
+        folder,
+        "results/score/models/vae.keras",
+        "results/score/models/gan_generator.keras",
+        "--cores",
+        cores,
+        "--resources",
+        "gpu=2",
+    )
     results = folder / "results/score"
     targets = [f"results/score/metrics/{model}.csv" for model in MODELS]
 
@@ -223,18 +344,40 @@ def predict_score(profile: dict, scratch: Path, data: Path) -> dict:
         for sub in ("predictions", "metrics"):
             shutil.rmtree(results / sub, ignore_errors=True)
 
-    timed = repeat(lambda: snakemake(folder, *targets, "--cores", cores), runs=profile["runs"], warmup=profile["warmup"], before=clear)
-    rules = {f"{rule}_{model}": rule_seconds(results / f"benchmarks/{rule}_{model}.tsv") for rule in ("predict", "score") for model in MODELS}
+    timed = repeat(
+        lambda: snakemake(folder, *targets, "--cores", cores),
+        runs=profile["runs"],
+        warmup=profile["warmup"],
+        before=clear,
+    )
+    rules = {
+        f"{rule}_{model}": rule_seconds(results / f"benchmarks/{rule}_{model}.tsv")
+        for rule in ("predict", "score")
+        for model in MODELS
+    }
     with open(results / "metrics/gan.csv") as handle:
         scored = sum(1 for _ in csv.DictReader(handle))
-    return {"test_images": scored, "train_images": settings["train"], "image_size": settings["size"], "models": list(MODELS), "wall_s": timed, "rule_s": rules, "target_s": 30}
+    return {
+        "test_images": scored,
+        "train_images": settings["train"],
+        "image_size": settings["size"],
+        "models": list(MODELS),
+        "wall_s": timed,
+        "rule_s": rules,
+        "target_s": 30,
+    }
 
 
 def viewer(profile: dict, scratch: Path) -> dict:
     settings = profile["viewer"]
     return _child(
-        "bench.viewer_probe", str(scratch / "viewer"), str(settings["images"]), str(settings["size"]),
-        str(profile["runs"]), str(settings["steps"]), threads=profile["cores"],
+        "bench.viewer_probe",
+        str(scratch / "viewer"),
+        str(settings["images"]),
+        str(settings["size"]),
+        str(profile["runs"]),
+        str(settings["steps"]),
+        threads=profile["cores"],
     )
 
 
@@ -251,13 +394,26 @@ def demo(profile: dict, scratch: Path) -> tuple[dict, Path]:
             means.setdefault(row["model"], {})[row["metric"]] = float(row["mean"])
     beats = {
         model: all(
-            (means[model][m] > means["damaged"][m]) if m in ("ssim", "psnr") else (means[model][m] < means["damaged"][m])
+            (means[model][m] > means["damaged"][m])
+            if m in ("ssim", "psnr")
+            else (means[model][m] < means["damaged"][m])
             for m in ("mse", "nrmse", "ssim", "psnr")
         )
-        for model in ("vae", "gan") if model in means
+        for model in ("vae", "gan")
+        if model in means
     }
-    rules = {p.stem: rule_seconds(p) for p in sorted((folder / "results" / run / "benchmarks").glob("*.tsv"))}
-    return {"wall_s": wall, "means": means, "beats_damaged": beats, "rule_s": rules, "overrides": profile["demo_overrides"], "target_s": 600}, folder
+    rules = {
+        p.stem: rule_seconds(p)
+        for p in sorted((folder / "results" / run / "benchmarks").glob("*.tsv"))
+    }
+    return {
+        "wall_s": wall,
+        "means": means,
+        "beats_damaged": beats,
+        "rule_s": rules,
+        "overrides": profile["demo_overrides"],
+        "target_s": 600,
+    }, folder
 
 
 def yaml_run(folder: Path) -> str:
@@ -269,7 +425,11 @@ def yaml_run(folder: Path) -> str:
 def dry_run(profile: dict, completed: Path) -> dict:
     """``snakemake -n`` on a completed run: parse, validate, build the DAG, find nothing to do."""
     output = []
-    timed = repeat(lambda: output.append(_both(snakemake(completed, "-n"))), runs=max(3, profile["runs"]), warmup=profile["warmup"])
+    timed = repeat(
+        lambda: output.append(_both(snakemake(completed, "-n"))),
+        runs=max(3, profile["runs"]),
+        warmup=profile["warmup"],
+    )
     return {"wall_s": timed, "nothing_to_do": "Nothing to be done" in output[-1], "target_s": 3}
 
 
@@ -279,4 +439,3 @@ def _both(result) -> str:
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-

@@ -40,7 +40,13 @@ INIT = keras.initializers.RandomNormal(0.0, 0.02)
 
 
 def downsample(filters: int, batchnorm: bool = True) -> keras.Sequential:
-    block = keras.Sequential([keras.layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=INIT, use_bias=False)])
+    block = keras.Sequential(
+        [
+            keras.layers.Conv2D(
+                filters, 4, strides=2, padding="same", kernel_initializer=INIT, use_bias=False
+            )
+        ]
+    )
     if batchnorm:
         block.add(keras.layers.BatchNormalization())
     block.add(keras.layers.LeakyReLU(0.2))
@@ -48,10 +54,14 @@ def downsample(filters: int, batchnorm: bool = True) -> keras.Sequential:
 
 
 def upsample(filters: int, dropout: bool = False) -> keras.Sequential:
-    block = keras.Sequential([
-        keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=INIT, use_bias=False),
-        keras.layers.BatchNormalization(),
-    ])
+    block = keras.Sequential(
+        [
+            keras.layers.Conv2DTranspose(
+                filters, 4, strides=2, padding="same", kernel_initializer=INIT, use_bias=False
+            ),
+            keras.layers.BatchNormalization(),
+        ]
+    )
     if dropout:
         block.add(keras.layers.Dropout(0.5))
     block.add(keras.layers.ReLU())
@@ -68,7 +78,9 @@ def generator(size: int) -> keras.Model:
     for step, level in enumerate(reversed(range(len(widths) - 1))):
         x = upsample(widths[level], dropout=step < 3)(x)
         x = keras.layers.Concatenate()([x, skips[level]])
-    outputs = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=INIT, activation="sigmoid")(x)
+    outputs = keras.layers.Conv2DTranspose(
+        3, 4, strides=2, padding="same", kernel_initializer=INIT, activation="sigmoid"
+    )(x)
     return keras.Model(inputs, outputs)
 
 
@@ -86,11 +98,18 @@ def pairs(folder: Path, size: int, batch: int) -> tf.data.Dataset:
     root = Path(folder) / "landscape Images"
     kinds = [
         keras.utils.image_dataset_from_directory(
-            root / kind, labels=None, image_size=(size, size), batch_size=batch, shuffle=False, verbose=False
+            root / kind,
+            labels=None,
+            image_size=(size, size),
+            batch_size=batch,
+            shuffle=False,
+            verbose=False,
         )
         for kind in ("gray", "color")
     ]
-    return tf.data.Dataset.zip(tuple(kinds)).map(lambda damaged, clean: (damaged / 255.0, clean / 255.0))
+    return tf.data.Dataset.zip(tuple(kinds)).map(
+        lambda damaged, clean: (damaged / 255.0, clean / 255.0)
+    )
 
 
 def shuffled_pairs(folder: Path, size: int, batch: int, seed: int) -> tf.data.Dataset:
@@ -98,12 +117,21 @@ def shuffled_pairs(folder: Path, size: int, batch: int, seed: int) -> tf.data.Da
     root = Path(folder) / "landscape Images"
     kinds = [
         keras.utils.image_dataset_from_directory(
-            root / kind, labels=None, image_size=(size, size), batch_size=None, shuffle=False, verbose=False
+            root / kind,
+            labels=None,
+            image_size=(size, size),
+            batch_size=None,
+            shuffle=False,
+            verbose=False,
         )
         for kind in ("gray", "color")
     ]
-    pairs_ = tf.data.Dataset.zip(tuple(kinds)).shuffle(1000, seed=seed).batch(batch, drop_remainder=True)
-    return pairs_.map(lambda damaged, clean: (damaged / 255.0, clean / 255.0)).prefetch(tf.data.AUTOTUNE)
+    pairs_ = (
+        tf.data.Dataset.zip(tuple(kinds)).shuffle(1000, seed=seed).batch(batch, drop_remainder=True)
+    )
+    return pairs_.map(lambda damaged, clean: (damaged / 255.0, clean / 255.0)).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def trainer(size: int):
@@ -119,10 +147,18 @@ def trainer(size: int):
             fake = gen(damaged, training=True)
             real_logit = disc([damaged, clean], training=True)
             fake_logit = disc([damaged, fake], training=True)
-            gen_loss = bce(tf.ones_like(fake_logit), fake_logit) + 100.0 * tf.reduce_mean(tf.abs(clean - fake))
-            disc_loss = bce(tf.ones_like(real_logit), real_logit) + bce(tf.zeros_like(fake_logit), fake_logit)
-        gen_opt.apply_gradients(zip(gen_tape.gradient(gen_loss, gen.trainable_variables), gen.trainable_variables))
-        disc_opt.apply_gradients(zip(disc_tape.gradient(disc_loss, disc.trainable_variables), disc.trainable_variables))
+            gen_loss = bce(tf.ones_like(fake_logit), fake_logit) + 100.0 * tf.reduce_mean(
+                tf.abs(clean - fake)
+            )
+            disc_loss = bce(tf.ones_like(real_logit), real_logit) + bce(
+                tf.zeros_like(fake_logit), fake_logit
+            )
+        gen_opt.apply_gradients(
+            zip(gen_tape.gradient(gen_loss, gen.trainable_variables), gen.trainable_variables)
+        )
+        disc_opt.apply_gradients(
+            zip(disc_tape.gradient(disc_loss, disc.trainable_variables), disc.trainable_variables)
+        )
         return gen_loss, disc_loss
 
     return train_step, gen
@@ -148,13 +184,19 @@ def run(folder: Path, size: int, batch: int = 64, steps: int = 5, warmup: int = 
         float(step_fn(damaged, clean)[0])
         compute.append(time.perf_counter() - start)
     return {
-        "size": size, "batch": batch, "first_step_s": times[0], "step_s": statistics.median(steady),
-        "steps_s": steady, "images_per_s": batch / statistics.median(steady),
+        "size": size,
+        "batch": batch,
+        "first_step_s": times[0],
+        "step_s": statistics.median(steady),
+        "steps_s": steady,
+        "images_per_s": batch / statistics.median(steady),
         "compute_step_s": statistics.median(compute),
     }
 
 
-def train_for(folder: Path, size: int, budget_s: float, batch: int = 64, seed: int = 0) -> tuple[keras.Model, dict]:
+def train_for(
+    folder: Path, size: int, budget_s: float, batch: int = 64, seed: int = 0
+) -> tuple[keras.Model, dict]:
     """Train from scratch until ``budget_s`` seconds have passed (checked after each step)."""
     keras.utils.set_random_seed(seed)
     step_fn, gen = trainer(size)
@@ -169,7 +211,12 @@ def train_for(folder: Path, size: int, budget_s: float, batch: int = 64, seed: i
                 break
     if steps == 0:
         raise ValueError(f"{folder}: fewer than {batch} pairs, not one batch to train on")
-    return gen, {"train_s": time.perf_counter() - start, "steps": steps, "images_seen": steps * batch, "epochs": epochs}
+    return gen, {
+        "train_s": time.perf_counter() - start,
+        "steps": steps,
+        "images_seen": steps * batch,
+        "epochs": epochs,
+    }
 
 
 def restore(gen: keras.Model, damaged, training: bool, batch: int = 64):
@@ -191,9 +238,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--budget", type=float, help="train this many seconds, then restore --predict into --out")
-    parser.add_argument("--predict", type=Path, help="an .npz holding uint8 'damaged' (N, size, size, 3)")
-    parser.add_argument("--out", type=Path, help="the .npz to write, with 'inference' and 'training_mode' arrays")
+    parser.add_argument(
+        "--budget", type=float, help="train this many seconds, then restore --predict into --out"
+    )
+    parser.add_argument(
+        "--predict", type=Path, help="an .npz holding uint8 'damaged' (N, size, size, 3)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="the .npz to write, with 'inference' and 'training_mode' arrays"
+    )
     args = parser.parse_args()
     if args.budget is None:
         print(json.dumps(run(args.folder, args.size, args.batch, args.steps, args.warmup)))
@@ -204,7 +257,9 @@ def main() -> None:
 
     gen, figures = train_for(args.folder, args.size, args.budget, args.batch)
     damaged = np.load(args.predict)["damaged"]
-    np.savez(args.out, inference=restore(gen, damaged, False), training_mode=restore(gen, damaged, True))
+    np.savez(
+        args.out, inference=restore(gen, damaged, False), training_mode=restore(gen, damaged, True)
+    )
     print(json.dumps(figures))
 
 

@@ -55,12 +55,25 @@ def faces_dataset(size: int, scratch: Path) -> Path:
     from restorebench.prepare import PrepareSettings, prepare
 
     if not FACES.is_dir():
-        raise FileNotFoundError(f"{FACES}: the shared faces-dev photos are not here (they sit beside the repository)")
+        raise FileNotFoundError(
+            f"{FACES}: the shared faces-dev photos are not here (they sit beside the repository)"
+        )
     path = scratch / f"faces-dev-{size}.h5"
     if not path.exists():
-        section = {**config()["dataset"], "source": "clean", "image_size": size, "fit": "center_crop",
-                   "test_fraction": 0.1, "seed": 123}
-        prepare(PrepareSettings.from_config(section), FACES, path, scratch / f"faces-dev-{size}-skipped.tsv")
+        section = {
+            **config()["dataset"],
+            "source": "clean",
+            "image_size": size,
+            "fit": "center_crop",
+            "test_fraction": 0.1,
+            "seed": 123,
+        }
+        prepare(
+            PrepareSettings.from_config(section),
+            FACES,
+            path,
+            scratch / f"faces-dev-{size}-skipped.tsv",
+        )
     return path
 
 
@@ -100,8 +113,15 @@ def references(dataset: Path) -> dict[str, dict[str, float]]:
     }
 
 
-def train_and_score(name: str, dataset: Path, size: int, budget_s: float, scratch: Path, threads: int,
-                    overrides: dict | None = None) -> dict:
+def train_and_score(
+    name: str,
+    dataset: Path,
+    size: int,
+    budget_s: float,
+    scratch: Path,
+    threads: int,
+    overrides: dict | None = None,
+) -> dict:
     """Train one contender for ``budget_s`` seconds in a child process; its test scores and training figures."""
     from restorebench.dataset import read_split
 
@@ -112,21 +132,58 @@ def train_and_score(name: str, dataset: Path, size: int, budget_s: float, scratc
         given = scratch / f"{dataset.stem}-test-damaged.npz"
         np.savez(given, damaged=test.damaged)
         figures = _child(
-            "bench.origin_reference", str(origin_folders(dataset, scratch)), "--size", str(size),
-            "--budget", str(budget_s), "--predict", str(given), "--out", str(out), threads=threads,
+            "bench.origin_reference",
+            str(origin_folders(dataset, scratch)),
+            "--size",
+            str(size),
+            "--budget",
+            str(budget_s),
+            "--predict",
+            str(given),
+            "--out",
+            str(out),
+            threads=threads,
         )
         restored = np.load(out)
-        modes = {mode: mean_scores(test.clean, restored[mode]) for mode in ("inference", "training_mode")}
+        modes = {
+            mode: mean_scores(test.clean, restored[mode]) for mode in ("inference", "training_mode")
+        }
         best = max(modes, key=lambda mode: modes[mode]["psnr"])
-        return {**modes[best], "prediction": best, "other_mode": modes, "training": figures,
-                "settings": "bench/origin_reference.py", "wall_s": time.perf_counter() - start}
+        return {
+            **modes[best],
+            "prediction": best,
+            "other_mode": modes,
+            "training": figures,
+            "settings": "bench/origin_reference.py",
+            "wall_s": time.perf_counter() - start,
+        }
     settings = recipe(name, overrides)
-    figures = _child("bench.quality_probe", str(dataset), name, json.dumps(settings), str(budget_s), str(out), threads=threads)
+    figures = _child(
+        "bench.quality_probe",
+        str(dataset),
+        name,
+        json.dumps(settings),
+        str(budget_s),
+        str(out),
+        threads=threads,
+    )
     scores = mean_scores(test.clean, np.load(out)["restored"])
-    return {**scores, "training": figures, "settings": settings, "wall_s": time.perf_counter() - start}
+    return {
+        **scores,
+        "training": figures,
+        "settings": settings,
+        "wall_s": time.perf_counter() - start,
+    }
 
 
-def contest(size: int, budget_s: float, scratch: Path, threads: int, models=CONTENDERS, overrides: dict | None = None) -> dict:
+def contest(
+    size: int,
+    budget_s: float,
+    scratch: Path,
+    threads: int,
+    models=CONTENDERS,
+    overrides: dict | None = None,
+) -> dict:
     """Every contender at one size and budget, plus the references, on one dataset."""
     from restorebench.dataset import read_names
 
@@ -135,18 +192,27 @@ def contest(size: int, budget_s: float, scratch: Path, threads: int, models=CONT
     scores = references(dataset)
     for name in models:
         log(f"quality {size} px: training {name} for {budget_s:.0f} s")
-        scores[name] = train_and_score(name, dataset, size, budget_s, scratch, threads, (overrides or {}).get(name))
-        log(f"quality {size} px: {name} PSNR {scores[name]['psnr']:.2f} dB, SSIM {scores[name]['ssim']:.4f}")
+        scores[name] = train_and_score(
+            name, dataset, size, budget_s, scratch, threads, (overrides or {}).get(name)
+        )
+        log(
+            f"quality {size} px: {name} PSNR {scores[name]['psnr']:.2f} dB, SSIM {scores[name]['ssim']:.4f}"
+        )
     return {
-        "size": size, "budget_s": budget_s, "train_images": len(read_names(dataset, "train")),
-        "test_images": len(read_names(dataset, "test")), "scores": scores,
+        "size": size,
+        "budget_s": budget_s,
+        "train_images": len(read_names(dataset, "train")),
+        "test_images": len(read_names(dataset, "test")),
+        "scores": scores,
     }
 
 
 def item(profile: dict, scratch: Path) -> list[dict]:
     """The suite's item: every contender at every size of the profile."""
     q = profile["quality"]
-    return [contest(size, q["budget_s"], scratch / "quality", profile["cores"]) for size in q["sizes"]]
+    return [
+        contest(size, q["budget_s"], scratch / "quality", profile["cores"]) for size in q["sizes"]
+    ]
 
 
 def _setting(text: str) -> tuple[str, str, object]:
@@ -164,25 +230,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--budget", type=float, default=300, help="training seconds per model")
-    parser.add_argument("--models", default="gan", help=f"comma-separated subset of {', '.join(CONTENDERS)}")
-    parser.add_argument("--set", type=_setting, action="append", default=[], help="override the recipe, e.g. gan.blend=false")
+    parser.add_argument(
+        "--models", default="gan", help=f"comma-separated subset of {', '.join(CONTENDERS)}"
+    )
+    parser.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        help="override the recipe, e.g. gan.blend=false",
+    )
     parser.add_argument("--label", required=True, help="what this trial changes, for the table")
     parser.add_argument(
-        "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "restorebench-bench" / "full" / "quality",
+        "--scratch",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "restorebench-bench" / "full" / "quality",
         help="generated datasets and restorations (the suite's full-run quality folder: shared cache)",
     )
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     unknown = set(models) - set(CONTENDERS)
     if unknown:
-        parser.error(f"--models: unknown {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}")
+        parser.error(
+            f"--models: unknown {', '.join(sorted(unknown))}; choose from {', '.join(CONTENDERS)}"
+        )
     overrides: dict = {}
     for model, field, value in args.set:
         overrides.setdefault(model, {})[field] = value
     cores = len(os.sched_getaffinity(0))
     result = contest(args.size, args.budget, args.scratch, cores, models, overrides)
     trials = json.loads(TRIALS.read_text()) if TRIALS.exists() else []
-    trials.append({"label": args.label, "overrides": overrides, "date": time.strftime("%Y-%m-%d %H:%M"), **result})
+    trials.append(
+        {
+            "label": args.label,
+            "overrides": overrides,
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            **result,
+        }
+    )
     TRIALS.write_text(json.dumps(trials, indent=1) + "\n")
     log(f"appended trial '{args.label}' to {TRIALS}")
 

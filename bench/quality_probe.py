@@ -43,21 +43,39 @@ class Budget(keras.callbacks.Callback):
 
 
 def main() -> None:
-    dataset, model, settings, budget_s, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+    dataset, model, settings, budget_s, out = (
+        sys.argv[1],
+        sys.argv[2],
+        json.loads(sys.argv[3]),
+        float(sys.argv[4]),
+        sys.argv[5],
+    )
     budget = Budget(budget_s)
     with tempfile.TemporaryDirectory() as scratch:
         trainer = fit(
-            model, Path(dataset), {**settings, "epochs": 1_000_000}, seed=42, validation_fraction=0.0,
-            history=Path(scratch) / "history.csv", backup_dir=Path(scratch) / "backup", callbacks=[budget],
+            model,
+            Path(dataset),
+            {**settings, "epochs": 1_000_000},
+            seed=42,
+            validation_fraction=0.0,
+            history=Path(scratch) / "history.csv",
+            backup_dir=Path(scratch) / "backup",
+            callbacks=[budget],
         )
         epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
     restorer = next(iter(saved_models(model, trainer).values()))
     restored = restore_with(restorer, read_split(Path(dataset), "test").damaged)
     np.savez(out, restored=restored)
-    print(json.dumps({
-        "train_s": budget.elapsed, "steps": budget.batches, "images_seen": budget.batches * settings["batch_size"],
-        "epochs": epochs,
-    }))
+    print(
+        json.dumps(
+            {
+                "train_s": budget.elapsed,
+                "steps": budget.batches,
+                "images_seen": budget.batches * settings["batch_size"],
+                "epochs": epochs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,13 @@ def _machine(m: dict) -> list[str]:
         f"- CPU: {m['cpu']}, {m['cores']} cores available; memory {m['memory_gib']} GiB; GPU: {m['gpu']}",
         f"- CPU matrix features: {flags}",
         f"- Load average at start (1, 5, 15 min): {', '.join(map(str, m['load_average_at_start']))}"
-        + (" - the machine was shared, wall times are inflated accordingly" if m["load_average_at_start"][0] > 0.5 else ""),
-        f"- Date: {m['date']}; commit `{m['commit']}`" + (" (with uncommitted changes)" if m["uncommitted_changes"] else ""),
+        + (
+            " - the machine was shared, wall times are inflated accordingly"
+            if m["load_average_at_start"][0] > 0.5
+            else ""
+        ),
+        f"- Date: {m['date']}; commit `{m['commit']}`"
+        + (" (with uncommitted changes)" if m["uncommitted_changes"] else ""),
         f"- Python {m['python']} on {m['platform']}; {packages}",
     ]
 
@@ -49,7 +54,9 @@ def _summary(doc: dict) -> list[str]:
     rows = ["| item | measured | target | |", "|---|---|---|---|"]
 
     def row(name, value, unit, target, text_target, lower=True, digits=2):
-        rows.append(f"| {name} | {_f(value, digits)} {unit} | {text_target} | {_met(value, target, lower)} |")
+        rows.append(
+            f"| {name} | {_f(value, digits)} {unit} | {text_target} | {_met(value, target, lower)} |"
+        )
 
     p = it.get("prepare")
     if not _error(p):
@@ -57,12 +64,26 @@ def _summary(doc: dict) -> list[str]:
             f"| prepare {p['pairs']:,} pairs (whole rule) | {_f(p['wall_s']['median'], 1)} s = {_f(p['pairs_per_s'], 0)} pairs/s "
             f"| >= {8164 / 60:.0f} pairs/s (8,164 in 60 s) | {_met(p['pairs_per_s'], 8164 / 60, False)} |"
         )
-    for r in ([] if _error(it.get("origin")) else it["origin"]):
+    for r in [] if _error(it.get("origin")) else it["origin"]:
         for policy, c in r["policies"].items():
-            row(f"our GAN ({policy}) vs the origin's loop, {r['size']} px, batch {r['batch']}", c["ratio"], "x", 1.5, ">= 1.5x", lower=False)
+            row(
+                f"our GAN ({policy}) vs the origin's loop, {r['size']} px, batch {r['batch']}",
+                c["ratio"],
+                "x",
+                1.5,
+                ">= 1.5x",
+                lower=False,
+            )
     s = it.get("predict_score")
     if not _error(s):
-        row(f"predict + score {s['test_images']} x {len(s['models'])} models ({s['image_size']} px)", s["wall_s"]["median"], "s", 30, "<= 30 s", digits=1)
+        row(
+            f"predict + score {s['test_images']} x {len(s['models'])} models ({s['image_size']} px)",
+            s["wall_s"]["median"],
+            "s",
+            30,
+            "<= 30 s",
+            digits=1,
+        )
     v = it.get("viewer")
     if not _error(v):
         row(f"viewer: open {v['images']:,} images, in process", v["open_s"], "s", 1.5, "<= 1.5 s")
@@ -73,16 +94,27 @@ def _summary(doc: dict) -> list[str]:
         row("no-op `snakemake -n` on a completed run", d["wall_s"]["median"], "s", 3, "<= 3 s")
     demo = it.get("demo")
     if not _error(demo):
-        row("demo, `snakemake --cores all` from nothing", demo["wall_s"] / 60, "min", 10, "<= 10 min", digits=1)
+        row(
+            "demo, `snakemake --cores all` from nothing",
+            demo["wall_s"] / 60,
+            "min",
+            10,
+            "<= 10 min",
+            digits=1,
+        )
         beats = demo["beats_damaged"]
         rows.append(
             "| demo models beat the damaged input (mean MSE, NRMSE, SSIM, PSNR) | "
             + ", ".join(f"{m}: {'yes' if b else 'no'}" for m, b in beats.items())
             + f" | both | {'**met**' if beats and all(beats.values()) else '**not met**'} |"
         )
-    rows.append("| GAN training at 256 px on an H100 | not measured (no GPU lent) | >= 2,000 images/s | not measured |")
-    for c in ([] if _error(it.get("quality")) else it["quality"]):
-        rows += _target_rows(c, f"quality, faces-dev {c['size']} px, {c['budget_s']:.0f} s per model: ")
+    rows.append(
+        "| GAN training at 256 px on an H100 | not measured (no GPU lent) | >= 2,000 images/s | not measured |"
+    )
+    for c in [] if _error(it.get("quality")) else it["quality"]:
+        rows += _target_rows(
+            c, f"quality, faces-dev {c['size']} px, {c['budget_s']:.0f} s per model: "
+        )
     return rows
 
 
@@ -91,10 +123,12 @@ def _training(it: dict) -> list[str]:
     if _error(t):
         return [_error(t)]
     lines = [
-        (f"Networks: {t['networks']}; our trainers (`restorebench.training.build_trainer`) fed by our input "
-        "pipeline (`PairBatches` through `fit`). A step is timed from the end of the previous one, so "
-        "data loading counts; steady state = median of the steps after one warm-up step. The first "
-        "step (graph tracing and compilation) is reported on its own."),
+        (
+            f"Networks: {t['networks']}; our trainers (`restorebench.training.build_trainer`) fed by our input "
+            "pipeline (`PairBatches` through `fit`). A step is timed from the end of the previous one, so "
+            "data loading counts; steady state = median of the steps after one warm-up step. The first "
+            "step (graph tracing and compilation) is reported on its own."
+        ),
         "",
         "| model | px | batch | images/s (steady) | s/step | first step s (compile) | build s | input pipeline s/batch |",
         "|---|---|---|---|---|---|---|---|",
@@ -112,29 +146,39 @@ def _origin(it: dict) -> list[str]:
     if _error(o):
         return [_error(o)]
     lines = [
-        ("`bench/origin_reference.py` trains the origin's GAN as its public notebook did: batches of 64 "
-        "decoded and resized on the fly from the JPEG folders (`keras.utils.image_dataset_from_directory` "
-        "on `landscape Images/gray` and `color`), a `tf.function` step with two `tf.GradientTape`s "
-        "(BCE from logits + 100 x L1; two Adam(2e-4, beta_1=0.5)), generator widths 64,128,128,256,256,512,... "
-        "(log2(size) levels), discriminator of 4 down blocks and a dense logit, float32. Ours: `Pix2Pix` "
-        "from `restorebench.gan` with the same networks (the schema's defaults), through `fit` on "
-        "`PairBatches` from the HDF5 dataset built from the same JPEG pairs; under TensorFlow its step "
-        "is the same two-tape step (two discriminator passes), with one Adam over both nets (per "
-        "weight the same update). Ours runs in float32 and in the `mixed_bfloat16` policy "
-        "(`train.precision`). Same machine, same threads, same suite run."),
+        (
+            "`bench/origin_reference.py` trains the origin's GAN as its public notebook did: batches of 64 "
+            "decoded and resized on the fly from the JPEG folders (`keras.utils.image_dataset_from_directory` "
+            "on `landscape Images/gray` and `color`), a `tf.function` step with two `tf.GradientTape`s "
+            "(BCE from logits + 100 x L1; two Adam(2e-4, beta_1=0.5)), generator widths 64,128,128,256,256,512,... "
+            "(log2(size) levels), discriminator of 4 down blocks and a dense logit, float32. Ours: `Pix2Pix` "
+            "from `restorebench.gan` with the same networks (the schema's defaults), through `fit` on "
+            "`PairBatches` from the HDF5 dataset built from the same JPEG pairs; under TensorFlow its step "
+            "is the same two-tape step (two discriminator passes), with one Adam over both nets (per "
+            "weight the same update). Ours runs in float32 and in the `mixed_bfloat16` policy "
+            "(`train.precision`). Same machine, same threads, same suite run."
+        ),
         "",
-        ("The runs alternate in rounds (origin, ours float32, ours bf16, origin, ...) so a busy neighbour "
-        "slows all alike; each row is the round with the median ratio, all rounds' ratios beside it. The "
-        "origin's input share is its loop step against the same step repeated on a batch already in memory."),
+        (
+            "The runs alternate in rounds (origin, ours float32, ours bf16, origin, ...) so a busy neighbour "
+            "slows all alike; each row is the round with the median ratio, all rounds' ratios beside it. The "
+            "origin's input share is its loop step against the same step repeated on a batch already in memory."
+        ),
         "",
-        ("| px | batch | ours: precision | origin images/s | ours images/s | ours / origin | every round "
-        "| origin input share | origin first step s | ours first step s |"),
+        (
+            "| px | batch | ours: precision | origin images/s | ours images/s | ours / origin | every round "
+            "| origin input share | origin first step s | ours first step s |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in o:
         for policy, c in r["policies"].items():
             theirs = c["origin"]
-            share = f"{max(0.0, 1 - theirs['compute_step_s'] / theirs['step_s']):.0%}" if "compute_step_s" in theirs else "-"
+            share = (
+                f"{max(0.0, 1 - theirs['compute_step_s'] / theirs['step_s']):.0%}"
+                if "compute_step_s" in theirs
+                else "-"
+            )
             rounds = ", ".join(f"{x:.2f}" for x in c["ratios"])
             lines.append(
                 f"| {r['size']} | {r['batch']} | {policy} | {_f(theirs['images_per_s'], 1)} | {_f(c['ours']['images_per_s'], 1)} | "
@@ -150,12 +194,24 @@ def _where(it: dict, m: dict) -> list[str]:
     base = {(r["model"], r["size"], r["batch"]): r for r in t["matrix"]}
     for r in o:  # the comparison's own float32 runs, when the matrix lacks that shape
         base.setdefault(("gan", r["size"], r["batch"]), r["policies"]["float32"]["ours"])
-    lines = ["| change (GAN) | px | batch | images/s | vs float32, all threads |", "|---|---|---|---|---|"]
+    lines = [
+        "| change (GAN) | px | batch | images/s | vs float32, all threads |",
+        "|---|---|---|---|---|",
+    ]
     for r in t["variants"] + t["single_thread"]:
-        label = "mixed_bfloat16 policy" if r.get("policy") else "XLA (`jit_compile=True`)" if r.get("jit") else "1 thread instead of " + str(m["cores"])
+        label = (
+            "mixed_bfloat16 policy"
+            if r.get("policy")
+            else "XLA (`jit_compile=True`)"
+            if r.get("jit")
+            else "1 thread instead of " + str(m["cores"])
+        )
         ref = base.get((r["model"], r["size"], r["batch"]))
         ratio = f"{r['images_per_s'] / ref['images_per_s']:.2f}x" if ref else "-"
-        lines.append(f"| {label} | {r['size']} | {r['batch']} | {_f(r['images_per_s'], 1)} | {ratio} |")
+        lines.append(
+            f"| {label} | {r['size']} | {r['batch']} | {_f(r['images_per_s'], 1)} | {ratio} |"
+        )
+
     def change(key) -> str:
         """The median speed ratio (over sizes) of the variant rows with ``key`` set, in words."""
         ratios = [
@@ -173,7 +229,9 @@ def _where(it: dict, m: dict) -> list[str]:
     share = max(r["data_s"] / r["step_s"] for r in data) if data else 0
     origin_input = [
         f"{r['size']} px {max(0.0, 1 - c['origin']['compute_step_s'] / c['origin']['step_s']):.0%}"
-        for r in o for c in [r["policies"]["float32"]] if "compute_step_s" in c["origin"]
+        for r in o
+        for c in [r["policies"]["float32"]]
+        if "compute_step_s" in c["origin"]
     ]
     flags = m["matrix_flags"]
     amx = flags.get("amx_bf16") or flags.get("amx_tile")
@@ -183,43 +241,65 @@ def _where(it: dict, m: dict) -> list[str]:
         key = (r["model"], r["size"])
         if key not in best or r["images_per_s"] > best[key]["images_per_s"]:
             best[key] = r
-    batches = ", ".join(f"{model} {size} px: {r['batch']}" for (model, size), r in sorted(best.items()))
+    batches = ", ".join(
+        f"{model} {size} px: {r['batch']}" for (model, size), r in sorted(best.items())
+    )
     parts = [] if _error(it.get("breakdown")) else it["breakdown"]["gan_step"]
-    d_pass = ", ".join(f"{r['size']} px {r['discriminator_pass_s'] / r['ours_step_s']:.0%}" for r in parts)
-    d_share = ", ".join(f"{r['size']} px {2 * r['discriminator_pass_s'] / r['ours_step_s']:.0%}" for r in parts)
-    compute = ", ".join(f"{r['size']} px {r['origin_step_s'] / r['ours_step_s']:.2f}x" for r in parts)
+    d_pass = ", ".join(
+        f"{r['size']} px {r['discriminator_pass_s'] / r['ours_step_s']:.0%}" for r in parts
+    )
+    d_share = ", ".join(
+        f"{r['size']} px {2 * r['discriminator_pass_s'] / r['ours_step_s']:.0%}" for r in parts
+    )
+    compute = ", ".join(
+        f"{r['size']} px {r['origin_step_s'] / r['ours_step_s']:.2f}x" for r in parts
+    )
     best_ratio = ", ".join(
         f"{r['size']} px {max(c['ratio'] for c in r['policies'].values()):.2f}x" for r in o
     )
     lines += [
         "",
-        (f"- **Input pipeline**: ours (`PairBatches`: uint8 arrays in memory, one fancy index and a float "
-        f"conversion per batch) costs at most {share:.1%} of a GAN step. The origin's loop decodes and "
-        "resizes JPEGs each step on the cores that train; its input share, measured: "
-        f"{', '.join(origin_input) or 'not measured'}. That share is all our HDF5 layout can win."),
-        (f"- **Compute is the limit**: with the input taken away ours runs at "
-        f"{compute or 'not measured'} the origin's speed on the same tensors, in float32. Both steps now do "
-        f"the same arithmetic: our two discriminator passes take {d_share or 'not measured'} of our step "
-        f"(one pass alone {d_pass or 'not measured'}). Until this run our backend-neutral loss ran a third "
-        "pass, which made us 0.79x (64 px) and 0.82x (128 px) the origin's speed; under TensorFlow "
-        "`Pix2Pix.train_step` now takes two tapes as the notebook does (other backends keep the "
-        "three-pass `compute_loss`; a test checks both give the same update)."),
-        (f"- **bf16 / AMX**: this CPU has {'AMX' if amx else 'no AMX (no amx_bf16/amx_tile flags)'}"
-        f"{', but has AVX-512 BF16 (vdpbf16ps)' if flags.get('avx512_bf16') else ''}. The mixed_bfloat16 "
-        f"policy runs at {bf16} (per size in the table above)."),
-        (f"- **XLA on CPU** (`jit_compile=True`): {change(lambda r: r.get('jit'))}, with a longer first "
-        "step; Keras leaves XLA off on CPU by default, rightly here."),
-        (f"- **Threads**: one thread instead of {m['cores']} runs at "
-        f"{change(lambda r: r in t['single_thread'])} (`restorebench.accel.limit_threads` gives "
-        "TensorFlow the rule's threads)."),
-        (f"- **Batch size**: the fastest per image in the matrix: {batches}. Bigger batches are not "
-        "always faster on this CPU (probably: a 64-image batch's activations at 128 px outgrow the 32 MB L3)."),
-        (f"- **What limits the ratio** (best: {best_ratio or 'not measured'}): with the same arithmetic "
-        "per step, the origin's input pipeline (overlapped with compute by tf.data) is all our data layout "
-        "can win, and it is small; what is left is precision. bf16 on this CPU's AVX-512 BF16 units "
-        "(no AMX here, despite the issue's premise) gains less than the 2x its peak promises, because "
-        "BatchNorm, activations and casts are memory-bound and stay float32-sized. Reaching 1.5x at the "
-        "same architecture would need AMX (Sapphire Rapids and later) or a GPU."),
+        (
+            f"- **Input pipeline**: ours (`PairBatches`: uint8 arrays in memory, one fancy index and a float "
+            f"conversion per batch) costs at most {share:.1%} of a GAN step. The origin's loop decodes and "
+            "resizes JPEGs each step on the cores that train; its input share, measured: "
+            f"{', '.join(origin_input) or 'not measured'}. That share is all our HDF5 layout can win."
+        ),
+        (
+            f"- **Compute is the limit**: with the input taken away ours runs at "
+            f"{compute or 'not measured'} the origin's speed on the same tensors, in float32. Both steps now do "
+            f"the same arithmetic: our two discriminator passes take {d_share or 'not measured'} of our step "
+            f"(one pass alone {d_pass or 'not measured'}). Until this run our backend-neutral loss ran a third "
+            "pass, which made us 0.79x (64 px) and 0.82x (128 px) the origin's speed; under TensorFlow "
+            "`Pix2Pix.train_step` now takes two tapes as the notebook does (other backends keep the "
+            "three-pass `compute_loss`; a test checks both give the same update)."
+        ),
+        (
+            f"- **bf16 / AMX**: this CPU has {'AMX' if amx else 'no AMX (no amx_bf16/amx_tile flags)'}"
+            f"{', but has AVX-512 BF16 (vdpbf16ps)' if flags.get('avx512_bf16') else ''}. The mixed_bfloat16 "
+            f"policy runs at {bf16} (per size in the table above)."
+        ),
+        (
+            f"- **XLA on CPU** (`jit_compile=True`): {change(lambda r: r.get('jit'))}, with a longer first "
+            "step; Keras leaves XLA off on CPU by default, rightly here."
+        ),
+        (
+            f"- **Threads**: one thread instead of {m['cores']} runs at "
+            f"{change(lambda r: r in t['single_thread'])} (`restorebench.accel.limit_threads` gives "
+            "TensorFlow the rule's threads)."
+        ),
+        (
+            f"- **Batch size**: the fastest per image in the matrix: {batches}. Bigger batches are not "
+            "always faster on this CPU (probably: a 64-image batch's activations at 128 px outgrow the 32 MB L3)."
+        ),
+        (
+            f"- **What limits the ratio** (best: {best_ratio or 'not measured'}): with the same arithmetic "
+            "per step, the origin's input pipeline (overlapped with compute by tf.data) is all our data layout "
+            "can win, and it is small; what is left is precision. bf16 on this CPU's AVX-512 BF16 units "
+            "(no AMX here, despite the issue's premise) gains less than the 2x its peak promises, because "
+            "BatchNorm, activations and casts are memory-bound and stay float32-sized. Reaching 1.5x at the "
+            "same architecture would need AMX (Sapphire Rapids and later) or a GPU."
+        ),
     ]
     return lines
 
@@ -231,11 +311,15 @@ def _breakdown(it: dict) -> list[str]:
         return [f"Step breakdown: {_error(b)}"]
     b = b["gan_step"]
     lines = [
-        ("One GAN step taken apart (`bench/breakdown_probe.py`: in-memory batches, graph built, medians, "
-        "one process, so these ratios hold even on a busy machine):"),
+        (
+            "One GAN step taken apart (`bench/breakdown_probe.py`: in-memory batches, graph built, medians, "
+            "one process, so these ratios hold even on a busy machine):"
+        ),
         "",
-        ("| px | batch | our step s | G fwd+bwd s | G fwd s | one D pass fwd+bwd s | 2 D passes / our step "
-        "| origin's step s (same tensors) | ours / origin, compute only |"),
+        (
+            "| px | batch | our step s | G fwd+bwd s | G fwd s | one D pass fwd+bwd s | 2 D passes / our step "
+            "| origin's step s (same tensors) | ours / origin, compute only |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in b:
@@ -254,14 +338,19 @@ def _prepare_pair(it: dict) -> list[str]:
         return []
     p = b["prepare_pair"]
     stages = ", ".join(f"{stage} {ms:.2f}" for stage, ms in p["ms_per_pair"].items())
-    slowest = max((stage for stage in p["ms_per_pair"] if stage != "compress level 1"), key=p["ms_per_pair"].get)
+    slowest = max(
+        (stage for stage in p["ms_per_pair"] if stage != "compress level 1"),
+        key=p["ms_per_pair"].get,
+    )
     stored = p["bytes_per_pair"]["4"] / (2 * 3 * p["image_size"] ** 2)
     return [
-        (f"- where a pair's time goes (one process, first {p['pairs']} pairs, ms per pair): {stages}. "
-        f"A worker needs {p['worker_ms']:.1f} ms per pair at the configured level 4 (ISA-L deflate), so "
-        f"{p['ceiling_pairs_per_s']:.0f} pairs/s is the ceiling on these cores before start-up, pairing, "
-        f"moving chunks to the parent and writing HDF5. The slowest stage is {slowest}; the generated "
-        f"images are stored at {stored:.0%} of raw at level 4 (real faces compress to about 70%).")
+        (
+            f"- where a pair's time goes (one process, first {p['pairs']} pairs, ms per pair): {stages}. "
+            f"A worker needs {p['worker_ms']:.1f} ms per pair at the configured level 4 (ISA-L deflate), so "
+            f"{p['ceiling_pairs_per_s']:.0f} pairs/s is the ceiling on these cores before start-up, pairing, "
+            f"moving chunks to the parent and writing HDF5. The slowest stage is {slowest}; the generated "
+            f"images are stored at {stored:.0%} of raw at level 4 (real faces compress to about 70%)."
+        )
     ]
 
 
@@ -271,14 +360,18 @@ def _prepare(it: dict, cores: int) -> list[str]:
         return [_error(p), *_prepare_pair(it)]
     w = p["wall_s"]
     return [
-        (f"{p['pairs']:,} generated pairs in the humanface8000 layout (clean JPEGs of mixed sizes 440-560 x "
-        f"320-404, a few greyscale; damaged 256x256 JPEGs with white scribbles), `dataset.source: humanface8000`, "
-        f"{p['image_size']} px, the whole `prepare` rule through `snakemake --cores {cores}` "
-        "(start-up, DAG over every raw file, decode, resize, compress, HDF5 write). Page cache warm; one "
-        "warm-up run on a 256-pair subset first."),
+        (
+            f"{p['pairs']:,} generated pairs in the humanface8000 layout (clean JPEGs of mixed sizes 440-560 x "
+            f"320-404, a few greyscale; damaged 256x256 JPEGs with white scribbles), `dataset.source: humanface8000`, "
+            f"{p['image_size']} px, the whole `prepare` rule through `snakemake --cores {cores}` "
+            "(start-up, DAG over every raw file, decode, resize, compress, HDF5 write). Page cache warm; one "
+            "warm-up run on a 256-pair subset first."
+        ),
         "",
-        (f"- wall time: median **{_f(w['median'], 1)} s** of {len(w['runs'])} runs ({', '.join(_f(x, 1) for x in w['runs'])}) "
-        f"= **{_f(p['pairs_per_s'], 0)} pairs/s**; the rule's own job time (its `benchmark:` file, last run): {_f(p['rule_s'], 1)} s"),
+        (
+            f"- wall time: median **{_f(w['median'], 1)} s** of {len(w['runs'])} runs ({', '.join(_f(x, 1) for x in w['runs'])}) "
+            f"= **{_f(p['pairs_per_s'], 0)} pairs/s**; the rule's own job time (its `benchmark:` file, last run): {_f(p['rule_s'], 1)} s"
+        ),
         *_prepare_pair(it),
     ]
 
@@ -289,11 +382,13 @@ def _score(it: dict, cores: int) -> list[str]:
         return [_error(s)]
     rules = ", ".join(f"{k} {v:.1f}" for k, v in s["rule_s"].items())
     return [
-        (f"{s['test_images']} test images at {s['image_size']} px (the generated pairs), models `damaged`, "
-        f"`inpaint`, `vae`, `gan`: the real `predict` and `score` rules via `snakemake --cores {cores}` on a run "
-        f"whose VAE and GAN are the default config's networks **trained for 1 epoch** on {s.get('train_images', 64)} train pairs "
-        "(speed does not depend on how well they restore). Predictions and metrics are deleted before each "
-        f"run; {s['wall_s']['warmup']} warm-up run(s) first."),
+        (
+            f"{s['test_images']} test images at {s['image_size']} px (the generated pairs), models `damaged`, "
+            f"`inpaint`, `vae`, `gan`: the real `predict` and `score` rules via `snakemake --cores {cores}` on a run "
+            f"whose VAE and GAN are the default config's networks **trained for 1 epoch** on {s.get('train_images', 64)} train pairs "
+            "(speed does not depend on how well they restore). Predictions and metrics are deleted before each "
+            f"run; {s['wall_s']['warmup']} warm-up run(s) first."
+        ),
         "",
         f"- wall time: median **{_f(s['wall_s']['median'], 1)} s** of runs {', '.join(_f(x, 1) for x in s['wall_s']['runs'])} s",
         f"- per rule (s, last run, from the rules' `benchmark:` files): {rules}",
@@ -305,8 +400,10 @@ def _viewer(it: dict) -> list[str]:
     if _error(v):
         return [_error(v)]
     return [
-        (f"A synthetic run of {v['images']:,} test images at {v['size']} px (`restorebench.fakerun`, "
-        "via `scripts/bench_viewer.py`'s `ensure_run`), offscreen Qt; medians after one warm-up."),
+        (
+            f"A synthetic run of {v['images']:,} test images at {v['size']} px (`restorebench.fakerun`, "
+            "via `scripts/bench_viewer.py`'s `ensure_run`), offscreen Qt; medians after one warm-up."
+        ),
         "",
         f"- `python -m viewer RUN --screenshot` (process start, imports, open, first paint, PNG): **{_f(v['command_s'])} s**",
         f"- open the run + first paint in a running process: **{_f(v['open_s'])} s**",
@@ -330,7 +427,9 @@ def _demo(it: dict) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for model, means in d["means"].items():
-        lines.append(f"| {model} | {_f(means['mse'], 1)} | {_f(means['nrmse'], 3)} | {_f(means['ssim'], 3)} | {_f(means['psnr'], 2)} |")
+        lines.append(
+            f"| {model} | {_f(means['mse'], 1)} | {_f(means['nrmse'], 3)} | {_f(means['ssim'], 3)} | {_f(means['psnr'], 2)} |"
+        )
     return lines
 
 
@@ -340,8 +439,10 @@ def _dry(it: dict) -> list[str]:
         return [_error(d)]
     w = d["wall_s"]
     return [
-        (f"`snakemake -n` in the completed demo run: median **{_f(w['median'])} s** of {len(w['runs'])} runs "
-        f"({', '.join(_f(x) for x in w['runs'])}); reports nothing to do: {'yes' if d['nothing_to_do'] else 'NO'}.")
+        (
+            f"`snakemake -n` in the completed demo run: median **{_f(w['median'])} s** of {len(w['runs'])} runs "
+            f"({', '.join(_f(x) for x in w['runs'])}); reports nothing to do: {'yes' if d['nothing_to_do'] else 'NO'}."
+        )
     ]
 
 
@@ -358,27 +459,51 @@ def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
     gan, inpaint, damaged = scores.get("gan"), scores["inpaint"], scores["damaged"]
     targets = {}
     if gan:
-        best_ref = max(inpaint["psnr"], scores["origin"]["psnr"] if "origin" in scores else inpaint["psnr"])
-        targets["GAN PSNR >= best of origin GAN and inpaint + 1.5 dB"] = (gan["psnr"], best_ref + 1.5, gan["psnr"] >= best_ref + 1.5)
-        targets["GAN SSIM >= inpaint + 0.02"] = (gan["ssim"], inpaint["ssim"] + 0.02, gan["ssim"] >= inpaint["ssim"] + 0.02)
+        best_ref = max(
+            inpaint["psnr"], scores["origin"]["psnr"] if "origin" in scores else inpaint["psnr"]
+        )
+        targets["GAN PSNR >= best of origin GAN and inpaint + 1.5 dB"] = (
+            gan["psnr"],
+            best_ref + 1.5,
+            gan["psnr"] >= best_ref + 1.5,
+        )
+        targets["GAN SSIM >= inpaint + 0.02"] = (
+            gan["ssim"],
+            inpaint["ssim"] + 0.02,
+            gan["ssim"] >= inpaint["ssim"] + 0.02,
+        )
     vae = scores.get("vae")
     if vae:
         for metric in ("mse", "nrmse"):
-            targets[f"VAE {metric.upper()} below the damaged input's"] = (vae[metric], damaged[metric], vae[metric] < damaged[metric])
+            targets[f"VAE {metric.upper()} below the damaged input's"] = (
+                vae[metric],
+                damaged[metric],
+                vae[metric] < damaged[metric],
+            )
         for metric in ("ssim", "psnr"):
-            targets[f"VAE {metric.upper()} above the damaged input's"] = (vae[metric], damaged[metric], vae[metric] > damaged[metric])
+            targets[f"VAE {metric.upper()} above the damaged input's"] = (
+                vae[metric],
+                damaged[metric],
+                vae[metric] > damaged[metric],
+            )
     return targets
 
 
 QUALITY_ROWS = ("damaged", "inpaint", "origin", "vae", "gan")
 QUALITY_NAMES = {
-    "damaged": "damaged input", "inpaint": "inpaint (classical)", "origin": "origin's GAN (its notebook loop)",
-    "vae": "our VAE", "gan": "our GAN",
+    "damaged": "damaged input",
+    "inpaint": "inpaint (classical)",
+    "origin": "origin's GAN (its notebook loop)",
+    "vae": "our VAE",
+    "gan": "our GAN",
 }
 
 
 def _contest_table(c: dict) -> list[str]:
-    lines = ["| model | MSE | NRMSE | SSIM | PSNR dB | trained: steps, images seen, epochs |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| model | MSE | NRMSE | SSIM | PSNR dB | trained: steps, images seen, epochs |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in QUALITY_ROWS:
         r = c["scores"].get(name)
         if r is None:
@@ -394,36 +519,51 @@ def _contest_table(c: dict) -> list[str]:
 def _quality(it: dict, trials: list[dict]) -> list[str]:
     q = it.get("quality")
     lines = [
-        ("`python -m bench --only quality` (`bench/quality.py`): on `../shared/data/faces-dev` (1,000 real "
-        "portraits, `source: clean`: our damage model, the stable name-hash split, center crop) each "
-        "contender trains from scratch for the **same wall-clock budget**, one after another on the same "
-        "cores: our GAN and VAE with `config.yaml`'s `train:` recipe through the rule's own `fit` (every "
-        "train image, no validation hold-out; BatchNorm recalibration after the budget, about a second), "
-        "and the origin's GAN through its notebook loop (`bench/origin_reference.py`: batch 64, shuffled, "
-        "its full-width networks; restored both in inference mode and with `training=True` as the "
-        "TensorFlow pix2pix tutorial does, the better kept). All are scored as the workflow scores "
-        "(uint8, scikit-image, data range 255) on the same test images, beside `damaged` and `inpaint` "
-        "(the `score.inpaint` settings of config.yaml)."),
+        (
+            "`python -m bench --only quality` (`bench/quality.py`): on `../shared/data/faces-dev` (1,000 real "
+            "portraits, `source: clean`: our damage model, the stable name-hash split, center crop) each "
+            "contender trains from scratch for the **same wall-clock budget**, one after another on the same "
+            "cores: our GAN and VAE with `config.yaml`'s `train:` recipe through the rule's own `fit` (every "
+            "train image, no validation hold-out; BatchNorm recalibration after the budget, about a second), "
+            "and the origin's GAN through its notebook loop (`bench/origin_reference.py`: batch 64, shuffled, "
+            "its full-width networks; restored both in inference mode and with `training=True` as the "
+            "TensorFlow pix2pix tutorial does, the better kept). All are scored as the workflow scores "
+            "(uint8, scikit-image, data range 255) on the same test images, beside `damaged` and `inpaint` "
+            "(the `score.inpaint` settings of config.yaml)."
+        ),
         "",
     ]
     if _error(q):
         lines.append(_error(q))
     else:
         for c in q:
-            lines += [f"### {c['size']} px, {c['budget_s']:.0f} s per model ({c['train_images']} train, {c['test_images']} test images)", ""]
+            lines += [
+                f"### {c['size']} px, {c['budget_s']:.0f} s per model ({c['train_images']} train, {c['test_images']} test images)",
+                "",
+            ]
             lines += _contest_table(c)
             origin = c["scores"].get("origin")
             if origin:
-                lines += ["", f"The origin's GAN is scored from its `{origin['prediction']}` restorations (the better of the two)."]
-            lines += ["", "| target | measured | target value | |", "|---|---|---|---|", *_target_rows(c)]
+                lines += [
+                    "",
+                    f"The origin's GAN is scored from its `{origin['prediction']}` restorations (the better of the two).",
+                ]
+            lines += [
+                "",
+                "| target | measured | target value | |",
+                "|---|---|---|---|",
+                *_target_rows(c),
+            ]
             lines.append("")
     if trials:
         lines += [
             "### Lever trials",
             "",
-            ("Each trial (`python -m bench.quality --label ... --set model.key=value`, rows appended to "
-            "`bench/quality_trials.json`) trains the named models with one change to the recipe of its day; "
-            "the references beside it are from the same run."),
+            (
+                "Each trial (`python -m bench.quality --label ... --set model.key=value`, rows appended to "
+                "`bench/quality_trials.json`) trains the named models with one change to the recipe of its day; "
+                "the references beside it are from the same run."
+            ),
             "",
             "| trial | px | budget s | model | change | PSNR dB | SSIM | MSE | inpaint PSNR / SSIM | damaged PSNR / SSIM |",
             "|---|---|---|---|---|---|---|---|---|---|",
@@ -434,7 +574,9 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
                 r = ref.get(name)
                 if r is None:
                     continue
-                change = ", ".join(f"{k}={v}" for k, v in t["overrides"].get(name, {}).items()) or "-"
+                change = (
+                    ", ".join(f"{k}={v}" for k, v in t["overrides"].get(name, {}).items()) or "-"
+                )
                 lines.append(
                     f"| {t['label']} | {t['size']} | {t['budget_s']:.0f} | {name} | {change} | {_f(r['psnr'], 2)} | "
                     f"{_f(r['ssim'], 4)} | {_f(r['mse'], 1)} | {_f(ref['inpaint']['psnr'], 2)} / {_f(ref['inpaint']['ssim'], 4)} | "
@@ -450,13 +592,18 @@ def markdown(doc: dict) -> str:
     out = [
         "# Benchmarks",
         "",
-        ("Written by `make bench` (`python -m bench`; `make bench BENCH_ARGS=--quick` for a one-minute smoke "
-        "run whose figures mean nothing). Machine-readable figures: [`bench/results.json`](bench/results.json). "
-        "Timings are medians of several runs after a warm-up; every ratio compares figures taken in the same run."),
+        (
+            "Written by `make bench` (`python -m bench`; `make bench BENCH_ARGS=--quick` for a one-minute smoke "
+            "run whose figures mean nothing). Machine-readable figures: [`bench/results.json`](bench/results.json). "
+            "Timings are medians of several runs after a warm-up; every ratio compares figures taken in the same run."
+        ),
         "",
     ]
     if quick:
-        out += ["> **Quick mode**: toy sizes, single runs. These figures are a smoke test, not measurements.", ""]
+        out += [
+            "> **Quick mode**: toy sizes, single runs. These figures are a smoke test, not measurements.",
+            "",
+        ]
     out += ["## Machine", "", *_machine(m), f"- Suite wall time: {doc['suite_s'] / 60:.1f} min"]
     for rerun in doc.get("reruns", []):
         r = rerun["machine"]
@@ -475,6 +622,11 @@ def markdown(doc: dict) -> str:
     out += ["## Viewer", "", *_viewer(it), ""]
     out += ["## Workflow overhead", "", *_dry(it), ""]
     out += ["## Demo", "", *_demo(it), ""]
-    out += ["## Restoration quality under one budget", "", *_quality(it, doc.get("quality_trials", [])), ""]
+    out += [
+        "## Restoration quality under one budget",
+        "",
+        *_quality(it, doc.get("quality_trials", [])),
+        "",
+    ]
     out += ["## GPU", "", GPU_NOTE, ""]
     return "\n".join(out)

@@ -17,7 +17,13 @@ def summary(seconds: list[float]) -> dict:
     }
 
 
-def repeat(run: Callable[[], object], *, runs: int, warmup: int = 1, before: Callable[[], object] | None = None) -> dict:
+def repeat(
+    run: Callable[[], object],
+    *,
+    runs: int,
+    warmup: int = 1,
+    before: Callable[[], object] | None = None,
+) -> dict:
     """Time ``run`` ``runs`` times after ``warmup`` untimed calls; ``before`` resets state, untimed."""
     for _ in range(warmup):
         if before:

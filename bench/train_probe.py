@@ -65,11 +65,18 @@ def measure(dataset: Path, spec: dict) -> dict:
     warmup, steps = spec.get("warmup", 1), spec.get("steps", 3)
     train = read_split(dataset, "train")
     if len(train.names) < (warmup + steps) * batch:
-        raise ValueError(f"{dataset}: {len(train.names)} train images, need {(warmup + steps) * batch}")
+        raise ValueError(
+            f"{dataset}: {len(train.names)} train images, need {(warmup + steps) * batch}"
+        )
     start = time.perf_counter()
     settings = origin_settings(model, batch)
     trainer = build_trainer(
-        model, size, settings, seed=0, precision=spec.get("policy", "float32"), jit_compile=bool(spec.get("jit"))
+        model,
+        size,
+        settings,
+        seed=0,
+        precision=spec.get("policy", "float32"),
+        jit_compile=bool(spec.get("jit")),
     )
     build = time.perf_counter() - start
     batches = PairBatches(train.damaged, train.clean, batch, shuffle=True)

@@ -39,7 +39,11 @@ def main() -> None:
     commands = []
     for _ in range(1 + runs):  # the first is the warm-up
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "viewer", str(run), "--screenshot", str(shot)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "viewer", str(run), "--screenshot", str(shot)],
+            check=True,
+            capture_output=True,
+        )
         commands.append(time.perf_counter() - start)
 
     from PyQt6.QtWidgets import QApplication
@@ -66,14 +70,22 @@ def main() -> None:
         app.processEvents()
         nexts.append(time.perf_counter() - start)
     window.close()
-    print(json.dumps({
-        "images": images, "size": size, "generate_s": generate,
-        "command_s": statistics.median(commands[1:]), "command_runs": commands[1:],
-        "open_s": statistics.median(opens[1:]), "open_runs": opens[1:],
-        "next_ms": 1000 * statistics.median(nexts[1:]),
-        "next_p95_ms": 1000 * sorted(nexts)[round(0.95 * (len(nexts) - 1))],
-        "steps": steps,
-    }))
+    print(
+        json.dumps(
+            {
+                "images": images,
+                "size": size,
+                "generate_s": generate,
+                "command_s": statistics.median(commands[1:]),
+                "command_runs": commands[1:],
+                "open_s": statistics.median(opens[1:]),
+                "open_runs": opens[1:],
+                "next_ms": 1000 * statistics.median(nexts[1:]),
+                "next_p95_ms": 1000 * sorted(nexts)[round(0.95 * (len(nexts) - 1))],
+                "steps": steps,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

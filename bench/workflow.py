@@ -21,7 +21,11 @@ class SnakemakeError(RuntimeError):
 def merge(base: dict, overrides: dict) -> dict:
     merged = dict(base)
     for key, value in overrides.items():
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
     return merged
 
 
@@ -47,8 +51,13 @@ def workflow_copy(folder: Path, overrides: dict | None = None) -> Path:
 def snakemake(folder: Path, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
     """Run ``snakemake ARGS`` in ``folder``; a failure raises with the end of its output."""
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], check=False, cwd=folder, capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [sys.executable, "-m", "snakemake", *args],
+        check=False,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     if result.returncode != 0:
         raise SnakemakeError(

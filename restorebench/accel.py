@@ -53,7 +53,9 @@ def resolve_precision(setting: str, gpus: int) -> str:
     (compute capability 8.0 and up, TensorFlow), else float16.
     """
     if setting not in PRECISIONS:
-        raise ValueError(f"config key train.precision: unknown value '{setting}', expected one of {PRECISIONS}")
+        raise ValueError(
+            f"config key train.precision: unknown value '{setting}', expected one of {PRECISIONS}"
+        )
     if setting != "auto":
         return setting
     if gpus == 0:
@@ -63,7 +65,9 @@ def resolve_precision(setting: str, gpus: int) -> str:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        details = tf.config.experimental.get_device_details(
+            tf.config.list_physical_devices("GPU")[0]
+        )
         if details.get("compute_capability", (8, 0)) < (8, 0):
             return "mixed_float16"
     return "mixed_bfloat16"
@@ -74,7 +78,9 @@ def resolve_jit(setting: str | bool, gpus: int) -> bool:
     if setting == "auto":
         return gpus > 0
     if not isinstance(setting, bool):
-        raise TypeError(f"config key train.jit_compile: expected auto, true or false, got {setting!r}")
+        raise TypeError(
+            f"config key train.jit_compile: expected auto, true or false, got {setting!r}"
+        )
     return setting
 
 

@@ -23,7 +23,9 @@ from skimage.restoration import inpaint_biharmonic
 BASELINES = ("damaged", "inpaint")
 
 
-def damage_mask(damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None) -> np.ndarray:
+def damage_mask(
+    damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None
+) -> np.ndarray:
     """(H, W) bool: opaque paint (all channels >= ``threshold``, grown by ``dilation`` px;
     None scales it with the image, ``size // 128``) plus thin lines whose darkest channel
     exceeds its grey opening by more than ``contrast`` (0 turns that off)."""
@@ -45,7 +47,9 @@ def damage_mask(damaged: np.ndarray, threshold: int = 250, contrast: int = 32, d
     return mask
 
 
-def inpaint_image(damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None) -> np.ndarray:
+def inpaint_image(
+    damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None
+) -> np.ndarray:
     """One (H, W, 3) uint8 image with its detected damage filled in."""
     mask = damage_mask(damaged, threshold, contrast, dilation)
     if not mask.any() or mask.all():  # nothing to fill, or nothing to fill it from

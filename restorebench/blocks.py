@@ -62,8 +62,13 @@ def needs_input(blend: bool, input_skip: bool, section: str) -> None:
 def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
     """Conv 4x4/2 -> (BatchNorm) -> LeakyReLU(0.2)."""
     x = layers.Conv2D(
-        filters, KERNEL, strides=2, padding="same", use_bias=False,
-        kernel_initializer=_init(seed), name=f"{name}_conv",
+        filters,
+        KERNEL,
+        strides=2,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=_init(seed),
+        name=f"{name}_conv",
     )(x)
     if batchnorm:
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
@@ -83,8 +88,13 @@ def encode(x, filters: list[int], *, seed: int, prefix: str) -> list:
 def up(x, filters: int, *, dropout: float, seed: int, name: str):
     """ConvTranspose 4x4/2 -> BatchNorm -> (Dropout) -> ReLU."""
     x = layers.Conv2DTranspose(
-        filters, KERNEL, strides=2, padding="same", use_bias=False,
-        kernel_initializer=_init(seed), name=f"{name}_deconv",
+        filters,
+        KERNEL,
+        strides=2,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=_init(seed),
+        name=f"{name}_deconv",
     )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if dropout:
@@ -110,20 +120,38 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False):
     """
     if image is None:
         return layers.Conv2DTranspose(
-            3, KERNEL, strides=2, padding="same", activation="sigmoid",
-            kernel_initializer=_init(seed), dtype="float32", name="to_image",
+            3,
+            KERNEL,
+            strides=2,
+            padding="same",
+            activation="sigmoid",
+            kernel_initializer=_init(seed),
+            dtype="float32",
+            name="to_image",
         )(x)
     x = up(x, width, dropout=0.0, seed=seed, name="full")
     x = layers.Concatenate(name="join_input")([x, image])
     rgb = layers.Conv2D(
-        3, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 1), dtype="float32",
+        3,
+        3,
+        padding="same",
+        activation="sigmoid",
+        kernel_initializer=_init(seed + 1),
+        dtype="float32",
         name="candidate" if blend else "to_image",
     )(x)
     if not blend:
         return rgb
     mask = layers.Conv2D(
-        1, 3, padding="same", activation="sigmoid", kernel_initializer=_init(seed + 2), dtype="float32",
+        1,
+        3,
+        padding="same",
+        activation="sigmoid",
+        kernel_initializer=_init(seed + 2),
+        dtype="float32",
         name="paint_mask",
     )(x)
     change = layers.Subtract(dtype="float32", name="change")([rgb, image])
-    return layers.Add(dtype="float32", name="to_image")([image, layers.Multiply(dtype="float32", name="masked")([mask, change])])
+    return layers.Add(dtype="float32", name="to_image")(
+        [image, layers.Multiply(dtype="float32", name="masked")([mask, change])]
+    )

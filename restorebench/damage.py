@@ -65,7 +65,9 @@ def _blob(draw: ImageDraw.ImageDraw, rng: np.random.Generator, size: int, scale:
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
 
 
-def damage_coverage(size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
+def damage_coverage(
+    size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()
+) -> np.ndarray:
     """(size, size) float32 in [0, 1]: how much of each pixel the white paint covers."""
     rng = _rng(seed, name)
     factor = SUPERSAMPLING if settings.antialias else 1
@@ -84,12 +86,16 @@ def damage_coverage(size: int, seed: int, name: str, settings: DamageSettings = 
     return np.asarray(canvas.reduce(factor), dtype=np.float32) / 255.0  # box average in C
 
 
-def damage_mask(size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
+def damage_mask(
+    size: int, seed: int, name: str, settings: DamageSettings = DamageSettings()
+) -> np.ndarray:
     """Boolean (size, size) mask of the pixels the damage touches at all."""
     return damage_coverage(size, seed, name, settings) > 0
 
 
-def apply_damage(clean: np.ndarray, seed: int, name: str, settings: DamageSettings = DamageSettings()) -> np.ndarray:
+def apply_damage(
+    clean: np.ndarray, seed: int, name: str, settings: DamageSettings = DamageSettings()
+) -> np.ndarray:
     """The damaged counterpart of a square uint8 RGB image: clean blended towards white."""
     height, width = clean.shape[:2]
     if height != width:

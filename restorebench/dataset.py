@@ -90,7 +90,9 @@ class DatasetWriter:
                 group[kind].resize(self.count[split], axis=0)
             group.create_dataset("names", data=self.names[split], dtype=STRING_DTYPE)
         for key, value in attrs.items():
-            self.file.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+            self.file.attrs[key] = (
+                value if isinstance(value, (str, int, float)) else json.dumps(value)
+            )
         self.file.close()
 
     def abort(self) -> None:
@@ -98,12 +100,16 @@ class DatasetWriter:
         self.path.unlink(missing_ok=True)
 
 
-def write_dataset(path: Path, splits: dict[str, dict], attrs: dict | None = None, level: int = 1) -> None:
+def write_dataset(
+    path: Path, splits: dict[str, dict], attrs: dict | None = None, level: int = 1
+) -> None:
     """Write a whole dataset from in-memory arrays (tests, fixtures, small tools).
 
     ``splits`` maps 'train'/'test' to ``{"clean": array, "damaged": array, "names": list}``.
     """
-    sizes = {array.shape[1] for split in splits.values() for array in (split["clean"], split["damaged"])}
+    sizes = {
+        array.shape[1] for split in splits.values() for array in (split["clean"], split["damaged"])
+    }
     if len(sizes) != 1:
         raise ValueError(f"all images must share one square size, got {sorted(sizes)}")
     size = sizes.pop()
@@ -124,7 +130,9 @@ class Split:
 
 def read_names(path: Path, split: str) -> list[str]:
     with h5py.File(path, "r") as file:
-        return [name.decode() if isinstance(name, bytes) else name for name in file[split]["names"][()]]
+        return [
+            name.decode() if isinstance(name, bytes) else name for name in file[split]["names"][()]
+        ]
 
 
 def read_split(path: Path, split: str) -> Split:
@@ -164,7 +172,9 @@ def validate_dataset(path: Path) -> dict[str, int]:
             clean, damaged, names = group["clean"], group["damaged"], group["names"]
             for array in (clean, damaged):
                 if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3:
-                    raise ValueError(f"{path}: '{array.name}' must be uint8 (N, H, W, 3), got {array.dtype} {array.shape}")
+                    raise ValueError(
+                        f"{path}: '{array.name}' must be uint8 (N, H, W, 3), got {array.dtype} {array.shape}"
+                    )
             if clean.shape != damaged.shape or clean.shape[0] != names.shape[0]:
                 raise ValueError(
                     f"{path}: '{split}' sizes disagree: clean {clean.shape}, damaged {damaged.shape}, names {names.shape}"

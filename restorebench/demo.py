@@ -54,4 +54,6 @@ def demo_image(index: int, seed: int) -> np.ndarray:
     crop = photo[top : top + side, left : left + side]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
-    return np.ascontiguousarray(np.rot90(crop, k=int(rng.integers(0, 4))) if rng.random() < 0.2 else crop)
+    return np.ascontiguousarray(
+        np.rot90(crop, k=int(rng.integers(0, 4))) if rng.random() < 0.2 else crop
+    )

@@ -20,7 +20,9 @@ CREDENTIALS_HELP = (
 def has_credentials(environ: dict | None = None, home: Path | None = None) -> bool:
     environ = os.environ if environ is None else environ
     home = Path.home() if home is None else home
-    if environ.get("KAGGLE_API_TOKEN") or (environ.get("KAGGLE_USERNAME") and environ.get("KAGGLE_KEY")):
+    if environ.get("KAGGLE_API_TOKEN") or (
+        environ.get("KAGGLE_USERNAME") and environ.get("KAGGLE_KEY")
+    ):
         return True
     config_dir = Path(environ.get("KAGGLE_CONFIG_DIR", home / ".kaggle"))
     return (config_dir / "kaggle.json").is_file() or (config_dir / "access_token").is_file()
@@ -33,7 +35,9 @@ def download_humanface8000(folder: Path, dataset: str = KAGGLE_DATASET) -> Path:
     try:
         from kaggle.api.kaggle_api_extended import KaggleApi
     except ImportError:
-        raise PermissionError("the kaggle client is not installed: pip install 'restorebench[download]'") from None
+        raise PermissionError(
+            "the kaggle client is not installed: pip install 'restorebench[download]'"
+        ) from None
     folder.mkdir(parents=True, exist_ok=True)
     api = KaggleApi()
     api.authenticate()

@@ -14,7 +14,11 @@ from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_imag
 
 
 def build_generator(
-    image_size: int, filters: list[int], dropout: float = 0.5, input_skip: bool = False, seed: int = 0,
+    image_size: int,
+    filters: list[int],
+    dropout: float = 0.5,
+    input_skip: bool = False,
+    seed: int = 0,
     blend: bool = False,
 ) -> keras.Model:
     """U-Net: one down block per level, mirrored up blocks joined to the skips.
@@ -30,16 +34,26 @@ def build_generator(
     skips = encode(damaged, filters, seed=seed, prefix="down")
     x = skips[-1]
     for step, level in enumerate(reversed(range(len(filters) - 1))):
-        x = up(x, filters[level], dropout=dropout if step < 3 else 0.0, seed=seed + 100 + level, name=f"up{level}")
+        x = up(
+            x,
+            filters[level],
+            dropout=dropout if step < 3 else 0.0,
+            seed=seed + 100 + level,
+            name=f"up{level}",
+        )
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-    output = to_image(x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0], blend=blend)
+    output = to_image(
+        x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0], blend=blend
+    )
     return keras.Model(damaged, output, name="gan_generator")
 
 
 HEADS = ("dense", "patch")
 
 
-def build_discriminator(image_size: int, filters: list[int], head: str = "dense", seed: int = 0) -> keras.Model:
+def build_discriminator(
+    image_size: int, filters: list[int], head: str = "dense", seed: int = 0
+) -> keras.Model:
     """Conditional discriminator on (damaged, candidate): down blocks, then a head.
 
     ``dense`` is the origin's: one logit per image from a Dense layer over the last
@@ -47,7 +61,9 @@ def build_discriminator(image_size: int, filters: list[int], head: str = "dense"
     judges local texture and needs no weights that grow with the image side.
     """
     if head not in HEADS:
-        raise ValueError(f"config key train.gan.discriminator: unknown head '{head}', expected one of {HEADS}")
+        raise ValueError(
+            f"config key train.gan.discriminator: unknown head '{head}', expected one of {HEADS}"
+        )
     filters = levels(image_size, filters, "train.gan.discriminator_filters")
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     candidate = keras.Input((image_size, image_size, 3), name="candidate")
@@ -59,13 +75,17 @@ def build_discriminator(image_size: int, filters: list[int], head: str = "dense"
         x = layers.Flatten(name="flatten")(x)
         logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="dense_logit")(x)
     else:
-        logits = layers.Conv2D(1, 4, padding="same", kernel_initializer=init, dtype="float32", name="patch_logits")(x)
+        logits = layers.Conv2D(
+            1, 4, padding="same", kernel_initializer=init, dtype="float32", name="patch_logits"
+        )(x)
     return keras.Model([damaged, candidate], logits, name="gan_discriminator")
 
 
 def _bce(logits, target: float):
     """Mean sigmoid cross-entropy against a constant label, stable for any logit."""
-    return ops.mean(ops.maximum(logits, 0.0) - logits * target + ops.log1p(ops.exp(-ops.abs(logits))))
+    return ops.mean(
+        ops.maximum(logits, 0.0) - logits * target + ops.log1p(ops.exp(-ops.abs(logits)))
+    )
 
 
 class Pix2Pix(keras.Model):
@@ -89,7 +109,11 @@ class Pix2Pix(keras.Model):
     """
 
     def __init__(
-        self, generator: keras.Model, discriminator: keras.Model, l1_weight: float = 100.0, damage_weight: float = 0.0,
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        l1_weight: float = 100.0,
+        damage_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -137,9 +161,13 @@ class Pix2Pix(keras.Model):
             gen_loss = per_replica(gan + self.l1_weight * l1)
             disc_loss = per_replica(disc)
             self._loss_tracker.update_state(
-                unscale_loss_for_distribution(gen_loss + disc_loss), sample_weight=tf.shape(damaged)[0]
+                unscale_loss_for_distribution(gen_loss + disc_loss),
+                sample_weight=tf.shape(damaged)[0],
             )
-            gen_loss, disc_loss = self.optimizer.scale_loss(gen_loss), self.optimizer.scale_loss(disc_loss)
+            gen_loss, disc_loss = (
+                self.optimizer.scale_loss(gen_loss),
+                self.optimizer.scale_loss(disc_loss),
+            )
         gen_vars, disc_vars = self.generator.trainable_weights, self.discriminator.trainable_weights
         gradients = gen_tape.gradient(gen_loss, gen_vars) + disc_tape.gradient(disc_loss, disc_vars)
         self.optimizer.apply_gradients(zip(gradients, gen_vars + disc_vars))

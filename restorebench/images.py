@@ -88,5 +88,7 @@ def fit_square(image: np.ndarray, size: int, fit: str) -> np.ndarray:
         raise ValueError(f"unknown fit '{fit}' (expected 'stretch' or 'center_crop')")
     if image.shape[:2] == (size, size):
         return np.ascontiguousarray(image)
-    resized = Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    resized = Image.fromarray(image).resize(
+        (size, size), Image.Resampling.LANCZOS, reducing_gap=3.0
+    )
     return np.asarray(resized)

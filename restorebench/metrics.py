@@ -40,14 +40,18 @@ def _origin_rescale(image: np.ndarray) -> np.ndarray:
     return image / top * DATA_RANGE if top > 0 else image
 
 
-def image_metrics(clean: np.ndarray, restored: np.ndarray, protocol: str = "ours") -> tuple[float, ...]:
+def image_metrics(
+    clean: np.ndarray, restored: np.ndarray, protocol: str = "ours"
+) -> tuple[float, ...]:
     """MSE, NRMSE, SSIM and PSNR of one (H, W, 3) uint8 restoration, in METRICS order.
 
     Identical images give PSNR ``inf`` (scikit-image's answer); it is kept, not capped,
     so a perfect restoration is never disguised as a finite score.
     """
     if clean.shape != restored.shape or clean.ndim != 3 or clean.shape[-1] != 3:
-        raise ValueError(f"expected two (H, W, 3) images of one shape, got {clean.shape} and {restored.shape}")
+        raise ValueError(
+            f"expected two (H, W, 3) images of one shape, got {clean.shape} and {restored.shape}"
+        )
     if protocol == "origin":
         clean, restored = _origin_rescale(clean), _origin_rescale(restored)
     elif protocol != "ours":
@@ -74,7 +78,9 @@ def score_images(
         raise ValueError(f"clean {clean.shape} and restored {restored.shape} differ in shape")
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        rows = list(pool.map(lambda pair: image_metrics(*pair, protocol=protocol), zip(clean, restored)))
+        rows = list(
+            pool.map(lambda pair: image_metrics(*pair, protocol=protocol), zip(clean, restored))
+        )
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(METRICS))
 
 

@@ -94,13 +94,17 @@ def plot_examples(
     picks = example_indices(values, metric)
     figure, axes = plt.subplots(3, 3, figsize=(7.5, 8), squeeze=False)
     for row, (label, index) in enumerate(picks.items()):
-        for axis, image, title in zip(axes[row], (damaged, restored, clean), ("damaged", model, "clean")):
+        for axis, image, title in zip(
+            axes[row], (damaged, restored, clean), ("damaged", model, "clean")
+        ):
             axis.imshow(image[index], interpolation="nearest")
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:
                 axis.set_title(title)
-        axes[row][0].set_ylabel(f"{label}\n{names[index]}\n{LABELS[metric]} {values[index]:.4g}", fontsize=8)
+        axes[row][0].set_ylabel(
+            f"{label}\n{names[index]}\n{LABELS[metric]} {values[index]:.4g}", fontsize=8
+        )
     figure.suptitle(f"{model}: best, median and worst test image by {LABELS[metric]}")
     figure.tight_layout()
     _save(figure, path)
@@ -126,10 +130,13 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
 def plot_history(histories: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     """One row per model, one panel per quantity; validation curves dashed beside training ones."""
     families = {
-        model: sorted({k.removeprefix("val_") for k in columns if k != "epoch"}) for model, columns in histories.items()
+        model: sorted({k.removeprefix("val_") for k in columns if k != "epoch"})
+        for model, columns in histories.items()
     }
     width = max((len(f) for f in families.values()), default=1) or 1
-    figure, axes = plt.subplots(len(histories), width, figsize=(3.6 * width, 3 * len(histories)), squeeze=False)
+    figure, axes = plt.subplots(
+        len(histories), width, figsize=(3.6 * width, 3 * len(histories)), squeeze=False
+    )
     for row, (model, columns) in enumerate(histories.items()):
         for axis, family in zip(axes[row], families[model]):
             epoch = columns["epoch"] + 1

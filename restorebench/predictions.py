@@ -23,10 +23,14 @@ class Predictions:
     model: str
 
 
-def write_predictions(path: Path, images: np.ndarray, names: list[str], model: str, level: int = 4) -> None:
+def write_predictions(
+    path: Path, images: np.ndarray, names: list[str], model: str, level: int = 4
+) -> None:
     """Write one model's restorations of the test split."""
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"{model}: predictions must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+        raise ValueError(
+            f"{model}: predictions must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"
+        )
     if len(images) != len(names):
         raise ValueError(f"{model}: {len(images)} images but {len(names)} names")
     path = Path(path)
@@ -54,7 +58,9 @@ def read_predictions(path: Path) -> Predictions:
         names = [n.decode() if isinstance(n, bytes) else n for n in file["names"][()]]
         model = file.attrs.get("model", path.stem)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"{path}: 'images' must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+        raise ValueError(
+            f"{path}: 'images' must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"
+        )
     if len(images) != len(names):
         raise ValueError(f"{path}: {len(images)} images but {len(names)} names")
     return Predictions(images=images, names=names, model=str(model))

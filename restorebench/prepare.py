@@ -44,10 +44,14 @@ class PrepareSettings:
     @classmethod
     def from_config(cls, section: dict) -> PrepareSettings:
         """Build from the config's ``dataset`` section (already schema-validated)."""
-        fields = {k: v for k, v in section.items() if k in cls.__dataclass_fields__ and k != "damage"}
+        fields = {
+            k: v for k, v in section.items() if k in cls.__dataclass_fields__ and k != "damage"
+        }
         settings = cls(**fields, damage=DamageSettings.from_config(section.get("damage") or {}))
         if settings.source not in SOURCES:
-            raise ValueError(f"dataset.source: '{settings.source}' is not one of {', '.join(SOURCES)}")
+            raise ValueError(
+                f"dataset.source: '{settings.source}' is not one of {', '.join(SOURCES)}"
+            )
         if settings.source == "humanface8000" and settings.fit != "stretch":
             raise ValueError(
                 "dataset.fit: humanface8000 needs 'stretch' (its damaged images are its clean ones "
@@ -90,7 +94,9 @@ def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> tuple[str, byte
     return name, compress_image(clean, level), compress_image(damaged, level)
 
 
-def _items(settings: PrepareSettings, folder: Path | None) -> tuple[list[tuple[str, Pair | int]], Discovery]:
+def _items(
+    settings: PrepareSettings, folder: Path | None
+) -> tuple[list[tuple[str, Pair | int]], Discovery]:
     if settings.source == "demo":
         return [(demo_name(i), i) for i in range(settings.demo_images)], Discovery([], [])
     discovery = discover(settings.source, Path(folder))
@@ -119,11 +125,19 @@ def prepare(
     start = time.perf_counter()
     items, discovery = _items(settings, folder)
     found = len(items) + len(discovery.skipped)
-    log.info("source %s: %d found, %d paired, %d skipped while pairing", settings.source, found, len(items), len(discovery.skipped))
+    log.info(
+        "source %s: %d found, %d paired, %d skipped while pairing",
+        settings.source,
+        found,
+        len(items),
+        len(discovery.skipped),
+    )
     for skip in discovery.skipped:
         log.warning("skipped %s: %s", skip.file, skip.reason)
     if not items:
-        raise ValueError(f"no usable image pairs in {folder}: {found} found, all skipped (see the log)")
+        raise ValueError(
+            f"no usable image pairs in {folder}: {found} found, all skipped (see the log)"
+        )
     splits = {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
     capacity = {split: sum(1 for s in splits.values() if s == split) for split in ("train", "test")}
     tasks = [(name, item, settings) for name, item in items]
@@ -147,7 +161,9 @@ def prepare(
                     log.info("prepared %d/%d pairs (%.0f pairs/s)", done, len(tasks), rate)
             report = PrepareReport(found, dict(writer.count), skipped, time.perf_counter() - start)
             if report.total_written == 0:
-                raise ValueError(f"no usable image pairs: {found} found, all skipped (reasons in the log)")
+                raise ValueError(
+                    f"no usable image pairs: {found} found, all skipped (reasons in the log)"
+                )
             if report.total_written + len(skipped) != found:
                 raise RuntimeError(
                     f"counts do not reconcile: {found} found, {report.total_written} written, {len(skipped)} skipped"
@@ -160,8 +176,15 @@ def prepare(
     write_skipped(skipped_path, skipped)
     log.info(
         "wrote %s: %d train + %d test pairs at %d px; %d found = %d written + %d skipped (%s); %.1f s",
-        dataset_path, report.written["train"], report.written["test"], settings.image_size,
-        found, report.total_written, len(skipped), skipped_path, report.seconds,
+        dataset_path,
+        report.written["train"],
+        report.written["test"],
+        settings.image_size,
+        found,
+        report.total_written,
+        len(skipped),
+        skipped_path,
+        report.seconds,
     )
     return report
 
@@ -174,7 +197,9 @@ class _pool:
 
     def __init__(self, workers: int):
         method = "fork" if "fork" in get_all_start_methods() else "spawn"
-        self.executor = ProcessPoolExecutor(workers, mp_context=get_context(method)) if workers > 1 else None
+        self.executor = (
+            ProcessPoolExecutor(workers, mp_context=get_context(method)) if workers > 1 else None
+        )
 
     def __enter__(self):
         return self.executor

@@ -61,10 +61,17 @@ def restore_picture(restore, image: np.ndarray, size: int, mode: str, overlap: i
     if mode != "tile":
         raise ValueError(f"unknown mode '{mode}' (expected one of {MODES})")
     # Pictures smaller than a tile are mirrored out to one, and cropped back after.
-    padded = np.pad(image, ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0)), mode="symmetric")
-    rows, columns = tile_starts(padded.shape[0], size, overlap), tile_starts(padded.shape[1], size, overlap)
+    padded = np.pad(
+        image, ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0)), mode="symmetric"
+    )
+    rows, columns = (
+        tile_starts(padded.shape[0], size, overlap),
+        tile_starts(padded.shape[1], size, overlap),
+    )
     corners = [(top, left) for top in rows for left in columns]
-    restored = restore(np.stack([padded[top : top + size, left : left + size] for top, left in corners]))
+    restored = restore(
+        np.stack([padded[top : top + size, left : left + size] for top, left in corners])
+    )
     total = np.zeros(padded.shape, np.float64)
     weight = np.zeros(padded.shape[:2] + (1,), np.float64)
     tent = _tent(size)
@@ -85,7 +92,9 @@ def output_names(paths: list[Path]) -> dict[Path, str]:
     """``<stem>.png``; files sharing a stem (a.jpg, a.png) get ``<stem>_<suffix>.png`` so none is overwritten."""
     stems = Counter(path.stem for path in paths)
     return {
-        path: f"{path.stem}.png" if stems[path.stem] == 1 else f"{path.stem}_{path.suffix.lstrip('.').lower()}.png"
+        path: f"{path.stem}.png"
+        if stems[path.stem] == 1
+        else f"{path.stem}_{path.suffix.lstrip('.').lower()}.png"
         for path in paths
     }
 
@@ -103,15 +112,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("model", type=Path, help="a saved model (.keras)")
     parser.add_argument("input", type=Path, help="a folder of images (or one image file)")
-    parser.add_argument("output", type=Path, help="folder for the restored PNGs (created if missing)")
-    parser.add_argument("--mode", choices=MODES, default="resize", help="how pictures meet the model's size")
-    parser.add_argument("--overlap", type=int, default=None, help="tile mode: overlap in pixels (default: size/4)")
+    parser.add_argument(
+        "output", type=Path, help="folder for the restored PNGs (created if missing)"
+    )
+    parser.add_argument(
+        "--mode", choices=MODES, default="resize", help="how pictures meet the model's size"
+    )
+    parser.add_argument(
+        "--overlap", type=int, default=None, help="tile mode: overlap in pixels (default: size/4)"
+    )
     parser.add_argument(
         "--keep-undamaged",
         action="store_true",
         help="keep the original pixels outside the near-white damage (and one pixel around it)",
     )
-    parser.add_argument("--threshold", type=int, default=250, help="near-white threshold for --keep-undamaged")
+    parser.add_argument(
+        "--threshold", type=int, default=250, help="near-white threshold for --keep-undamaged"
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="tiles per model batch")
     parser.add_argument("--max-pixels", type=int, default=40_000_000, help="refuse larger pictures")
     return parser
@@ -142,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     height, width = model.input_shape[1:3]
     if height is None or height != width:
-        print(f"error: {args.model}: expected a model of fixed square input, got {model.input_shape}", file=sys.stderr)
+        print(
+            f"error: {args.model}: expected a model of fixed square input, got {model.input_shape}",
+            file=sys.stderr,
+        )
         return 2
     size = height
     overlap = size // 4 if args.overlap is None else args.overlap
@@ -160,11 +180,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped {path}: {error}", file=sys.stderr)
             failed += 1
             continue
-        restored = restore_picture(lambda x: restore_with(model, x, args.batch_size), image, size, args.mode, overlap)
+        restored = restore_picture(
+            lambda x: restore_with(model, x, args.batch_size), image, size, args.mode, overlap
+        )
         if args.keep_undamaged:
             restored = keep_undamaged(image, restored, args.threshold)
         Image.fromarray(restored).save(args.output / names[path])
-    print(f"restored {len(paths) - failed} of {len(paths)} images into {args.output} ({args.mode}, {size} px model)")
+    print(
+        f"restored {len(paths) - failed} of {len(paths)} images into {args.output} ({args.mode}, {size} px model)"
+    )
     return 1 if failed else 0
 
 

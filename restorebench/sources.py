@@ -56,12 +56,20 @@ def source_folders(source: str, path: Path) -> list[Path]:
         return [_require_folder(path, "clean")]
     if source == "pairs":
         _require_folder(path, "pairs", need_files=False)
-        return [_require_folder(path / "clean", "clean"), _require_folder(path / "damaged", "damaged")]
+        return [
+            _require_folder(path / "clean", "clean"),
+            _require_folder(path / "damaged", "damaged"),
+        ]
     if source == "humanface8000":
         root = path if path.name == HUMANFACE_FOLDER else path / HUMANFACE_FOLDER
         if not root.is_dir():
-            raise FileNotFoundError(f"humanface8000 folder '{HUMANFACE_FOLDER}' not found in {path}")
-        return [_require_folder(root / "color", "humanface8000 clean"), _require_folder(root / "gray", "humanface8000 damaged")]
+            raise FileNotFoundError(
+                f"humanface8000 folder '{HUMANFACE_FOLDER}' not found in {path}"
+            )
+        return [
+            _require_folder(root / "color", "humanface8000 clean"),
+            _require_folder(root / "gray", "humanface8000 damaged"),
+        ]
     raise ValueError(f"source '{source}' has no folders")
 
 

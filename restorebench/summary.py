@@ -20,7 +20,17 @@ import numpy as np
 from restorebench.metrics import LOWER_IS_BETTER, METRICS, read_metrics
 
 SUMMARY_FIELDS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
-COMPARISON_FIELDS = ("a", "b", "metric", "mean_diff", "ci_low", "ci_high", "win_rate", "tie_rate", "n")
+COMPARISON_FIELDS = (
+    "a",
+    "b",
+    "metric",
+    "mean_diff",
+    "ci_low",
+    "ci_high",
+    "win_rate",
+    "tie_rate",
+    "n",
+)
 # The origin's published means (humanface8000, 816 test images), for the origin-protocol table.
 ORIGIN_REPORTED = {
     "damaged": {"mse": 2522.92, "nrmse": 0.405, "ssim": 0.754},
@@ -68,7 +78,9 @@ def _interval(values: np.ndarray, indices: np.ndarray, confidence: float) -> tup
     return float(low), float(high)
 
 
-def describe(model: str, metric: str, values: np.ndarray, indices: np.ndarray, confidence: float) -> Stat:
+def describe(
+    model: str, metric: str, values: np.ndarray, indices: np.ndarray, confidence: float
+) -> Stat:
     with np.errstate(invalid="ignore"):  # an inf PSNR (identical images) stays inf, never an error
         low, high = _interval(values, indices, confidence)
         return Stat(
@@ -84,7 +96,13 @@ def describe(model: str, metric: str, values: np.ndarray, indices: np.ndarray, c
 
 
 def compare(
-    a: str, b: str, metric: str, a_values: np.ndarray, b_values: np.ndarray, indices: np.ndarray, confidence: float
+    a: str,
+    b: str,
+    metric: str,
+    a_values: np.ndarray,
+    b_values: np.ndarray,
+    indices: np.ndarray,
+    confidence: float,
 ) -> Comparison:
     with np.errstate(invalid="ignore"):
         diff = a_values - b_values
@@ -115,7 +133,9 @@ def load_tables(paths: dict[str, Path]) -> tuple[list[str], dict[str, np.ndarray
         if names is None:
             names, first = model_names, path
         elif model_names != names:
-            raise ValueError(f"{path}: image names differ from {first}; both must score the same test split")
+            raise ValueError(
+                f"{path}: image names differ from {first}; both must score the same test split"
+            )
         tables[model] = values
     if names is None:
         raise ValueError("no metrics files to summarize")
@@ -155,7 +175,9 @@ def write_csv(path: Path, rows: list[Stat] | list[Comparison], fields: tuple[str
         writer = csv.DictWriter(file, fieldnames=fields)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in asdict(row).items()})
+            writer.writerow(
+                {k: repr(v) if isinstance(v, float) else v for k, v in asdict(row).items()}
+            )
 
 
 def _fmt(value: float) -> str:
@@ -164,20 +186,31 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
-def _score_table(stats: list[Stat], reported: dict[str, dict[str, float]] | None = None) -> list[str]:
+def _score_table(
+    stats: list[Stat], reported: dict[str, dict[str, float]] | None = None
+) -> list[str]:
     lines = ["| model | " + " | ".join(f"{m.upper()} mean [CI] (median)" for m in METRICS) + " |"]
     lines.append("|---" * (len(METRICS) + 1) + "|")
     by_model: dict[str, dict[str, Stat]] = {}
     for stat in stats:
         by_model.setdefault(stat.model, {})[stat.metric] = stat
     for model, row in by_model.items():
-        cells = [f"{_fmt(s.mean)} [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}] ({_fmt(s.median)})" for s in row.values()]
+        cells = [
+            f"{_fmt(s.mean)} [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}] ({_fmt(s.median)})"
+            for s in row.values()
+        ]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
         # The published numbers follow the model trained with the origin's recipe: vae_origin
         # when it was scored, else vae.
         published = model.removesuffix("_origin")
-        if reported and published in reported and (model != published or f"{model}_origin" not in by_model):
-            origin = [_fmt(reported[published][m]) if m in reported[published] else "" for m in METRICS]
+        if (
+            reported
+            and published in reported
+            and (model != published or f"{model}_origin" not in by_model)
+        ):
+            origin = [
+                _fmt(reported[published][m]) if m in reported[published] else "" for m in METRICS
+            ]
             lines.append(f"| {published} (origin, published) | " + " | ".join(origin) + " |")
     return lines
 

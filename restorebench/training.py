@@ -50,7 +50,14 @@ class LogEpochs(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         scores = " ".join(f"{key}={value:.4g}" for key, value in (logs or {}).items())
         seconds = time.perf_counter() - self.start
-        log.info("%s epoch %d/%d (%.1f s): %s", self.name, epoch + 1, self.params["epochs"], seconds, scores)
+        log.info(
+            "%s epoch %d/%d (%.1f s): %s",
+            self.name,
+            epoch + 1,
+            self.params["epochs"],
+            seconds,
+            scores,
+        )
 
 
 class PairBatches(keras.utils.PyDataset):
@@ -66,7 +73,14 @@ class PairBatches(keras.utils.PyDataset):
     """
 
     def __init__(
-        self, damaged: np.ndarray, clean: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0,
+        self,
+        damaged: np.ndarray,
+        clean: np.ndarray,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        epoch: int = 0,
         flip: bool = False,
     ):
         super().__init__()
@@ -85,15 +99,25 @@ class PairBatches(keras.utils.PyDataset):
 
     def __len__(self) -> int:
         count = len(self.damaged)
-        return max(1, count // self.batch_size) if self.shuffle else math.ceil(count / self.batch_size)
+        return (
+            max(1, count // self.batch_size) if self.shuffle else math.ceil(count / self.batch_size)
+        )
 
     def __getitem__(self, index: int):
         picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
         scale = np.float32(1 / 255)
-        damaged, clean = self.damaged[picked].astype(np.float32) * scale, self.clean[picked].astype(np.float32) * scale
+        damaged, clean = (
+            self.damaged[picked].astype(np.float32) * scale,
+            self.clean[picked].astype(np.float32) * scale,
+        )
         if self.flip:
-            mirrored = np.random.default_rng([self.seed, self.epoch, index]).random(len(picked)) < 0.5
-            damaged[mirrored], clean[mirrored] = damaged[mirrored, :, ::-1], clean[mirrored, :, ::-1]
+            mirrored = (
+                np.random.default_rng([self.seed, self.epoch, index]).random(len(picked)) < 0.5
+            )
+            damaged[mirrored], clean[mirrored] = (
+                damaged[mirrored, :, ::-1],
+                clean[mirrored, :, ::-1],
+            )
         return damaged, clean
 
     def on_epoch_end(self) -> None:
@@ -101,13 +125,15 @@ class PairBatches(keras.utils.PyDataset):
         self.order = self._order()
 
 
-
 def validation_mask(names: list[str], fraction: float, seed: int) -> np.ndarray:
     """Hold out a share of the train split by name hash, so the choice is stable.
 
     The salt differs from the train/test split's, so the draw is independent of it.
     """
-    draws = [int.from_bytes(hashlib.sha256(f"validation:{seed}:{n}".encode()).digest()[:8], "big") for n in names]
+    draws = [
+        int.from_bytes(hashlib.sha256(f"validation:{seed}:{n}".encode()).digest()[:8], "big")
+        for n in names
+    ]
     return np.array(draws, dtype=np.float64) / 2**64 < fraction
 
 
@@ -141,7 +167,13 @@ class Validation(keras.callbacks.Callback):
 
     SAMPLES = 4
 
-    def __init__(self, restorer: keras.Model, damaged: np.ndarray, clean: np.ndarray, samples_dir: Path | None = None):
+    def __init__(
+        self,
+        restorer: keras.Model,
+        damaged: np.ndarray,
+        clean: np.ndarray,
+        samples_dir: Path | None = None,
+    ):
         super().__init__()
         self.restorer, self.damaged, self.clean = restorer, damaged, clean
         self.writer = None
@@ -154,7 +186,10 @@ class Validation(keras.callbacks.Callback):
         """The restorations and their mean PSNR and SSIM."""
         restored = restore_with(self.restorer, self.damaged)
         scores = np.array([image_metrics(c, r) for c, r in zip(self.clean, restored)])
-        return restored, {"val_psnr": float(np.mean(scores[:, 3])), "val_ssim": float(np.mean(scores[:, 2]))}
+        return restored, {
+            "val_psnr": float(np.mean(scores[:, 3])),
+            "val_ssim": float(np.mean(scores[:, 2])),
+        }
 
     def on_epoch_end(self, epoch, logs=None):
         restored, scores = self.scores()
@@ -163,9 +198,13 @@ class Validation(keras.callbacks.Callback):
             import tensorflow as tf
 
             count = self.SAMPLES
-            strips = np.concatenate([self.damaged[:count], restored[:count], self.clean[:count]], axis=2)
+            strips = np.concatenate(
+                [self.damaged[:count], restored[:count], self.clean[:count]], axis=2
+            )
             with self.writer.as_default():
-                tf.summary.image("damaged | restored | clean", strips, step=epoch, max_outputs=count)
+                tf.summary.image(
+                    "damaged | restored | clean", strips, step=epoch, max_outputs=count
+                )
             self.writer.flush()
 
 
@@ -187,7 +226,9 @@ def recalibrate_batchnorm(network: keras.Model, batches: PairBatches, limit: int
     statistics become the plain average over up to ``limit`` training batches run with
     the final weights, BatchNorm in training mode and dropout disabled.
     """
-    norms = [layer for layer in _layers(network) if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [
+        layer for layer in _layers(network) if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     dropouts = [layer for layer in _layers(network) if isinstance(layer, keras.layers.Dropout)]
     momenta, rates = [n.momentum for n in norms], [d.rate for d in dropouts]
     try:
@@ -231,12 +272,16 @@ class EpochState(keras.callbacks.Callback):
         return len(self.rows)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.rows.append({"epoch": epoch, **{key: float(value) for key, value in (logs or {}).items()}})
+        self.rows.append(
+            {"epoch": epoch, **{key: float(value) for key, value in (logs or {}).items()}}
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         weights = f"epoch{epoch + 1:04d}.weights.h5"
         self.model.save_weights(self.folder / f"partial-{weights}")
         os.replace(self.folder / f"partial-{weights}", self.folder / weights)
-        _replace_text(self.folder / "state.json", json.dumps({"weights": weights, "history": self.rows}))
+        _replace_text(
+            self.folder / "state.json", json.dumps({"weights": weights, "history": self.rows})
+        )
         for old in self.folder.glob("*.weights.h5"):
             if old.name != weights:
                 old.unlink()
@@ -271,7 +316,13 @@ def _dtype_policy(name: str):
 
 
 def build_trainer(
-    model: str, image_size: int, settings: dict, seed: int, *, precision: str = "float32", jit_compile: bool = False
+    model: str,
+    image_size: int,
+    settings: dict,
+    seed: int,
+    *,
+    precision: str = "float32",
+    jit_compile: bool = False,
 ) -> keras.Model:
     """The compiled, built training model for ``model`` ('vae' or 'gan').
 
@@ -281,7 +332,12 @@ def build_trainer(
     """
     with _dtype_policy(precision):
         if model == "vae":
-            layout = (image_size, settings["filters"], settings["latent_dim"], settings["input_skip"])
+            layout = (
+                image_size,
+                settings["filters"],
+                settings["latent_dim"],
+                settings["input_skip"],
+            )
             trainer = VAE(
                 build_encoder(*layout, seed=seed),
                 build_decoder(*layout, seed=seed, blend=settings["blend"]),
@@ -293,10 +349,19 @@ def build_trainer(
         elif model == "gan":
             trainer = Pix2Pix(
                 build_generator(
-                    image_size, settings["filters"], settings["dropout"], settings["input_skip"], seed=seed,
+                    image_size,
+                    settings["filters"],
+                    settings["dropout"],
+                    settings["input_skip"],
+                    seed=seed,
                     blend=settings["blend"],
                 ),
-                build_discriminator(image_size, settings["discriminator_filters"], settings["discriminator"], seed=seed),
+                build_discriminator(
+                    image_size,
+                    settings["discriminator_filters"],
+                    settings["discriminator"],
+                    seed=seed,
+                ),
                 l1_weight=settings["l1_weight"],
                 damage_weight=settings["damage_weight"],
             )
@@ -351,7 +416,9 @@ def fit(
     several GPUs. ``callbacks`` come on top of the standard ones.
     """
     if tensorboard_dir is not None and importlib.util.find_spec("tensorboard") is None:
-        raise ValueError("config key train.tensorboard: needs the tensorboard package (pip install tensorboard)")
+        raise ValueError(
+            "config key train.tensorboard: needs the tensorboard package (pip install tensorboard)"
+        )
     keras.utils.set_random_seed(seed)
     train = read_split(dataset, "train")
     if len(train.names) == 0:
@@ -368,25 +435,40 @@ def fit(
     policy, jit = accel.resolve_precision(precision, gpus), accel.resolve_jit(jit_compile, gpus)
     strategy = strategy or accel.distribution(gpus)
     with strategy.scope() if strategy else contextlib.nullcontext():
-        trainer = build_trainer(model, image_size, settings, seed, precision=policy, jit_compile=jit)
+        trainer = build_trainer(
+            model, image_size, settings, seed, precision=policy, jit_compile=jit
+        )
     backup = Path(backup_dir) / fingerprint(model, settings, seed, validation_fraction, train.names)
     state = EpochState(backup, history)
     done = state.restore(trainer)
     replicas = strategy.num_replicas_in_sync if strategy else 1
     log.info(
         "%s: %d train / %d validation images of %d px; %s, XLA %s, %d replica(s); %s",
-        model, int((~held).sum()), int(held.sum()), image_size, policy, "on" if jit else "off", replicas,
+        model,
+        int((~held).sum()),
+        int(held.sum()),
+        image_size,
+        policy,
+        "on" if jit else "off",
+        replicas,
         f"resuming after epoch {done}" if done else "from scratch",
     )
 
     batches = PairBatches(
-        train.damaged[~held], train.clean[~held], settings["batch_size"], shuffle=True, seed=seed, epoch=done,
+        train.damaged[~held],
+        train.clean[~held],
+        settings["batch_size"],
+        shuffle=True,
+        seed=seed,
+        epoch=done,
         flip=settings["flip"],
     )
     validation, every, scorer = None, [], None
     restorer = next(iter(saved_models(model, trainer).values()))
     if held.any():
-        validation = PairBatches(train.damaged[held], train.clean[held], settings["batch_size"], shuffle=False)
+        validation = PairBatches(
+            train.damaged[held], train.clean[held], settings["batch_size"], shuffle=False
+        )
         samples = None
         if tensorboard_dir is not None and keras.backend.backend() == "tensorflow":
             samples = Path(tensorboard_dir) / "samples"
@@ -397,16 +479,26 @@ def fit(
         if keras.backend.backend() == "tensorflow":
             every.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         else:
-            log.warning("train.tensorboard: TensorBoard logs need the tensorflow backend, not %s; none written",
-                        keras.backend.backend())
+            log.warning(
+                "train.tensorboard: TensorBoard logs need the tensorflow backend, not %s; none written",
+                keras.backend.backend(),
+            )
     trainer.fit(
-        batches, validation_data=validation, epochs=settings["epochs"], initial_epoch=done,
-        callbacks=every, verbose=verbose,
+        batches,
+        validation_data=validation,
+        epochs=settings["epochs"],
+        initial_epoch=done,
+        callbacks=every,
+        verbose=verbose,
     )
     recalibrate_batchnorm(restorer, batches)
     if scorer is not None:
         _, scores = scorer.scores()
-        log.info("%s after BatchNorm recalibration: %s", model, " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
+        log.info(
+            "%s after BatchNorm recalibration: %s",
+            model,
+            " ".join(f"{k}={v:.4g}" for k, v in scores.items()),
+        )
     for key, path in (save or {}).items():
         saved_models(model, trainer)[key].save(path)
     shutil.rmtree(backup, ignore_errors=True)

@@ -35,7 +35,11 @@ def build_encoder(
 
 
 def build_decoder(
-    image_size: int, filters: list[int], latent_dim: int, input_skip: bool = False, seed: int = 0,
+    image_size: int,
+    filters: list[int],
+    latent_dim: int,
+    input_skip: bool = False,
+    seed: int = 0,
     blend: bool = False,
 ) -> keras.Model:
     """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
@@ -71,7 +75,12 @@ class VAE(keras.Model):
     """
 
     def __init__(
-        self, encoder: keras.Model, decoder: keras.Model, kl_weight: float, seed: int = 0, damage_weight: float = 0.0,
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        kl_weight: float,
+        seed: int = 0,
+        damage_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,7 +96,9 @@ class VAE(keras.Model):
         mean, log_var, *skips = self.encoder(damaged, training=training)
         z = mean
         if training:
-            z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=self.noise)
+            z = mean + ops.exp(0.5 * log_var) * keras.random.normal(
+                ops.shape(mean), seed=self.noise
+            )
         return self.decoder([z, *skips], training=training), mean, log_var
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

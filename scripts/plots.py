@@ -16,13 +16,22 @@ from restorebench.predictions import read_predictions
 
 
 def distributions(smk) -> None:
-    tables = {model: read_metrics(Path(path))[1] for model, path in zip(smk.params.models, smk.input.metrics)}
+    tables = {
+        model: read_metrics(Path(path))[1]
+        for model, path in zip(smk.params.models, smk.input.metrics)
+    }
     plot_distributions(tables, Path(smk.output[0]))
 
 
 def pair(smk) -> None:
     a, b = smk.wildcards.a, smk.wildcards.b
-    plot_scatter(a, b, read_metrics(Path(smk.input.a))[1], read_metrics(Path(smk.input.b))[1], Path(smk.output[0]))
+    plot_scatter(
+        a,
+        b,
+        read_metrics(Path(smk.input.a))[1],
+        read_metrics(Path(smk.input.b))[1],
+        Path(smk.output[0]),
+    )
 
 
 def examples(smk) -> None:
@@ -31,15 +40,32 @@ def examples(smk) -> None:
     names, values = read_metrics(Path(smk.input.metrics))
     column = values[:, METRICS.index(smk.params.rank_metric)]
     model = smk.wildcards.model
-    plot_examples(model, test.clean, test.damaged, restored, names, column, smk.params.rank_metric, Path(smk.output[0]))
+    plot_examples(
+        model,
+        test.clean,
+        test.damaged,
+        restored,
+        names,
+        column,
+        smk.params.rank_metric,
+        Path(smk.output[0]),
+    )
 
 
 def training(smk) -> None:
-    histories = {model: read_history(Path(path)) for model, path in zip(smk.params.models, smk.input.histories)}
+    histories = {
+        model: read_history(Path(path))
+        for model, path in zip(smk.params.models, smk.input.histories)
+    }
     plot_history(histories, Path(smk.output[0]))
 
 
-FIGURES = {"plot_distributions": distributions, "plot_pair": pair, "plot_examples": examples, "plot_training": training}
+FIGURES = {
+    "plot_distributions": distributions,
+    "plot_pair": pair,
+    "plot_examples": examples,
+    "plot_training": training,
+}
 
 if __name__ == "__main__":
     run_logged(snakemake.log[0], lambda: FIGURES[snakemake.rule](snakemake))  # noqa: F821 (injected by Snakemake)

@@ -35,8 +35,12 @@ def main(smk) -> None:
     start = time.perf_counter()
     model_file = None if model in BASELINES else smk.input.model
     images = restore(model, test.damaged, dict(smk.params.settings), model_file, smk.threads)
-    log.info("%s: restored %d test images in %.2f s", model, len(images), time.perf_counter() - start)
-    write_predictions(Path(smk.output[0]), images, test.names, model, level=smk.params.compression_level)
+    log.info(
+        "%s: restored %d test images in %.2f s", model, len(images), time.perf_counter() - start
+    )
+    write_predictions(
+        Path(smk.output[0]), images, test.names, model, level=smk.params.compression_level
+    )
 
 
 if __name__ == "__main__":

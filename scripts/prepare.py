@@ -9,7 +9,9 @@ from restorebench.prepare import PrepareSettings, prepare
 def main(smk) -> None:
     settings = PrepareSettings.from_config(smk.params.dataset)
     folder = Path(smk.params.folder) if smk.params.folder else None
-    prepare(settings, folder, Path(smk.output.dataset), Path(smk.output.skipped), workers=smk.threads)
+    prepare(
+        settings, folder, Path(smk.output.dataset), Path(smk.output.skipped), workers=smk.threads
+    )
 
 
 if __name__ == "__main__":

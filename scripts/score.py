@@ -22,7 +22,12 @@ def main(smk) -> None:
         )
     start = time.perf_counter()
     values = score_images(test.clean, predictions.images, smk.params.protocol, workers=smk.threads)
-    log.info("%s: scored %d images in %.2f s", predictions.model, len(values), time.perf_counter() - start)
+    log.info(
+        "%s: scored %d images in %.2f s",
+        predictions.model,
+        len(values),
+        time.perf_counter() - start,
+    )
     write_metrics(Path(smk.output[0]), test.names, values)
 
 

@@ -14,7 +14,11 @@ from restorebench.summary import (
 
 
 def main(smk) -> None:
-    settings = {"resamples": smk.params.resamples, "confidence": smk.params.confidence, "seed": smk.params.seed}
+    settings = {
+        "resamples": smk.params.resamples,
+        "confidence": smk.params.confidence,
+        "seed": smk.params.seed,
+    }
     _, tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.metrics))))
     stats, comparisons = summarize(tables, [tuple(pair) for pair in smk.params.pairs], **settings)
     write_csv(Path(smk.output.summary), stats, SUMMARY_FIELDS)
@@ -24,7 +28,9 @@ def main(smk) -> None:
         _, origin_tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.origin))))
         origin_stats, _ = summarize(origin_tables, [], **settings)
         write_csv(Path(smk.output.origin), origin_stats, SUMMARY_FIELDS)
-    markdown = render_markdown(stats, comparisons, smk.params.confidence, smk.params.resamples, origin_stats)
+    markdown = render_markdown(
+        stats, comparisons, smk.params.confidence, smk.params.resamples, origin_stats
+    )
     Path(smk.output.markdown).write_text(markdown)
 
 

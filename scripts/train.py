@@ -32,7 +32,9 @@ def main(smk) -> None:
             tensorboard_dir=Path(train["tensorboard"]) if train["tensorboard"] else None,
             save={key: Path(smk.output[key]) for key in NETWORKS[kind]},
         )
-    except FloatingPointError as error:  # a diverged loss is a settings problem: its message, no traceback
+    except (
+        FloatingPointError
+    ) as error:  # a diverged loss is a settings problem: its message, no traceback
         # fit names the key by kind (train.gan.learning_rate); gan_origin's key is its own.
         raise ValueError(str(error).replace(f"train.{kind}.", f"train.{model}.")) from None
 

@@ -41,13 +41,19 @@ def write_config(workdir: Path, overrides: dict) -> dict:
     return config
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """Run the repository's workflow in ``workdir`` (which holds its config.yaml)."""
     command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    result = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
     return result
 
 
@@ -72,7 +78,13 @@ def needs_faces_dev():
 # A whole workflow at toy scale: 16 px, a couple of epochs, tiny networks.
 TINY_WORKFLOW = {
     "run": "tiny",
-    "dataset": {"source": "clean", "path": "raw", "image_size": 16, "min_side": 8, "test_fraction": 0.25},
+    "dataset": {
+        "source": "clean",
+        "path": "raw",
+        "image_size": 16,
+        "min_side": 8,
+        "test_fraction": 0.25,
+    },
     "train": {
         "tensorboard": False,
         "validation_fraction": 0.2,
@@ -81,7 +93,15 @@ TINY_WORKFLOW = {
     },
     "score": {"bootstrap": 200},
 }
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "workflow", "scripts", "viewer", "profiles")
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "environment.yml",
+    "workflow",
+    "scripts",
+    "viewer",
+    "profiles",
+)
 
 
 def copy_workflow(destination: Path) -> Path:
@@ -92,7 +112,9 @@ def copy_workflow(destination: Path) -> Path:
     for name in WORKFLOW_FILES:
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(source, destination / name)
     return destination
@@ -103,14 +125,23 @@ def make_raw_photos(folder: Path, count: int = 12) -> None:
         save_photo(folder / f"photo{index:02d}.jpg", (40, 32), seed=index)
 
 
-def snakemake_here(workdir: Path, *args: str, check: bool = True, env: dict | None = None, timeout: int = 900):
+def snakemake_here(
+    workdir: Path, *args: str, check: bool = True, env: dict | None = None, timeout: int = 900
+):
     """Run snakemake with the workflow copied into ``workdir`` (as a user would)."""
     result = subprocess.run(
-        [*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False,
+        [*SNAKEMAKE, *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
     return result
 
 

@@ -18,7 +18,11 @@ DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue")
 
 
 def missing_tools() -> list[str]:
-    return [tool for tool in DAEMONS if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]
+    return [
+        tool
+        for tool in DAEMONS
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()
+    ]
 
 
 def _tool(name: str) -> str:
@@ -103,26 +107,49 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
     def _start(self, *command: str) -> None:
         with open(self.folder / "log" / f"{Path(command[0]).name}.out", "w") as log:
             self.processes.append(
-                subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                subprocess.Popen(
+                    command,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             )
 
     def __enter__(self) -> Self:
         self._write_config()
         folder = self.folder
         self._start(
-            _tool("munged"), "--foreground", "--force", f"--key-file={folder / 'munge.key'}",
-            f"--socket={folder / 'munge.socket'}", f"--pid-file={folder / 'munged.pid'}",
-            f"--log-file={folder / 'log' / 'munged.log'}", f"--seed-file={folder / 'munge.seed'}",
+            _tool("munged"),
+            "--foreground",
+            "--force",
+            f"--key-file={folder / 'munge.key'}",
+            f"--socket={folder / 'munge.socket'}",
+            f"--pid-file={folder / 'munged.pid'}",
+            f"--log-file={folder / 'log' / 'munged.log'}",
+            f"--seed-file={folder / 'munge.seed'}",
         )
         self._wait(lambda: (folder / "munge.socket").exists(), "munged")
         self._start(_tool("slurmctld"), "-D", "-i", "-f", str(self.conf))
-        self._wait(lambda: self._run("scontrol", "ping").returncode == 0 and "UP" in self._run("scontrol", "ping").stdout, "slurmctld")
+        self._wait(
+            lambda: (
+                self._run("scontrol", "ping").returncode == 0
+                and "UP" in self._run("scontrol", "ping").stdout
+            ),
+            "slurmctld",
+        )
         self._start(_tool("slurmd"), "-D", "-f", str(self.conf))
         self._wait(lambda: "idle" in self._run("sinfo", "-h", "-o", "%T").stdout, "slurmd")
         return self
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
-        return subprocess.run([_tool(command[0]), *command[1:]], env=self.env, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            [_tool(command[0]), *command[1:]],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     def _wait(self, ready, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -132,7 +159,10 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
             if any(process.poll() is not None for process in self.processes):
                 break
             time.sleep(0.5)
-        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted((self.folder / "log").glob("*")))
+        logs = "\n".join(
+            f"--- {p.name}\n{p.read_text()[-2000:]}"
+            for p in sorted((self.folder / "log").glob("*"))
+        )
         self.__exit__(None, None, None)
         raise RuntimeError(f"{what} did not start\n{logs}")
 

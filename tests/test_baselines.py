@@ -22,7 +22,9 @@ def test_mask_finds_opaque_white_paint_only():
     damaged = apply_damage(clean, seed=1, name="a", settings=DamageSettings(antialias=False))
     painted = (damaged != clean).any(axis=-1)
     assert painted.any()
-    np.testing.assert_array_equal(damage_mask(damaged, threshold=250, contrast=0, dilation=0), painted)
+    np.testing.assert_array_equal(
+        damage_mask(damaged, threshold=250, contrast=0, dilation=0), painted
+    )
 
 
 def test_top_hat_finds_faint_thin_lines():
@@ -39,7 +41,9 @@ def test_mask_threshold_and_dilation():
     image[0, 0] = (255, 255, 200)  # bright, but not white in every channel
     assert damage_mask(image, threshold=250, contrast=0).sum() == 1
     assert damage_mask(image, threshold=253, contrast=0).sum() == 0
-    assert damage_mask(image, threshold=250, contrast=0, dilation=1).sum() == 9  # a 3x3 block around the dot
+    assert (
+        damage_mask(image, threshold=250, contrast=0, dilation=1).sum() == 9
+    )  # a 3x3 block around the dot
     with pytest.raises(ValueError, match="threshold"):
         damage_mask(image, threshold=300)
     with pytest.raises(ValueError, match="dilation"):

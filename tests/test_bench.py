@@ -16,9 +16,17 @@ from bench.quality import FACES
 
 pytestmark = pytest.mark.workflow
 SECTIONS = (
-    "## Machine", "## Summary", "## Prepare", "## Training throughput",
-    "## Side by side with the origin's training loop", "## Where the time goes",
-    "## Predict + score", "## Viewer", "## Workflow overhead", "## Demo", "## Restoration quality under one budget",
+    "## Machine",
+    "## Summary",
+    "## Prepare",
+    "## Training throughput",
+    "## Side by side with the origin's training loop",
+    "## Where the time goes",
+    "## Predict + score",
+    "## Viewer",
+    "## Workflow overhead",
+    "## Demo",
+    "## Restoration quality under one budget",
     "## GPU",
 )
 
@@ -28,9 +36,23 @@ def quick_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     markdown, results = folder / "BENCHMARKS.md", folder / "results.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--scratch", str(folder / "scratch"),
-         "--markdown", str(markdown), "--results", str(results)],
-        check=False, cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--scratch",
+            str(folder / "scratch"),
+            "--markdown",
+            str(markdown),
+            "--results",
+            str(results),
+        ],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return json.loads(results.read_text()), markdown.read_text(), folder
@@ -40,9 +62,21 @@ def test_every_item_ran_without_error(quick_run):
     results, _, _ = quick_run
     assert results["mode"] == "quick"
     assert set(results["items"]) == {
-        "prepare", "training", "origin", "breakdown", "predict_score", "viewer", "demo", "dry_run", "quality"
+        "prepare",
+        "training",
+        "origin",
+        "breakdown",
+        "predict_score",
+        "viewer",
+        "demo",
+        "dry_run",
+        "quality",
     }
-    failed = {name: item["error"] for name, item in results["items"].items() if isinstance(item, dict) and "error" in item}
+    failed = {
+        name: item["error"]
+        for name, item in results["items"].items()
+        if isinstance(item, dict) and "error" in item
+    }
     if not FACES.is_dir():  # a user's clone: the quality item needs the shared photos and says so
         assert "faces-dev photos are not here" in failed.pop("quality")
     assert not failed
@@ -51,19 +85,26 @@ def test_every_item_ran_without_error(quick_run):
 def test_items_hold_real_figures(quick_run):
     items = quick_run[0]["items"]
     assert items["prepare"]["pairs"] == 40 and items["prepare"]["wall_s"]["median"] > 0
-    assert {(r["model"], r["size"]) for r in items["training"]["matrix"]} == {("gan", 16), ("vae", 16)}
+    assert {(r["model"], r["size"]) for r in items["training"]["matrix"]} == {
+        ("gan", 16),
+        ("vae", 16),
+    }
     assert all(r["images_per_s"] > 0 and r["first_step_s"] > 0 for r in items["training"]["matrix"])
     (origin,) = items["origin"]
     assert set(origin["policies"]) == {"float32", "mixed_bfloat16"}
     for compared in origin["policies"].values():
         assert compared["origin"]["images_per_s"] > 0
-        assert compared["ratio"] == pytest.approx(compared["ours"]["images_per_s"] / compared["origin"]["images_per_s"])
+        assert compared["ratio"] == pytest.approx(
+            compared["ours"]["images_per_s"] / compared["origin"]["images_per_s"]
+        )
     (parts,) = items["breakdown"]["gan_step"]
     assert 0 < parts["generator_forward_s"] < parts["ours_step_s"] and parts["origin_step_s"] > 0
     pair = items["breakdown"]["prepare_pair"]
     assert pair["pairs"] == 40 and all(ms > 0 for ms in pair["ms_per_pair"].values())
     assert items["predict_score"]["test_images"] == 8
-    assert set(items["predict_score"]["rule_s"]) == {f"{r}_{m}" for r in ("predict", "score") for m in ("damaged", "inpaint", "vae", "gan")}
+    assert set(items["predict_score"]["rule_s"]) == {
+        f"{r}_{m}" for r in ("predict", "score") for m in ("damaged", "inpaint", "vae", "gan")
+    }
     assert items["viewer"]["images"] == 20 and items["viewer"]["next_ms"] > 0
     assert items["dry_run"]["nothing_to_do"]
     demo = items["demo"]
@@ -78,8 +119,13 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     scores = contest["scores"]
     assert set(scores) == {"damaged", "inpaint", "gan", "vae", "origin"}
     for name in ("gan", "vae", "origin"):
-        assert scores[name]["training"]["train_s"] >= contest["budget_s"] and scores[name]["training"]["steps"] > 0
-    assert scores["inpaint"]["psnr"] > scores["damaged"]["psnr"]  # the classical baseline needs no training
+        assert (
+            scores[name]["training"]["train_s"] >= contest["budget_s"]
+            and scores[name]["training"]["steps"] > 0
+        )
+    assert (
+        scores["inpaint"]["psnr"] > scores["damaged"]["psnr"]
+    )  # the classical baseline needs no training
     assert "GAN SSIM >= inpaint + 0.02" in quick_run[1]
 
 
@@ -90,11 +136,22 @@ def test_markdown_reports_each_item_beside_its_target(quick_run):
     assert "Quick mode" in markdown
     assert results["machine"]["commit"] in markdown
     summary = markdown.split("## Summary")[1].split("## Prepare")[0]
-    for target in (">= 136 pairs/s", ">= 1.5x", "<= 30 s", "<= 1.5 s", "<= 30 ms", "<= 3 s", "<= 10 min", ">= 2,000 images/s"):
+    for target in (
+        ">= 136 pairs/s",
+        ">= 1.5x",
+        "<= 30 s",
+        "<= 1.5 s",
+        "<= 30 ms",
+        "<= 3 s",
+        "<= 10 min",
+        ">= 2,000 images/s",
+    ):
         assert target in summary
 
 
 def test_generated_data_stays_out_of_the_repository(quick_run):
     _, _, folder = quick_run
-    assert (folder / "scratch" / "quick" / "humanface-like-40" / "landscape Images" / "color").is_dir()
+    assert (
+        folder / "scratch" / "quick" / "humanface-like-40" / "landscape Images" / "color"
+    ).is_dir()
     assert not (REPO / "results" / "bench").exists()

@@ -21,7 +21,9 @@ def reconciles(workdir, run="t"):
     with open(workdir / f"results/{run}/skipped.tsv") as handle:
         skipped = list(csv.DictReader(handle, delimiter="\t"))
     assert attrs["count_found"] == attrs["count_written"] + len(skipped)
-    assert attrs["count_written"] == sum(validate_dataset(workdir / f"results/{run}/dataset.h5").values())
+    assert attrs["count_written"] == sum(
+        validate_dataset(workdir / f"results/{run}/dataset.h5").values()
+    )
     return attrs, skipped
 
 
@@ -95,9 +97,18 @@ def test_adding_a_raw_image_replans_prepare(tmp_path):
         ({"dataset": {"test_fraction": 1.5}}, "test_fraction"),
         ({"dataset": {"colour": True}}, "colour"),
         ({"runs": "x"}, "runs"),
-        ({"dataset": {"source": "clean", "path": "/no/such/folder"}}, "dataset.path: clean folder not found: /no/such/folder"),
-        ({"dataset": {"source": "pairs", "path": None}}, "dataset.path: source 'pairs' needs a folder"),
-        ({"dataset": {"source": "humanface8000", "fit": "center_crop"}}, "dataset.fit: humanface8000 needs 'stretch'"),
+        (
+            {"dataset": {"source": "clean", "path": "/no/such/folder"}},
+            "dataset.path: clean folder not found: /no/such/folder",
+        ),
+        (
+            {"dataset": {"source": "pairs", "path": None}},
+            "dataset.path: source 'pairs' needs a folder",
+        ),
+        (
+            {"dataset": {"source": "humanface8000", "fit": "center_crop"}},
+            "dataset.fit: humanface8000 needs 'stretch'",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_work(tmp_path, overrides, message):
@@ -111,13 +122,26 @@ def test_bad_config_stops_before_any_work(tmp_path, overrides, message):
 def test_lint_is_clean():
     import subprocess
 
-    result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
 
 
 def test_faces_dev_photos_at_256_px_reconcile(tmp_path, needs_faces_dev):
-    write_config(tmp_path, {"run": "faces", "dataset": {"source": "clean", "path": str(needs_faces_dev), "image_size": 256, "fit": "center_crop"}})
+    write_config(
+        tmp_path,
+        {
+            "run": "faces",
+            "dataset": {
+                "source": "clean",
+                "path": str(needs_faces_dev),
+                "image_size": 256,
+                "fit": "center_crop",
+            },
+        },
+    )
     run_snakemake(tmp_path, "--cores", "2", "results/faces/dataset.h5")
     attrs, skipped = reconciles(tmp_path, run="faces")
     assert attrs["count_found"] == len(list(needs_faces_dev.iterdir())) == 1000

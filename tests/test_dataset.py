@@ -24,7 +24,9 @@ def test_written_dataset_follows_the_contract(tmp_path):
         assert clean.chunks == (1, 16, 16, 3)
         assert clean.compression == "gzip"
     loaded = read_split(path, "test")
-    assert np.array_equal(loaded.clean, test["clean"]) and np.array_equal(loaded.damaged, test["damaged"])
+    assert np.array_equal(loaded.clean, test["clean"]) and np.array_equal(
+        loaded.damaged, test["damaged"]
+    )
     assert loaded.names == ["img0", "img1"]
     attrs = read_attrs(path)
     assert attrs["source"] == "unit" and attrs["counts"] == {"a": 1} and attrs["image_size"] == 16

@@ -51,12 +51,18 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(dataset, tmp_path):  # noq
     settings = {**GAN, "epochs": 1, "discriminator": "dense", "dropout": 0.0}
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(dataset), str(tmp_path), json.dumps(settings)],
-        check=False, capture_output=True, text=True, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.split("REPORT ", 1)[1])
     assert report["replicas"] == 2 and report["mirrored_variable"]
-    assert [device.rsplit(":", 2)[-2:] for device in report["variable_devices"]] == [["CPU", "0"], ["CPU", "1"]]
+    assert [device.rsplit(":", 2)[-2:] for device in report["variable_devices"]] == [
+        ["CPU", "0"],
+        ["CPU", "1"],
+    ]
     assert abs(report["mirrored_loss"] - report["single_loss"]) < 1e-4 * report["single_loss"]
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) == 1 + settings["epochs"] and (tmp_path / "generator.keras").exists()

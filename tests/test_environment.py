@@ -27,4 +27,6 @@ def test_environment_yml_matches_pyproject():
             name = requirement_name(spec)
             listed.add(CONDA_NAMES.get(name, name))
     listed -= {"python", "pip"}
-    assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject.toml: {wanted - listed}"
+    assert listed == wanted, (
+        f"only in environment.yml: {listed - wanted}; only in pyproject.toml: {wanted - listed}"
+    )

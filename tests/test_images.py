@@ -82,7 +82,9 @@ def test_rgba_transparency_becomes_white(tmp_path):
 
 def test_palette_image_keeps_its_colours(tmp_path):
     path = tmp_path / "palette.gif"
-    Image.new("RGB", (32, 32), (0, 128, 255)).convert("P", palette=Image.Palette.ADAPTIVE).save(path)
+    Image.new("RGB", (32, 32), (0, 128, 255)).convert("P", palette=Image.Palette.ADAPTIVE).save(
+        path
+    )
     assert tuple(load_rgb(path, **LIMITS)[3, 3]) == (0, 128, 255)
 
 
@@ -124,4 +126,3 @@ def test_fit_square_gives_the_working_size(fit):
 def test_fit_square_refuses_unknown_fit():
     with pytest.raises(ValueError, match="unknown fit 'zoom'"):
         fit_square(np.zeros((8, 8, 3), np.uint8), 4, "zoom")
-

@@ -33,7 +33,9 @@ def test_output_is_the_model_output_rounded_to_uint8(generator_file):
     images = damaged(2, seed=1)
     model = keras.saving.load_model(generator_file)
     expected = keras.ops.convert_to_numpy(model(images.astype(np.float32) / 255, training=False))
-    np.testing.assert_array_equal(restore_images(generator_file, images), np.rint(expected * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        restore_images(generator_file, images), np.rint(expected * 255).astype(np.uint8)
+    )
 
 
 def test_refuses_wrong_images_with_the_reason(generator_file):

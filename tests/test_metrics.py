@@ -49,7 +49,9 @@ def test_ssim_of_one_window_by_hand():
         mx, my = x.mean(), y.mean()
         vx, vy = x.var(ddof=1), y.var(ddof=1)
         cxy = ((x - mx) * (y - my)).sum() / (len(x) - 1)
-        per_channel.append(((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx**2 + my**2 + C1) * (vx + vy + C2)))
+        per_channel.append(
+            ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx**2 + my**2 + C1) * (vx + vy + C2))
+        )
     assert image_metrics(clean, restored)[2] == pytest.approx(np.mean(per_channel), rel=1e-9)
 
 
@@ -93,7 +95,9 @@ def test_score_images_matches_image_by_image_with_threads():
 
 def test_metrics_csv_round_trips_exactly(tmp_path):
     names = ["a", "b,with comma", "c"]
-    values = np.array([[1 / 3, 0.1, 0.99, math.inf], [2.0, 0.2, 0.5, 20.0], [0.0, 0.0, 1.0, math.inf]])
+    values = np.array(
+        [[1 / 3, 0.1, 0.99, math.inf], [2.0, 0.2, 0.5, 20.0], [0.0, 0.0, 1.0, math.inf]]
+    )
     path = tmp_path / "metrics" / "m.csv"
     write_metrics(path, names, values)
     assert path.read_text().splitlines()[0] == "name,mse,nrmse,ssim,psnr"

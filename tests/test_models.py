@@ -28,7 +28,9 @@ def test_levels_stop_where_the_side_stops_halving():
 
 @pytest.mark.parametrize("input_skip", [False, True])
 def test_generator_maps_images_to_images_in_unit_range(input_skip):
-    generator = build_generator(SIZE, [8, 16, 16, 16, 16, 32], input_skip=input_skip)  # 4 levels fit 16 px
+    generator = build_generator(
+        SIZE, [8, 16, 16, 16, 16, 32], input_skip=input_skip
+    )  # 4 levels fit 16 px
     assert len([layer for layer in generator.layers if layer.name.endswith("_conv")]) == 4
     assert ("join_input" in [layer.name for layer in generator.layers]) == input_skip
     output = keras.ops.convert_to_numpy(generator(images()))
@@ -36,7 +38,9 @@ def test_generator_maps_images_to_images_in_unit_range(input_skip):
     assert output.min() >= 0 and output.max() <= 1
 
 
-@pytest.mark.parametrize(("head", "shape"), [("dense", (4, 1)), ("patch", (4, SIZE // 4, SIZE // 4, 1))])
+@pytest.mark.parametrize(
+    ("head", "shape"), [("dense", (4, 1)), ("patch", (4, SIZE // 4, SIZE // 4, 1))]
+)
 def test_discriminator_heads_judge_a_pair(head, shape):
     discriminator = build_discriminator(SIZE, [8, 16], head)
     logits = discriminator([images(), images(seed=1)])
@@ -51,9 +55,15 @@ ORIGIN = [64, 128, 128, 256, 256, 512, 512, 512]
 def test_origin_architecture_at_256_px():
     """The origin's facts: 8 stride-2 blocks to a 1x1x512 code, latent 64, 4-block dense discriminator."""
     generator = build_generator(256, ORIGIN)
-    downs = [layer for layer in generator.layers if layer.name.startswith("down") and layer.name.endswith("_conv")]
+    downs = [
+        layer
+        for layer in generator.layers
+        if layer.name.startswith("down") and layer.name.endswith("_conv")
+    ]
     assert len(downs) == 8 and tuple(downs[-1].output.shape) == (None, 1, 1, 512)
-    assert len([layer for layer in generator.layers if layer.name.endswith("_deconv")]) == 7  # + to_image: 8 ups
+    assert (
+        len([layer for layer in generator.layers if layer.name.endswith("_deconv")]) == 7
+    )  # + to_image: 8 ups
     assert tuple(generator.output.shape) == (None, 256, 256, 3)
 
     encoder = build_encoder(256, ORIGIN, 64)
@@ -105,7 +115,9 @@ def test_joint_loss_gives_each_network_exactly_its_own_gradient():
 def test_bce_matches_keras_from_logits():
     logits = np.linspace(-30, 30, 13, dtype=np.float32)
     for target in (0.0, 1.0):
-        expected = keras.losses.binary_crossentropy(np.full_like(logits, target), logits, from_logits=True)
+        expected = keras.losses.binary_crossentropy(
+            np.full_like(logits, target), logits, from_logits=True
+        )
         assert float(_bce(logits, target)) == pytest.approx(float(expected), rel=1e-5)
 
 
@@ -118,7 +130,9 @@ def vae(kl_weight=1.0, input_skip=False):
 def test_vae_samples_in_training_and_restores_from_the_mean(input_skip):
     model = vae(input_skip=input_skip)
     x = images()
-    sampled_a, sampled_b = (keras.ops.convert_to_numpy(model(x, training=True)[0]) for _ in range(2))
+    sampled_a, sampled_b = (
+        keras.ops.convert_to_numpy(model(x, training=True)[0]) for _ in range(2)
+    )
     assert not np.array_equal(sampled_a, sampled_b)
     restorer = model.restorer()
     restored = keras.ops.convert_to_numpy(restorer(x))
@@ -139,12 +153,26 @@ def test_vae_loss_is_mse_plus_weighted_kl():
 
 
 SETTINGS = {
-    "vae": {"learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3, "input_skip": True,
-            "blend": True, "damage_weight": 0.0},
+    "vae": {
+        "learning_rate": 1e-3,
+        "filters": [8, 16, 16],
+        "latent_dim": 4,
+        "kl_weight": 1e-3,
+        "input_skip": True,
+        "blend": True,
+        "damage_weight": 0.0,
+    },
     "gan": {
-        "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16], "discriminator": "dense",
-        "discriminator_filters": [8, 16], "dropout": 0.0, "l1_weight": 100.0, "input_skip": True,
-        "blend": True, "damage_weight": 0.0,
+        "learning_rate": 2e-4,
+        "beta_1": 0.5,
+        "filters": [8, 16, 16],
+        "discriminator": "dense",
+        "discriminator_filters": [8, 16],
+        "dropout": 0.0,
+        "l1_weight": 100.0,
+        "input_skip": True,
+        "blend": True,
+        "damage_weight": 0.0,
     },
 }
 
@@ -168,7 +196,9 @@ def test_one_training_step_changes_weights_and_lowers_the_loss(model):
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_and_saves_float32_outputs(precision, tmp_path):
     trainer = build_trainer("gan", SIZE, SETTINGS["gan"], seed=0, precision=precision)
-    assert trainer.generator.get_layer("down1_conv").compute_dtype == precision.removeprefix("mixed_")
+    assert trainer.generator.get_layer("down1_conv").compute_dtype == precision.removeprefix(
+        "mixed_"
+    )
     assert trainer.generator.get_layer("down1_conv").variable_dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"  # not left set for the rest of the process
     x = images(4)
@@ -191,16 +221,26 @@ def test_batchnorm_recalibration_averages_batch_statistics_with_dropout_off():
     recalibrate_batchnorm(generator, batches)
 
     conv = keras.Model(generator.input, generator.get_layer("down1_conv").output)
-    means = [keras.ops.convert_to_numpy(conv(batches[i][0])).mean(axis=(0, 1, 2)) for i in range(len(batches))]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(norm.moving_mean), np.mean(means, axis=0), rtol=1e-4, atol=1e-6)
+    means = [
+        keras.ops.convert_to_numpy(conv(batches[i][0])).mean(axis=(0, 1, 2))
+        for i in range(len(batches))
+    ]
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(norm.moving_mean), np.mean(means, axis=0), rtol=1e-4, atol=1e-6
+    )
     assert norm.momentum == 0.9
-    assert {layer.rate for layer in generator.layers if isinstance(layer, keras.layers.Dropout)} == {0.5}
+    assert {
+        layer.rate for layer in generator.layers if isinstance(layer, keras.layers.Dropout)
+    } == {0.5}
 
 
 def test_two_tape_step_updates_weights_as_the_joint_loss_does():
     """The TensorFlow step (two D passes) and the backend-neutral one (three) are the same update."""
     pair = [
-        Pix2Pix(build_generator(SIZE, [8, 16], dropout=0.0, seed=1), build_discriminator(SIZE, [8, 16], seed=2))
+        Pix2Pix(
+            build_generator(SIZE, [8, 16], dropout=0.0, seed=1),
+            build_discriminator(SIZE, [8, 16], seed=2),
+        )
         for _ in range(2)
     ]
     for gan in pair:
@@ -219,10 +259,14 @@ def test_two_tape_step_updates_weights_as_the_joint_loss_does():
 
 
 @pytest.mark.parametrize("mask_bias, expected", [(-40.0, "input"), (40.0, "candidate")])
-def test_blend_returns_the_input_where_the_mask_is_off_and_the_candidate_where_on(mask_bias, expected):
+def test_blend_returns_the_input_where_the_mask_is_off_and_the_candidate_where_on(
+    mask_bias, expected
+):
     generator = build_generator(SIZE, [8, 16], dropout=0.0, input_skip=True, blend=True, seed=1)
     kernel, bias = generator.get_layer("paint_mask").get_weights()
-    generator.get_layer("paint_mask").set_weights([np.zeros_like(kernel), np.full_like(bias, mask_bias)])
+    generator.get_layer("paint_mask").set_weights(
+        [np.zeros_like(kernel), np.full_like(bias, mask_bias)]
+    )
     x = images()
     candidate = keras.Model(generator.input, generator.get_layer("candidate").output)
     want = x if expected == "input" else keras.ops.convert_to_numpy(candidate(x))

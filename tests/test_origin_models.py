@@ -35,13 +35,31 @@ SCHEMAS = REPO / "workflow" / "schemas"
 ORIGIN_FILTERS = [64, 128, 128, 256, 256, 512, 512, 512]
 # The origin's recipe, key by key (docs/training.md): what vae/gan and vae_origin/gan_origin default to.
 ORIGIN_VAE = {
-    "epochs": 100, "batch_size": 64, "learning_rate": 1.0e-4, "filters": ORIGIN_FILTERS, "latent_dim": 64,
-    "input_skip": False, "blend": False, "flip": False, "damage_weight": 0, "kl_weight": 1.0e-3,
+    "epochs": 100,
+    "batch_size": 64,
+    "learning_rate": 1.0e-4,
+    "filters": ORIGIN_FILTERS,
+    "latent_dim": 64,
+    "input_skip": False,
+    "blend": False,
+    "flip": False,
+    "damage_weight": 0,
+    "kl_weight": 1.0e-3,
 }
 ORIGIN_GAN = {
-    "epochs": 100, "batch_size": 64, "learning_rate": 2.0e-4, "beta_1": 0.5, "filters": ORIGIN_FILTERS,
-    "discriminator": "dense", "discriminator_filters": [64, 128, 256, 512], "input_skip": False,
-    "blend": False, "flip": False, "damage_weight": 0, "dropout": 0.5, "l1_weight": 100,
+    "epochs": 100,
+    "batch_size": 64,
+    "learning_rate": 2.0e-4,
+    "beta_1": 0.5,
+    "filters": ORIGIN_FILTERS,
+    "discriminator": "dense",
+    "discriminator_filters": [64, 128, 256, 512],
+    "input_skip": False,
+    "blend": False,
+    "flip": False,
+    "damage_weight": 0,
+    "dropout": 0.5,
+    "l1_weight": 100,
 }
 TINY_ORIGIN_GAN = {"epochs": 1, "batch_size": 4, "filters": [8, 16], "discriminator_filters": [8]}
 # TINY_WORKFLOW with the origin's GAN (tiny widths, 1 epoch, otherwise the origin's recipe:
@@ -50,7 +68,10 @@ ORIGIN_RUN = merge(
     TINY_WORKFLOW,
     {
         "train": {"gan": {"epochs": 1}, "gan_origin": TINY_ORIGIN_GAN},
-        "score": {"models": ["damaged", "gan", "gan_origin"], "comparisons": [["gan_origin", "gan"]]},
+        "score": {
+            "models": ["damaged", "gan", "gan_origin"],
+            "comparisons": [["gan_origin", "gan"]],
+        },
     },
 )
 
@@ -75,14 +96,21 @@ def test_origin_sections_default_to_the_origin_recipe_like_vae_and_gan():
 
 
 def test_a_partial_origin_section_is_completed_and_leaves_ours_alone():
-    train = filled("train", {"gan": {"epochs": 3, "discriminator": "patch"}, "vae_origin": {"epochs": 7}})
+    train = filled(
+        "train", {"gan": {"epochs": 3, "discriminator": "patch"}, "vae_origin": {"epochs": 7}}
+    )
     assert train["vae_origin"] == {**ORIGIN_VAE, "epochs": 7}
     assert train["gan"] == {**ORIGIN_GAN, "epochs": 3, "discriminator": "patch"}
     assert train["gan_origin"] == ORIGIN_GAN and train["vae"] == ORIGIN_VAE
 
 
 @pytest.mark.parametrize(
-    "train", [{"gan_origin": {"lr": 1}}, {"vae_origin": {"epochs": 0}}, {"gan_origin": {"discriminator": "x"}}]
+    "train",
+    [
+        {"gan_origin": {"lr": 1}},
+        {"vae_origin": {"epochs": 0}},
+        {"gan_origin": {"discriminator": "x"}},
+    ],
 )
 def test_a_bad_origin_value_is_refused(train):
     with pytest.raises(WorkflowError):
@@ -90,9 +118,16 @@ def test_a_bad_origin_value_is_refused(train):
 
 
 def test_the_score_schema_names_the_origin_models():
-    score = filled("score", {"models": ["vae_origin", "gan_origin"], "comparisons": [["gan_origin", "gan"]]})
+    score = filled(
+        "score", {"models": ["vae_origin", "gan_origin"], "comparisons": [["gan_origin", "gan"]]}
+    )
     assert score["models"] == ["vae_origin", "gan_origin"]
-    assert filled("score", {})["models"] == ["damaged", "inpaint", "vae", "gan"]  # origin models: opt-in
+    assert filled("score", {})["models"] == [
+        "damaged",
+        "inpaint",
+        "vae",
+        "gan",
+    ]  # origin models: opt-in
     with pytest.raises(WorkflowError):
         filled("score", {"models": ["gan_orig"]})
     with pytest.raises(WorkflowError):
@@ -102,14 +137,25 @@ def test_the_score_schema_names_the_origin_models():
 def test_the_published_row_follows_the_model_trained_with_the_origins_recipe():
     import numpy as np
 
-    tables = {m: np.full((3, 4), 0.5) + i for i, m in enumerate(("damaged", "vae", "vae_origin", "gan"))}
+    tables = {
+        m: np.full((3, 4), 0.5) + i for i, m in enumerate(("damaged", "vae", "vae_origin", "gan"))
+    }
     stats, _ = summarize(tables, [], resamples=100)
     lines = render_markdown(stats, [], 0.95, 100, origin_stats=stats).splitlines()
     origin = lines[lines.index("## Origin protocol") :]
-    rows = [line.split(" | ")[0] for line in origin if line.startswith("| ") and not line.startswith("| model")]
+    rows = [
+        line.split(" | ")[0]
+        for line in origin
+        if line.startswith("| ") and not line.startswith("| model")
+    ]
     assert rows == [
-        "| damaged", "| damaged (origin, published)", "| vae", "| vae_origin", "| vae (origin, published)",
-        "| gan", "| gan (origin, published)",
+        "| damaged",
+        "| damaged (origin, published)",
+        "| vae",
+        "| vae_origin",
+        "| vae (origin, published)",
+        "| gan",
+        "| gan (origin, published)",
     ]
 
 
@@ -124,8 +170,15 @@ def test_the_origin_models_are_planned_only_when_scored(tmp_path):
 
     write_config(tmp_path, ORIGIN_RUN)
     jobs = planned_jobs(run_snakemake(tmp_path, "--cores", "2", "--dry-run").stdout)
-    assert {"train_gan", "train_gan_origin", "predict[model=gan_origin]", "score[model=gan_origin]",
-            "plot_pair[a=gan_origin, b=gan]", "plot_examples[model=gan_origin]", "plot_training"} <= jobs
+    assert {
+        "train_gan",
+        "train_gan_origin",
+        "predict[model=gan_origin]",
+        "score[model=gan_origin]",
+        "plot_pair[a=gan_origin, b=gan]",
+        "plot_examples[model=gan_origin]",
+        "plot_training",
+    } <= jobs
     assert not {job for job in jobs if "vae" in job}
 
 
@@ -152,13 +205,20 @@ def test_a_tiny_run_trains_scores_and_summarizes_gan_origin(origin_run):
     results = origin_run / "results" / "tiny"
     models = results / "models"
     assert {p.name for p in models.iterdir()} == {
-        f"{m}_{f}" for m in ("gan", "gan_origin") for f in ("generator.keras", "discriminator.keras", "history.csv")
+        f"{m}_{f}"
+        for m in ("gan", "gan_origin")
+        for f in ("generator.keras", "discriminator.keras", "history.csv")
     }
     assert "gan epoch 1/1" in (results / "logs" / "train_gan_origin.log").read_text()
     assert (results / "benchmarks" / "train_gan_origin.tsv").is_file()
     # Each GAN got its own settings: the origin's dense head, our PatchGAN (config.yaml).
     heads = {
-        m: {layer.name for layer in keras.saving.load_model(models / f"{m}_discriminator.keras", safe_mode=True).layers}
+        m: {
+            layer.name
+            for layer in keras.saving.load_model(
+                models / f"{m}_discriminator.keras", safe_mode=True
+            ).layers
+        }
         for m in ("gan", "gan_origin")
     }
     assert "dense_logit" in heads["gan_origin"] and "patch_logits" not in heads["gan_origin"]
@@ -173,11 +233,18 @@ def test_a_tiny_run_trains_scores_and_summarizes_gan_origin(origin_run):
     for metric in METRICS:
         row = summary["gan_origin", metric]
         assert int(row["n"]) == len(test.names)
-        assert float(row["mean"]) == pytest.approx(read_metric(results, "gan_origin", metric).mean())
+        assert float(row["mean"]) == pytest.approx(
+            read_metric(results, "gan_origin", metric).mean()
+        )
     with open(results / "comparisons.csv", newline="") as handle:
         assert {(row["a"], row["b"]) for row in csv.DictReader(handle)} == {("gan_origin", "gan")}
     assert "| gan_origin |" in (results / "summary.md").read_text()
-    for figure in ("examples_gan_origin.png", "gan_origin_vs_gan.png", "training.png", "distributions.png"):
+    for figure in (
+        "examples_gan_origin.png",
+        "gan_origin_vs_gan.png",
+        "training.png",
+        "distributions.png",
+    ):
         assert (results / "plots" / figure).stat().st_size > 0
 
 
@@ -187,9 +254,15 @@ def test_a_gan_origin_setting_plans_gan_origin_and_downstream_only(origin_copy):
     write_config(origin_copy, merge(ORIGIN_RUN, {"train": {"gan_origin": {"l1_weight": 50}}}))
     jobs = planned_jobs(snakemake_here(origin_copy, "--cores", "2", "--dry-run").stdout)
     assert jobs == {
-        "train_gan_origin", "predict[model=gan_origin]", "score[model=gan_origin]", "summarize",
-        "plot_distributions", "plot_pair[a=gan_origin, b=gan]", "plot_examples[model=gan_origin]",
-        "plot_training", "all",
+        "train_gan_origin",
+        "predict[model=gan_origin]",
+        "score[model=gan_origin]",
+        "summarize",
+        "plot_distributions",
+        "plot_pair[a=gan_origin, b=gan]",
+        "plot_examples[model=gan_origin]",
+        "plot_training",
+        "all",
     }
     # And the other way round: our GAN's setting leaves the origin's GAN alone.
     write_config(origin_copy, merge(ORIGIN_RUN, {"train": {"gan": {"l1_weight": 50}}}))
@@ -254,9 +327,17 @@ def test_the_origin_preset_gives_the_origins_recipe_over_config_yaml():
 @pytest.mark.workflow
 def test_the_origin_preset_plans_the_study(tmp_path):
     write_config(tmp_path, {})
-    result = run_snakemake(tmp_path, "--cores", "2", "--dry-run", "--configfile", str(REPO / "configs" / "origin.yaml"))
+    result = run_snakemake(
+        tmp_path, "--cores", "2", "--dry-run", "--configfile", str(REPO / "configs" / "origin.yaml")
+    )
     jobs = planned_jobs(result.stdout)
-    assert {"download_humanface8000", "prepare", "train_vae", "train_gan", "score_origin[model=gan]"} <= jobs
+    assert {
+        "download_humanface8000",
+        "prepare",
+        "train_vae",
+        "train_gan",
+        "score_origin[model=gan]",
+    } <= jobs
     assert not {job for job in jobs if "_origin" in job and not job.startswith("score_origin")}
 
 

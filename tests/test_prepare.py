@@ -58,7 +58,17 @@ def test_bad_inputs_are_skipped_counted_and_listed(tmp_path):
     out, skipped_path = tmp_path / "dataset.h5", tmp_path / "skipped.tsv"
     report = prepare(settings("pairs"), tmp_path / "raw", out, skipped_path, workers=1)
     skipped = {row["name"]: row for row in read_skipped(skipped_path)}
-    assert set(skipped) == {"empty", "text", "cut", "tiny", "bomb", "nopartner", "noclean", "dup", "baddamaged"}
+    assert set(skipped) == {
+        "empty",
+        "text",
+        "cut",
+        "tiny",
+        "bomb",
+        "nopartner",
+        "noclean",
+        "dup",
+        "baddamaged",
+    }
     assert skipped["empty"]["reason"] == "empty file (0 bytes)"
     assert skipped["text"]["reason"].startswith("not a readable image")
     assert skipped["cut"]["reason"].startswith("truncated or corrupt")
@@ -78,8 +88,12 @@ def test_bad_inputs_are_skipped_counted_and_listed(tmp_path):
 
 def test_parallel_and_serial_runs_write_the_same_images(tmp_path):
     make_bad_pairs(tmp_path / "raw")
-    prepare(settings("pairs"), tmp_path / "raw", tmp_path / "one.h5", tmp_path / "one.tsv", workers=1)
-    prepare(settings("pairs"), tmp_path / "raw", tmp_path / "two.h5", tmp_path / "two.tsv", workers=2)
+    prepare(
+        settings("pairs"), tmp_path / "raw", tmp_path / "one.h5", tmp_path / "one.tsv", workers=1
+    )
+    prepare(
+        settings("pairs"), tmp_path / "raw", tmp_path / "two.h5", tmp_path / "two.tsv", workers=2
+    )
     for split in ("train", "test"):
         one, two = read_split(tmp_path / "one.h5", split), read_split(tmp_path / "two.h5", split)
         assert one.names == two.names and np.array_equal(one.clean, two.clean)
@@ -90,7 +104,12 @@ def test_parallel_and_serial_runs_write_the_same_images(tmp_path):
 def test_clean_source_synthesizes_the_damage(tmp_path):
     for i in range(6):
         save_photo(tmp_path / "raw" / f"p{i}.jpg", (40, 40), seed=i)
-    prepare(settings("clean", test_fraction=0.5), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv")
+    prepare(
+        settings("clean", test_fraction=0.5),
+        tmp_path / "raw",
+        tmp_path / "d.h5",
+        tmp_path / "s.tsv",
+    )
     train = read_split(tmp_path / "d.h5", "train")
     changed = np.any(train.clean != train.damaged, axis=-1)
     assert changed.any(axis=(1, 2)).all()  # every image got damage
@@ -113,4 +132,12 @@ def test_all_files_bad_stops_with_a_clear_error(tmp_path):
 
 def test_humanface8000_refuses_center_crop():
     with pytest.raises(ValueError, match="dataset.fit: humanface8000 needs 'stretch'"):
-        PrepareSettings.from_config({"source": "humanface8000", "image_size": 64, "test_fraction": 0.1, "seed": 1, "fit": "center_crop"})
+        PrepareSettings.from_config(
+            {
+                "source": "humanface8000",
+                "image_size": 64,
+                "test_fraction": 0.1,
+                "seed": 1,
+                "fit": "center_crop",
+            }
+        )

@@ -15,7 +15,9 @@ def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
     return rng.integers(0, 250, (height, width, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("length,tile,overlap", [(517, 32, 8), (300, 32, 0), (32, 32, 8), (33, 32, 31), (7, 32, 8)])
+@pytest.mark.parametrize(
+    "length,tile,overlap", [(517, 32, 8), (300, 32, 0), (32, 32, 8), (33, 32, 31), (7, 32, 8)]
+)
 def test_tiles_cover_every_pixel(length, tile, overlap):
     starts = tile_starts(length, tile, overlap)
     covered = np.zeros(max(length, tile), bool)
@@ -63,7 +65,10 @@ def models(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("models")
     paths = {}
-    for name, layer in (("identity", keras.layers.Identity()), ("invert", keras.layers.Rescaling(-1.0, offset=1.0))):
+    for name, layer in (
+        ("identity", keras.layers.Identity()),
+        ("invert", keras.layers.Rescaling(-1.0, offset=1.0)),
+    ):
         inputs = keras.Input((32, 32, 3))
         paths[name] = folder / f"{name}.keras"
         keras.Model(inputs, layer(inputs)).save(paths[name])
@@ -78,9 +83,15 @@ def test_command_restores_odd_sizes_to_their_own_size(tmp_path, models):
         Image.fromarray(image).save(source / f"{name}.png")
     (source / "notes.txt").write_text("not an image")
 
-    assert main([str(models["identity"]), str(source), str(tmp_path / "tiled"), "--mode", "tile"]) == 0
+    assert (
+        main([str(models["identity"]), str(source), str(tmp_path / "tiled"), "--mode", "tile"]) == 0
+    )
     assert main([str(models["invert"]), str(source), str(tmp_path / "resized")]) == 0
-    assert sorted(p.name for p in (tmp_path / "tiled").iterdir()) == ["tall.png", "tiny.png", "wide.png"]
+    assert sorted(p.name for p in (tmp_path / "tiled").iterdir()) == [
+        "tall.png",
+        "tiny.png",
+        "wide.png",
+    ]
     for name, image in pictures.items():
         tiled = np.asarray(Image.open(tmp_path / "tiled" / f"{name}.png"))
         np.testing.assert_array_equal(tiled, image)  # an identity model restores nothing away
@@ -94,7 +105,19 @@ def test_keep_undamaged_replaces_only_the_white_damage(tmp_path, models):
     image[20:23, 10:80] = 255  # a white scratch
     path = tmp_path / "scratched.png"
     Image.fromarray(image).save(path)
-    assert main([str(models["invert"]), str(path), str(tmp_path / "out"), "--mode", "tile", "--keep-undamaged"]) == 0
+    assert (
+        main(
+            [
+                str(models["invert"]),
+                str(path),
+                str(tmp_path / "out"),
+                "--mode",
+                "tile",
+                "--keep-undamaged",
+            ]
+        )
+        == 0
+    )
     restored = np.asarray(Image.open(tmp_path / "out" / "scratched.png"))
     changed = (restored != image).any(axis=-1)
     assert changed[20:23, 10:80].all()  # the inverted white is black: replaced
@@ -116,7 +139,18 @@ def test_bad_arguments_get_a_clear_message(tmp_path, models, capsys):
     assert main([str(models["identity"]), str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
     assert "no such folder" in capsys.readouterr().err
     Image.fromarray(photo(40, 40)).save(tmp_path / "x.png")
-    assert main([str(models["identity"]), str(tmp_path / "x.png"), str(tmp_path / "out"), "--overlap", "32"]) == 2
+    assert (
+        main(
+            [
+                str(models["identity"]),
+                str(tmp_path / "x.png"),
+                str(tmp_path / "out"),
+                "--overlap",
+                "32",
+            ]
+        )
+        == 2
+    )
     assert "--overlap" in capsys.readouterr().err
 
 
@@ -126,7 +160,12 @@ def test_output_names_keep_files_sharing_a_stem_apart(tmp_path):
 
 
 def test_module_entry_point_states_both_modes():
-    result = subprocess.run([sys.executable, "-m", "restorebench.restore", "--help"], check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "restorebench.restore", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0
     assert "--mode {resize,tile}" in result.stdout
     assert "stretches each picture" in result.stdout and "overlapping" in result.stdout

@@ -14,8 +14,19 @@ from restorebench.predictions import read_predictions
 
 pytestmark = pytest.mark.workflow
 RUN = "s"
-DATASET = {"source": "demo", "image_size": 32, "demo_images": 24, "test_fraction": 0.3, "min_side": 8}
-BASELINES = {"models": ["damaged", "inpaint"], "comparisons": [["inpaint", "damaged"]], "bootstrap": 300, "seed": 5}
+DATASET = {
+    "source": "demo",
+    "image_size": 32,
+    "demo_images": 24,
+    "test_fraction": 0.3,
+    "min_side": 8,
+}
+BASELINES = {
+    "models": ["damaged", "inpaint"],
+    "comparisons": [["inpaint", "damaged"]],
+    "bootstrap": 300,
+    "seed": 5,
+}
 
 
 def configure(workdir, **score):
@@ -45,7 +56,9 @@ def test_predictions_and_metrics_follow_the_test_split(run):
         assert names == test.names  # one row per test image, in test order
         expected = [image_metrics(c, p) for c, p in zip(test.clean, predictions.images)]
         np.testing.assert_array_equal(values, np.array(expected))
-    np.testing.assert_array_equal(read_predictions(results(run) / "predictions/damaged.h5").images, test.damaged)
+    np.testing.assert_array_equal(
+        read_predictions(results(run) / "predictions/damaged.h5").images, test.damaged
+    )
     damaged = read_metrics(results(run) / "metrics/damaged.csv")[1]
     inpainted = read_metrics(results(run) / "metrics/inpaint.csv")[1]
     assert inpainted[:, 0].mean() < damaged[:, 0].mean()  # the baseline does restore
@@ -55,10 +68,16 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
     with open(results(run) / "summary.csv") as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n"]
-    assert [(r["model"], r["metric"]) for r in rows] == [(m, k) for m in ("damaged", "inpaint") for k in METRICS]
+    assert [(r["model"], r["metric"]) for r in rows] == [
+        (m, k) for m in ("damaged", "inpaint") for k in METRICS
+    ]
     for row in rows:
-        values = read_metrics(results(run) / f"metrics/{row['model']}.csv")[1][:, METRICS.index(row["metric"])]
-        indices = np.random.default_rng(BASELINES["seed"]).integers(0, len(values), (BASELINES["bootstrap"], len(values)))
+        values = read_metrics(results(run) / f"metrics/{row['model']}.csv")[1][
+            :, METRICS.index(row["metric"])
+        ]
+        indices = np.random.default_rng(BASELINES["seed"]).integers(
+            0, len(values), (BASELINES["bootstrap"], len(values))
+        )
         means = values[indices].mean(axis=1)
         expected = {
             "mean": values.mean(),
@@ -68,7 +87,11 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
             "ci_high": np.quantile(means, 0.975),
         }
         for key, value in expected.items():
-            assert float(row[key]) == pytest.approx(value, rel=1e-12), (row["model"], row["metric"], key)
+            assert float(row[key]) == pytest.approx(value, rel=1e-12), (
+                row["model"],
+                row["metric"],
+                key,
+            )
         assert int(row["n"]) == len(values)
     with open(results(run) / "comparisons.csv") as file:
         comparisons = list(csv.DictReader(file))
@@ -102,10 +125,17 @@ def test_a_changed_inpaint_setting_reruns_only_the_inpaint_branch(run, tmp_path)
         dry = run_snakemake(run, "--cores", "2", "--dry-run").stdout
     finally:
         configure(run)
-    outputs = {line.split(":", 1)[1].strip() for line in dry.splitlines() if line.strip().startswith("output:")}
+    outputs = {
+        line.split(":", 1)[1].strip()
+        for line in dry.splitlines()
+        if line.strip().startswith("output:")
+    }
     assert f"results/{RUN}/predictions/inpaint.h5" in outputs
     assert f"results/{RUN}/metrics/inpaint.csv" in outputs
-    assert not {f"results/{RUN}/predictions/damaged.h5", f"results/{RUN}/metrics/damaged.csv"} & outputs
+    assert (
+        not {f"results/{RUN}/predictions/damaged.h5", f"results/{RUN}/metrics/damaged.csv"}
+        & outputs
+    )
 
 
 def test_origin_protocol_adds_its_table(tmp_path):
@@ -134,7 +164,15 @@ def test_a_trained_model_is_predicted_through_the_inference_api(run, tmp_path):
     model_path.parent.mkdir(parents=True, exist_ok=True)
     keras.Model(inputs, keras.layers.Identity()(inputs)).save(model_path)
     configure(workdir, models=["damaged", "vae"], comparisons=[["vae", "damaged"]])
-    run_snakemake(workdir, "--cores", "2", f"results/{RUN}/metrics/vae.csv", f"results/{RUN}/plots/vae_vs_damaged.png")
+    run_snakemake(
+        workdir,
+        "--cores",
+        "2",
+        f"results/{RUN}/metrics/vae.csv",
+        f"results/{RUN}/plots/vae_vs_damaged.png",
+    )
     vae = read_predictions(results(workdir) / "predictions/vae.h5")
-    np.testing.assert_array_equal(vae.images, read_split(results(workdir) / "dataset.h5", "test").damaged)
+    np.testing.assert_array_equal(
+        vae.images, read_split(results(workdir) / "dataset.h5", "test").damaged
+    )
     assert read_metrics(results(workdir) / "metrics/vae.csv")[0] == vae.names

@@ -36,18 +36,33 @@ def read_metrics(path):
         return list(csv.DictReader(handle))
 
 
-def test_the_workflow_runs_as_slurm_jobs_and_matches_a_local_run(cluster, tiny_completed_run, tmp_path):
+def test_the_workflow_runs_as_slurm_jobs_and_matches_a_local_run(
+    cluster, tiny_completed_run, tmp_path
+):
     workdir = copy_workflow(tmp_path / "cluster-run")
     make_raw_photos(workdir / "raw")
     write_config(workdir, TINY_WORKFLOW)
     result = snakemake_here(
-        workdir, "--profile", "profiles/slurm", "--slurm-status-command", "squeue",
-        "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
-        "--latency-wait", "5", env=cluster.env, check=False,
+        workdir,
+        "--profile",
+        "profiles/slurm",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--seconds-between-status-checks",
+        "2",
+        "--latency-wait",
+        "5",
+        env=cluster.env,
+        check=False,
     )
     output = result.stdout + result.stderr
     if result.returncode != 0:
-        job_logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in (workdir / ".snakemake/slurm_logs").rglob("*.log"))
+        job_logs = "\n".join(
+            f"--- {p}\n{p.read_text()[-3000:]}"
+            for p in (workdir / ".snakemake/slurm_logs").rglob("*.log")
+        )
         pytest.fail(f"the SLURM run failed:\n{output[-4000:]}\n{job_logs}")
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
     jobs = {job["JobId"]: job for job in cluster.jobs()}
@@ -63,16 +78,30 @@ def test_the_workflow_runs_as_slurm_jobs_and_matches_a_local_run(cluster, tiny_c
     assert not any("gpu" in job.get("TresPerJob", "") for job in rules["prepare"] + rules["score"])
 
     local, remote = tiny_completed_run / "results/tiny", workdir / "results/tiny"
-    assert sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file() and "logs" not in p.parts) == sorted(
-        p.relative_to(remote).as_posix() for p in remote.rglob("*") if p.is_file() and "logs" not in p.parts
+    assert sorted(
+        p.relative_to(local).as_posix()
+        for p in local.rglob("*")
+        if p.is_file() and "logs" not in p.parts
+    ) == sorted(
+        p.relative_to(remote).as_posix()
+        for p in remote.rglob("*")
+        if p.is_file() and "logs" not in p.parts
     )
     for split in ("train", "test"):
-        here, there = read_split(local / "dataset.h5", split), read_split(remote / "dataset.h5", split)
+        here, there = (
+            read_split(local / "dataset.h5", split),
+            read_split(remote / "dataset.h5", split),
+        )
         assert here.names == there.names and np.array_equal(here.clean, there.clean)
         assert np.array_equal(here.damaged, there.damaged)
     for model in ("damaged", "inpaint"):
-        assert read_metrics(local / f"metrics/{model}.csv") == read_metrics(remote / f"metrics/{model}.csv")
+        assert read_metrics(local / f"metrics/{model}.csv") == read_metrics(
+            remote / f"metrics/{model}.csv"
+        )
     for model in ("vae", "gan"):
-        here, there = read_metrics(local / f"metrics/{model}.csv"), read_metrics(remote / f"metrics/{model}.csv")
+        here, there = (
+            read_metrics(local / f"metrics/{model}.csv"),
+            read_metrics(remote / f"metrics/{model}.csv"),
+        )
         assert [row["name"] for row in here] == [row["name"] for row in there]
     shutil.rmtree(workdir / ".snakemake", ignore_errors=True)

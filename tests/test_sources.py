@@ -15,7 +15,10 @@ def make_pairs(root, stems, damaged_suffix=".png"):
 def test_pairs_match_by_stem_across_formats(tmp_path):
     make_pairs(tmp_path, ["a", "b"])
     found = discover("pairs", tmp_path)
-    assert [(p.name, p.clean.name, p.damaged.name) for p in found.pairs] == [("a", "a.jpg", "a.png"), ("b", "b.jpg", "b.png")]
+    assert [(p.name, p.clean.name, p.damaged.name) for p in found.pairs] == [
+        ("a", "a.jpg", "a.png"),
+        ("b", "b.jpg", "b.png"),
+    ]
     assert found.skipped == [] and found.found == 2
 
 

@@ -32,7 +32,14 @@ NAMES = [f"img{i}" for i in range(6)]
 @pytest.fixture
 def tables():
     rng = np.random.default_rng(0)
-    a = np.column_stack([rng.uniform(10, 100, 6), rng.uniform(0, 1, 6), rng.uniform(0, 1, 6), rng.uniform(20, 40, 6)])
+    a = np.column_stack(
+        [
+            rng.uniform(10, 100, 6),
+            rng.uniform(0, 1, 6),
+            rng.uniform(0, 1, 6),
+            rng.uniform(20, 40, 6),
+        ]
+    )
     b = a.copy()
     b[:, 0] += [5, -1, 3, 0, 2, 4]  # b's MSE worse on 4 images, better on 1, tied on 1
     return {"a": a, "b": b}

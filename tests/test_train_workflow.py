@@ -32,7 +32,11 @@ def test_trains_both_models_and_reruns_only_what_a_config_change_touches(tmp_pat
     run_snakemake(tmp_path, "--cores", "2", *MODELS)
     models = tmp_path / "results/t/models"
     assert {p.name for p in models.iterdir()} == {
-        "vae.keras", "vae_history.csv", "gan_generator.keras", "gan_discriminator.keras", "gan_history.csv"
+        "vae.keras",
+        "vae_history.csv",
+        "gan_generator.keras",
+        "gan_discriminator.keras",
+        "gan_history.csv",
     }
     for model in ("vae", "gan"):
         with open(models / f"{model}_history.csv") as handle:
@@ -43,9 +47,14 @@ def test_trains_both_models_and_reruns_only_what_a_config_change_touches(tmp_pat
     for path in MODELS:
         assert restore_images(tmp_path / path, test.damaged).shape == test.damaged.shape
 
-    write_config(tmp_path, {**TINY, "train": {**TINY["train"], "gan": {**TINY["train"]["gan"], "l1_weight": 50}}})
+    write_config(
+        tmp_path,
+        {**TINY, "train": {**TINY["train"], "gan": {**TINY["train"]["gan"], "l1_weight": 50}}},
+    )
     plan = run_snakemake(tmp_path, "--cores", "2", "--dry-run", *MODELS).stdout
-    assert "rule train_gan:" in plan and "rule train_vae:" not in plan and "rule prepare:" not in plan
+    assert (
+        "rule train_gan:" in plan and "rule train_vae:" not in plan and "rule prepare:" not in plan
+    )
 
 
 def test_a_config_without_a_train_section_gets_the_origin_defaults(tmp_path):
@@ -59,7 +68,11 @@ def test_a_config_without_a_train_section_gets_the_origin_defaults(tmp_path):
 
 @pytest.mark.parametrize(
     ("train", "key"),
-    [({"gan": {"filters": []}}, "filters"), ({"vae": {"epochs": 0}}, "epochs"), ({"gan": {"lr": 1}}, "lr")],
+    [
+        ({"gan": {"filters": []}}, "filters"),
+        ({"vae": {"epochs": 0}}, "epochs"),
+        ({"gan": {"lr": 1}}, "lr"),
+    ],
 )
 def test_a_bad_train_value_is_refused_before_any_work(tmp_path, train, key):
     write_config(tmp_path, {**TINY, "train": train})
@@ -71,15 +84,34 @@ def test_a_bad_train_value_is_refused_before_any_work(tmp_path, train, key):
 def test_a_training_killed_mid_epoch_resumes_when_snakemake_runs_again(tmp_path):
     """kill -9 of the whole job (Snakemake and the training) once epoch 1 is done; rerun; finish."""
     epochs = 25
-    write_config(tmp_path, {**TINY, "train": {**TINY["train"], "vae": {**TINY["train"]["vae"], "epochs": epochs}}})
+    write_config(
+        tmp_path,
+        {**TINY, "train": {**TINY["train"], "vae": {**TINY["train"]["vae"], "epochs": epochs}}},
+    )
     log = tmp_path / "results/t/logs/train_vae.log"
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", MODELS[0]]
-    job = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--cores",
+        "2",
+        MODELS[0],
+    ]
+    job = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 300
         while not (log.exists() and f"vae epoch 1/{epochs}" in log.read_text()):
-            assert job.poll() is None and time.monotonic() < deadline, "training ended before it could be killed"
+            assert job.poll() is None and time.monotonic() < deadline, (
+                "training ended before it could be killed"
+            )
             time.sleep(0.02)
     finally:
         os.killpg(job.pid, signal.SIGKILL)
@@ -92,7 +124,9 @@ def test_a_training_killed_mid_epoch_resumes_when_snakemake_runs_again(tmp_path)
     text = log.read_text()
     resumed = int(text.split("resuming after epoch ", 1)[1].split()[0])
     assert finished <= resumed <= finished + 1  # the epoch running at the kill may have been saved
-    assert f"vae epoch {resumed + 1}/{epochs}" in text and f"vae epoch {resumed}/{epochs}" not in text
+    assert (
+        f"vae epoch {resumed + 1}/{epochs}" in text and f"vae epoch {resumed}/{epochs}" not in text
+    )
     with open(tmp_path / "results/t/models/vae_history.csv") as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == [str(e) for e in range(epochs)]
     assert not (tmp_path / "results/t/models/vae_backup").exists()

@@ -16,13 +16,31 @@ from restorebench.training import PairBatches, build_trainer, fit, saved_models,
 
 SIZE = 16
 VAE = {
-    "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "filters": [8, 16, 16], "latent_dim": 4, "kl_weight": 1e-3,
-    "input_skip": False, "blend": False, "flip": False, "damage_weight": 0.0,
+    "epochs": 2,
+    "batch_size": 4,
+    "learning_rate": 1e-3,
+    "filters": [8, 16, 16],
+    "latent_dim": 4,
+    "kl_weight": 1e-3,
+    "input_skip": False,
+    "blend": False,
+    "flip": False,
+    "damage_weight": 0.0,
 }
 GAN = {
-    "epochs": 2, "batch_size": 4, "learning_rate": 2e-4, "beta_1": 0.5, "filters": [8, 16, 16],
-    "discriminator": "patch", "discriminator_filters": [8, 16], "dropout": 0.5, "l1_weight": 100.0,
-    "input_skip": True, "blend": True, "flip": True, "damage_weight": 4.0,
+    "epochs": 2,
+    "batch_size": 4,
+    "learning_rate": 2e-4,
+    "beta_1": 0.5,
+    "filters": [8, 16, 16],
+    "discriminator": "patch",
+    "discriminator_filters": [8, 16],
+    "dropout": 0.5,
+    "l1_weight": 100.0,
+    "input_skip": True,
+    "blend": True,
+    "flip": True,
+    "damage_weight": 4.0,
 }
 
 
@@ -42,7 +60,11 @@ def dataset(tmp_path):
     splits = {}
     for split, count, seed in (("train", 12, 0), ("test", 3, 1)):
         clean, damaged = pairs(count, seed)
-        splits[split] = {"clean": clean, "damaged": damaged, "names": [f"{split}{i}" for i in range(count)]}
+        splits[split] = {
+            "clean": clean,
+            "damaged": damaged,
+            "names": [f"{split}{i}" for i in range(count)],
+        }
     path = tmp_path / "dataset.h5"
     write_dataset(path, splits)
     return path
@@ -51,8 +73,12 @@ def dataset(tmp_path):
 def train(model, dataset, tmp_path, settings=None, **kwargs):
     kwargs = {"seed": 1, "validation_fraction": 0.25, **kwargs}
     return fit(
-        model, dataset, settings or (VAE if model == "vae" else GAN),
-        history=tmp_path / f"{model}_history.csv", backup_dir=tmp_path / f"{model}_backup", **kwargs,
+        model,
+        dataset,
+        settings or (VAE if model == "vae" else GAN),
+        history=tmp_path / f"{model}_history.csv",
+        backup_dir=tmp_path / f"{model}_backup",
+        **kwargs,
     )
 
 
@@ -67,7 +93,9 @@ def test_batches_scale_to_unit_floats_and_reshuffle_each_epoch():
     assert len(batches) == 2  # the incomplete third batch is dropped
     x, _ = batches[0]
     assert x.dtype == np.float32 and x.shape == (4, SIZE, SIZE, 3)
-    np.testing.assert_array_equal(np.rint(x * 255).astype(np.uint8), damaged[np.sort(batches.order[:4])])
+    np.testing.assert_array_equal(
+        np.rint(x * 255).astype(np.uint8), damaged[np.sort(batches.order[:4])]
+    )
     first = batches.order.copy()
     batches.on_epoch_end()
     assert not np.array_equal(first, batches.order)
@@ -86,7 +114,9 @@ def test_flip_mirrors_both_halves_of_a_pair_together_about_half_the_time():
     np.testing.assert_array_equal(fx[mirrored], x[mirrored][:, :, ::-1])
     np.testing.assert_array_equal(fy[mirrored], y[mirrored][:, :, ::-1])
     np.testing.assert_array_equal(fx[~mirrored], x[~mirrored])
-    np.testing.assert_array_equal(flipped[0][0], fx)  # the same draw for the same (seed, epoch, batch)
+    np.testing.assert_array_equal(
+        flipped[0][0], fx
+    )  # the same draw for the same (seed, epoch, batch)
 
 
 def test_validation_draw_is_stable_per_name_and_near_the_fraction():
@@ -103,7 +133,10 @@ def test_fit_writes_history_and_a_model_that_restores(model, dataset, tmp_path, 
     trainer = train(model, dataset, tmp_path)
     rows = history(tmp_path, model)
     assert [row["epoch"] for row in rows] == ["0", "1"]
-    expected = {"vae": {"loss", "mse", "kl", "val_loss", "val_mse"}, "gan": {"disc_loss", "gen_gan_loss", "gen_l1", "val_gen_l1"}}
+    expected = {
+        "vae": {"loss", "mse", "kl", "val_loss", "val_mse"},
+        "gan": {"disc_loss", "gen_gan_loss", "gen_l1", "val_gen_l1"},
+    }
     assert expected[model] | {"val_psnr", "val_ssim"} <= set(rows[0])
     assert all(5 < float(row["val_psnr"]) < 60 and 0 < float(row["val_ssim"]) <= 1 for row in rows)
     assert all(np.isfinite(float(row["loss"])) for row in rows)
@@ -117,7 +150,9 @@ def test_fit_writes_history_and_a_model_that_restores(model, dataset, tmp_path, 
     restored = restore_images(path, damaged, batch_size=2)
     assert restored.dtype == np.uint8 and restored.shape == damaged.shape
     # save -> load: the loaded model gives exactly the in-memory model's pixels
-    np.testing.assert_array_equal(restored, restore_with(saved_models(model, trainer)[key], damaged, batch_size=2))
+    np.testing.assert_array_equal(
+        restored, restore_with(saved_models(model, trainer)[key], damaged, batch_size=2)
+    )
 
 
 def test_gan_saves_both_networks(dataset, tmp_path):
@@ -158,7 +193,11 @@ def test_tensorboard_gets_curves_and_sample_restorations(dataset, tmp_path):
         for event in tf.compat.v1.train.summary_iterator(str(events)):
             for value in event.summary.value:
                 tags.setdefault((events.parent.name, value.tag), []).append(event.step)
-    assert {("train", "epoch_loss"), ("validation", "epoch_psnr"), ("validation", "epoch_ssim")} <= set(tags)
+    assert {
+        ("train", "epoch_loss"),
+        ("validation", "epoch_psnr"),
+        ("validation", "epoch_ssim"),
+    } <= set(tags)
     assert tags[("samples", "damaged | restored | clean")] == [0, 1]
 
 
@@ -217,7 +256,12 @@ def test_bad_inputs_are_refused_with_the_reason(dataset, tmp_path):
         train("unet", dataset, tmp_path, VAE)
     empty = tmp_path / "empty.h5"
     clean, damaged = pairs(2)
-    write_dataset(empty, {"train": {"clean": clean[:0], "damaged": damaged[:0], "names": []},
-                          "test": {"clean": clean, "damaged": damaged, "names": ["a", "b"]}})
+    write_dataset(
+        empty,
+        {
+            "train": {"clean": clean[:0], "damaged": damaged[:0], "names": []},
+            "test": {"clean": clean, "damaged": damaged, "names": ["a", "b"]},
+        },
+    )
     with pytest.raises(ValueError, match="empty.h5: the train split is empty"):
         train("vae", empty, tmp_path)

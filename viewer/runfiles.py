@@ -183,7 +183,9 @@ class Run:
     def _names_match(self, model: Model, rel: Path, names: list[str]) -> bool:
         if names == self.names:
             return True
-        self._problem(model, f"{rel}: names do not match dataset.h5 ({_first_difference(names, self.names)})")
+        self._problem(
+            model, f"{rel}: names do not match dataset.h5 ({_first_difference(names, self.names)})"
+        )
         return False
 
     def _read_scores(self, name: str, model: Model) -> dict[str, np.ndarray] | None:
