@@ -41,6 +41,7 @@ lint: install
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check restorebench scripts tests viewer bench
 	$(BIN)/ruff format --check restorebench scripts tests viewer bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf results .snakemake logs benchmarks

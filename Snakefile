@@ -18,5 +18,5 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        f"{RESULTS}/dataset.h5",
+        PATHS.dataset,
         score_targets(),

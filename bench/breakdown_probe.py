@@ -16,11 +16,15 @@ import statistics
 import sys
 import time
 
+from restorebench import accel
+
+accel.configure()  # before TensorFlow is first imported, by the imports below
+
 import tensorflow as tf
 
 from bench import origin_reference
 from bench.train_probe import origin_settings
-from restorebench.training import build_trainer
+from restorebench.training.fit import build_trainer
 
 
 def _median(call, repeats: int) -> float:

@@ -18,6 +18,7 @@ which BENCHMARKS.md lists.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -31,7 +32,6 @@ from bench.items import _child, log
 from bench.workflow import REPO
 
 FACES = REPO.parent / "shared" / "data" / "faces-dev"
-TRAIN_SCHEMA = REPO / "workflow" / "schemas" / "train.schema.yaml"
 TRIALS = REPO / "bench" / "quality_trials.json"
 CONTENDERS = ("gan", "vae", "origin")
 
@@ -41,13 +41,17 @@ def config() -> dict:
 
 
 def recipe(model: str, overrides: dict | None = None) -> dict:
-    """config.yaml's settings for ``model``, schema defaults filled in, ``overrides`` on top."""
-    from snakemake.utils import validate
+    """config.yaml's entry ``models.<model>``, ``overrides`` on top, family defaults filled in.
 
-    section = config()["train"]
-    section[model] = {**section.get(model, {}), **(overrides or {})}
-    validate(section, str(TRAIN_SCHEMA))  # an override of the wrong type stops here, naming the key
-    return section[model]
+    An override of the wrong type or name stops here, naming the key.
+    """
+    from restorebench import families
+    from restorebench.families.base import read_settings
+
+    entry = {**config()["models"][model], **(overrides or {})}
+    kind = families.load(entry["family"]).settings
+    settings = read_settings(kind, entry, f"models.{model}")
+    return {"family": entry["family"], **dataclasses.asdict(settings)}
 
 
 def faces_dataset(size: int, scratch: Path) -> Path:
@@ -95,9 +99,10 @@ def origin_folders(dataset: Path, scratch: Path) -> Path:
 
 
 def mean_scores(clean: np.ndarray, restored: np.ndarray) -> dict[str, float]:
-    from restorebench.metrics import METRICS, score_images
+    from restorebench import contract
+    from restorebench.metrics import score_images
 
-    return dict(zip(METRICS, score_images(clean, restored).mean(axis=0).tolist()))
+    return dict(zip(contract.metric_names(), score_images(clean, restored).mean(axis=0).tolist()))
 
 
 def references(dataset: Path) -> dict[str, dict[str, float]]:

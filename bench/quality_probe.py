@@ -1,8 +1,9 @@
 """Child process: train one of our models for a wall-clock budget, then restore the test split.
 
-    python -m bench.quality_probe DATASET MODEL SETTINGS_JSON BUDGET_S OUT_NPZ
+    python -m bench.quality_probe DATASET MODEL ENTRY_JSON BUDGET_S OUT_NPZ
 
-Training is ``restorebench.training.fit``, the rule's own code (BatchNorm
+MODEL is the config entry's name and ENTRY_JSON its entry (``family`` and settings).
+Training is ``restorebench.training.fit.fit``, the rule's own code (BatchNorm
 recalibration included), with every train image used (no validation hold-out) and
 a callback that ends the run once the budget is spent; the test split's restorations
 go to OUT_NPZ as uint8 ``restored``. Prints one JSON object with the training figures.
@@ -16,12 +17,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from restorebench import accel, families
 from restorebench.dataset import read_split
+from restorebench.families.base import read_settings
+
+accel.configure()  # before Keras is first imported, by the imports below
+
+import keras
+
 from restorebench.inference import restore_with
-from restorebench.training import fit, saved_models
+from restorebench.training.fit import TrainOptions, fit
 
 
 class Budget(keras.callbacks.Callback):
@@ -43,35 +50,36 @@ class Budget(keras.callbacks.Callback):
 
 
 def main() -> None:
-    dataset, model, settings, budget_s, out = (
-        sys.argv[1],
+    dataset, model, entry, budget_s, out = (
+        Path(sys.argv[1]),
         sys.argv[2],
         json.loads(sys.argv[3]),
         float(sys.argv[4]),
         sys.argv[5],
     )
+    family = families.load(entry["family"])
+    settings = read_settings(family.settings, {**entry, "epochs": 1_000_000}, f"models.{model}")
     budget = Budget(budget_s)
     with tempfile.TemporaryDirectory() as scratch:
         trainer = fit(
             model,
-            Path(dataset),
-            {**settings, "epochs": 1_000_000},
-            seed=42,
-            validation_fraction=0.0,
+            family.name,
+            settings,
+            dataset,
+            TrainOptions(seed=42, validation_fraction=0.0),
             history=Path(scratch) / "history.csv",
             backup_dir=Path(scratch) / "backup",
             callbacks=[budget],
         )
         epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
-    restorer = next(iter(saved_models(model, trainer).values()))
-    restored = restore_with(restorer, read_split(Path(dataset), "test").damaged)
+    restored = restore_with(family.restorer(trainer), read_split(dataset, "test").damaged)
     np.savez(out, restored=restored)
     print(
         json.dumps(
             {
                 "train_s": budget.elapsed,
                 "steps": budget.batches,
-                "images_seen": budget.batches * settings["batch_size"],
+                "images_seen": budget.batches * settings.batch_size,
                 "epochs": epochs,
             }
         )

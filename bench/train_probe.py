@@ -5,34 +5,42 @@
 Runs in its own process so TensorFlow's thread settings (environment variables,
 read once at start-up) and mixed-precision policy are the ones asked for.
 Each spec trains ``warmup + steps`` batches with ``restorebench.training``'s own
-trainer and input pipeline (``build_trainer`` + ``PairBatches`` through ``fit``);
+trainer and input pipeline (``build_trainer`` + ``PairBatches``, as ``fit`` uses them);
 a step is timed from the end of the previous one, so data loading is included.
 Prints one JSON list, one object per spec.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-from snakemake.utils import validate
+import yaml
 
+from restorebench import accel, families
 from restorebench.dataset import read_split
-from restorebench.training import PairBatches, build_trainer
+from restorebench.families.base import CommonSettings, read_settings
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "train.schema.yaml"
+accel.configure()  # before Keras is first imported, by the imports below
+
+import keras
+
+from restorebench.training.batches import PairBatches
+from restorebench.training.fit import build_trainer
+
+ORIGIN = Path(__file__).resolve().parents[1] / "configs" / "origin.yaml"
 
 
-def origin_settings(model: str, batch: int) -> dict:
-    """The schema's defaults: the origin's full-scale networks (no input skip)."""
-    section: dict = {}
-    validate(section, str(SCHEMA))
-    return {**section[model], "batch_size": batch}
+def origin_settings(family: str, batch: int) -> CommonSettings:
+    """configs/origin.yaml's entry of ``family``: the origin's full-scale networks (no input skip)."""
+    entry = yaml.safe_load(ORIGIN.read_text())["models"][family]
+    settings = read_settings(families.load(family).settings, entry, f"models.{family}")
+    return dataclasses.replace(settings, batch_size=batch)
 
 
 class StepClock(keras.callbacks.Callback):
@@ -86,7 +94,7 @@ def measure(dataset: Path, spec: dict) -> dict:
     steady = times[warmup:]
     return {
         **spec,
-        "settings": settings,
+        "settings": dataclasses.asdict(settings),
         "build_s": build,
         "first_step_s": times[0],
         "step_s": statistics.median(steady),

@@ -1,25 +1,26 @@
-"""Accelerator settings that must be in place before Keras picks its backend.
+"""Accelerator choices: process settings, precision, XLA, devices and per-replica losses.
 
-Import this module before ``keras``. A GPU is shared with other jobs (Snakemake runs
-one per ``gpu`` resource, other people use the card too), so neither TensorFlow nor
-JAX may reserve the whole card up front; both read these variables only once, when
-they first touch the device. Values a user already exported win.
+Importing it changes nothing; entry points call :func:`configure` before Keras is first
+imported, because TensorFlow and JAX read their settings only once, when they start.
 """
 
 import os
 
-os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
+def configure(threads: int | None = None) -> None:
+    """Process settings for TensorFlow and JAX; call before Keras is first imported.
 
-def limit_threads(threads: int) -> None:
-    """Keep TensorFlow's thread pools within the cores Snakemake granted the job.
-
-    Only effective before TensorFlow starts its runtime, hence environment variables.
+    A GPU is shared with other jobs (Snakemake runs one per ``gpu`` resource, other people
+    use the card too), so neither backend may reserve the whole card up front; values a
+    user already exported win. ``threads`` keeps TensorFlow's thread pools within the
+    cores Snakemake granted the job.
     """
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = str(max(1, min(2, threads)))
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    if threads is not None:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = str(max(1, min(2, threads)))
 
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -98,8 +99,8 @@ def distribution(gpus: int):
 def per_replica(loss):
     """A replica's share of the loss under ``tf.distribute``, whose gradients are summed.
 
-    Keras applies this to its own losses; models that override ``compute_loss`` must
-    do it themselves. Identity for one replica and for other backends.
+    Keras applies this to its own losses; a model's own ``compute_loss`` or ``train_step``
+    must do it itself. Identity for one replica and for other backends.
     """
     import keras
 

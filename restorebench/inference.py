@@ -1,4 +1,4 @@
-"""Restore damaged images with a saved model (``vae.keras`` or ``gan_generator.keras``).
+"""Restore damaged images with a saved restorer (a model folder's ``restorer.keras``).
 
 Saved models map float32 images in [0, 1] to [0, 1]; this module owns the uint8
 conversion on both sides so every caller scores and stores the same pixels.
@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from restorebench import accel  # noqa: F401  (before keras: GPU memory settings)
-
-# isort: split
 import keras
 import numpy as np
 

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, PermissionError)
+# A diverged loss (FloatingPointError) is a settings problem: its message names the key.
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, PermissionError, FloatingPointError)
 
 
 def configure(log_path: str | Path | None, level: int = logging.INFO) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from restorebench import accel
 from restorebench.baselines import damage_mask
 from restorebench.images import ImageError, is_image_file, load_rgb
 
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="restorebench-restore",
         description=(
             "Restore a folder of damaged images of any size with a trained model "
-            "(results/<run>/models/gan_generator.keras or vae.keras) and write one PNG per image, "
+            "(results/<run>/models/<model>/restorer.keras) and write one PNG per image, "
             "at the input's size. --mode resize (default) stretches each picture to the model's "
             "square size and the result back, as the training data was made; --mode tile restores "
             "overlapping model-size tiles at native resolution and blends them."
@@ -147,10 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.input}: no image files (by suffix) to restore", file=sys.stderr)
         return 2
 
-    from restorebench.inference import (  # TensorFlow starts here, after the checks
-        load,
-        restore_with,
-    )
+    accel.configure()  # before Keras, which the import below starts, after the checks
+    from restorebench.inference import load, restore_with
 
     try:
         model = load(args.model)

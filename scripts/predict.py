@@ -23,7 +23,7 @@ def restore(model: str, damaged, settings: dict, model_file: str | None, threads
         return inpaint_images(damaged, **settings, workers=threads)
     from restorebench import accel
 
-    accel.limit_threads(threads)  # before TensorFlow starts, which the import below does
+    accel.configure(threads)  # before TensorFlow starts, which the import below does
     from restorebench.inference import restore_images
 
     return restore_images(Path(model_file), damaged, batch_size=settings["batch_size"])

@@ -85,11 +85,16 @@ TINY_WORKFLOW = {
         "min_side": 8,
         "test_fraction": 0.25,
     },
-    "train": {
-        "tensorboard": False,
-        "validation_fraction": 0.2,
-        "vae": {"epochs": 2, "batch_size": 4, "filters": [8, 16], "latent_dim": 4},
-        "gan": {"epochs": 2, "batch_size": 4, "filters": [8, 16], "discriminator_filters": [8]},
+    "train": {"tensorboard": False, "validation_fraction": 0.2},
+    "models": {
+        "vae": {"family": "vae", "epochs": 2, "batch_size": 4, "filters": [8, 16], "latent_dim": 4},
+        "gan": {
+            "family": "gan",
+            "epochs": 2,
+            "batch_size": 4,
+            "filters": [8, 16],
+            "discriminator_filters": [8],
+        },
     },
     "score": {"bootstrap": 200},
 }

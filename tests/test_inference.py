@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from restorebench.gan import build_generator
+from restorebench.families.gan import build_generator
 from restorebench.inference import restore_images
 
 SIZE = 16
@@ -12,7 +12,7 @@ SIZE = 16
 
 @pytest.fixture(scope="module")
 def generator_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "gan_generator.keras"
+    path = tmp_path_factory.mktemp("model") / "restorer.keras"
     build_generator(SIZE, [8, 16], seed=5).save(path)
     return path
 

@@ -61,8 +61,6 @@ def models(tmp_path_factory):
     """Two tiny saved Keras models of 32 px input: identity and colour inversion."""
     import keras
 
-    from restorebench import accel  # noqa: F401
-
     folder = tmp_path_factory.mktemp("models")
     paths = {}
     for name, layer in (

@@ -8,8 +8,10 @@ import pytest
 from conftest import run_snakemake, write_config
 from PIL import Image
 
+from restorebench import contract
+from restorebench.contract import RunPaths
 from restorebench.dataset import read_split
-from restorebench.metrics import METRICS, image_metrics, read_metrics
+from restorebench.metrics import image_metrics, read_metrics
 from restorebench.predictions import read_predictions
 
 pytestmark = pytest.mark.workflow
@@ -22,15 +24,19 @@ DATASET = {
     "min_side": 8,
 }
 BASELINES = {
-    "models": ["damaged", "inpaint"],
+    "baselines": ["damaged", "inpaint"],
     "comparisons": [["inpaint", "damaged"]],
     "bootstrap": 300,
     "seed": 5,
 }
+NO_MODELS = {"vae": None, "gan": None}
 
 
-def configure(workdir, **score):
-    return write_config(workdir, {"run": RUN, "dataset": DATASET, "score": {**BASELINES, **score}})
+def configure(workdir, models=NO_MODELS, **score):
+    return write_config(
+        workdir,
+        {"run": RUN, "dataset": DATASET, "models": models, "score": {**BASELINES, **score}},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +75,11 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n"]
     assert [(r["model"], r["metric"]) for r in rows] == [
-        (m, k) for m in ("damaged", "inpaint") for k in METRICS
+        (m, k) for m in ("damaged", "inpaint") for k in contract.metric_names()
     ]
     for row in rows:
         values = read_metrics(results(run) / f"metrics/{row['model']}.csv")[1][
-            :, METRICS.index(row["metric"])
+            :, contract.metric_names().index(row["metric"])
         ]
         indices = np.random.default_rng(BASELINES["seed"]).integers(
             0, len(values), (BASELINES["bootstrap"], len(values))
@@ -95,7 +101,9 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
         assert int(row["n"]) == len(values)
     with open(results(run) / "comparisons.csv") as file:
         comparisons = list(csv.DictReader(file))
-    assert [(c["a"], c["b"]) for c in comparisons] == [("inpaint", "damaged")] * len(METRICS)
+    assert [(c["a"], c["b"]) for c in comparisons] == [("inpaint", "damaged")] * len(
+        contract.METRICS
+    )
     markdown = (results(run) / "summary.md").read_text()
     assert "| inpaint | damaged | MSE |" in markdown and "| damaged | " in markdown
 
@@ -139,7 +147,7 @@ def test_a_changed_inpaint_setting_reruns_only_the_inpaint_branch(run, tmp_path)
 
 
 def test_origin_protocol_adds_its_table(tmp_path):
-    configure(tmp_path, origin_protocol=True, models=["damaged"], comparisons=[])
+    configure(tmp_path, origin_protocol=True, baselines=["damaged"], comparisons=[])
     run_snakemake(tmp_path, "--cores", "2", f"results/{RUN}/summary.csv")
     test = read_split(results(tmp_path) / "dataset.h5", "test")
     names, values = read_metrics(results(tmp_path) / "metrics/origin/damaged.csv")
@@ -155,15 +163,18 @@ def test_a_trained_model_is_predicted_through_the_inference_api(run, tmp_path):
     """An identity 'model' saved where training puts the VAE: its predictions are the input."""
     import keras
 
-    from restorebench import accel  # noqa: F401
-
     workdir = tmp_path / "w"
     shutil.copytree(run, workdir)
     inputs = keras.Input((32, 32, 3))
-    model_path = results(workdir) / "models/vae.keras"
+    model_path = workdir / RunPaths.of_run(RUN).restorer("vae")
     model_path.parent.mkdir(parents=True, exist_ok=True)
     keras.Model(inputs, keras.layers.Identity()(inputs)).save(model_path)
-    configure(workdir, models=["damaged", "vae"], comparisons=[["vae", "damaged"]])
+    configure(
+        workdir,
+        models={"vae": {"family": "vae"}, "gan": None},
+        baselines=["damaged"],
+        comparisons=[["vae", "damaged"]],
+    )
     run_snakemake(
         workdir,
         "--cores",

@@ -25,10 +25,10 @@ def test_nothing_is_planned_when_nothing_changed(run_copy):
 
 
 def test_a_gan_setting_plans_the_gan_and_downstream_only(run_copy):
-    write_config(run_copy, merge(TINY_WORKFLOW, {"train": {"gan": {"l1_weight": 50}}}))
+    write_config(run_copy, merge(TINY_WORKFLOW, {"models": {"gan": {"l1_weight": 50}}}))
     jobs = plan(run_copy)
-    assert {"train_gan", "predict[model=gan]", "score[model=gan]", "summarize"} <= jobs
-    untouched = ("train_vae", "model=vae", "model=inpaint", "model=damaged")
+    assert {"train[model=gan]", "predict[model=gan]", "score[model=gan]", "summarize"} <= jobs
+    untouched = ("model=vae", "model=inpaint", "model=damaged")
     assert not {job for job in jobs if any(part in job for part in untouched)}
     assert "prepare" not in jobs
 
@@ -36,19 +36,30 @@ def test_a_gan_setting_plans_the_gan_and_downstream_only(run_copy):
 def test_a_new_image_size_plans_everything_from_the_dataset_on(run_copy):
     write_config(run_copy, merge(TINY_WORKFLOW, {"dataset": {"image_size": 32}}))
     jobs = plan(run_copy)
-    assert {"prepare", "train_vae", "train_gan", "summarize"} <= jobs
+    assert {"prepare", "train[model=vae]", "train[model=gan]", "summarize"} <= jobs
     assert {f"predict[model={m}]" for m in ("damaged", "inpaint", "vae", "gan")} <= jobs
 
 
 def test_a_new_raw_image_reprepares(run_copy):
     save_photo(run_copy / "raw" / "newcomer.jpg", (40, 32), seed=99)
-    assert {"prepare", "train_vae", "train_gan"} <= plan(run_copy)
+    assert {"prepare", "train[model=vae]", "train[model=gan]"} <= plan(run_copy)
 
 
 def test_an_edited_raw_image_reprepares(run_copy):
     edited = min((run_copy / "raw").iterdir())
     save_photo(edited, (40, 32), seed=1234)  # new pixels, same name
     assert "prepare" in plan(run_copy)
+
+
+@pytest.mark.parametrize("deleted", ["predictions/gan.h5", "metrics/inpaint.csv"])
+def test_a_deleted_per_model_file_is_rebuilt(run_copy, deleted):
+    """Per-model predictions and scores are targets: deleting one plans it again."""
+    (run_copy / "results" / "tiny" / deleted).unlink()
+    jobs = plan(run_copy)
+    model = deleted.split("/")[1].split(".")[0]
+    rule = "predict" if deleted.startswith("predictions") else "score"
+    assert f"{rule}[model={model}]" in jobs
+    assert not {job for job in jobs if job.startswith("train")}
 
 
 def test_editing_the_viewer_plans_nothing(run_copy):

@@ -9,37 +9,31 @@ import time
 
 import pytest
 import yaml
-from conftest import REPO, default_config, run_snakemake, write_config
+from conftest import REPO, TINY_WORKFLOW, merge, run_snakemake, write_config
 
+from restorebench.contract import RunPaths
 from restorebench.dataset import read_split
 from restorebench.inference import restore_images
 
 pytestmark = pytest.mark.workflow
-TINY = {
-    "run": "t",
-    "dataset": {"image_size": 16, "min_side": 8, "test_fraction": 0.25, "demo_images": 16},
-    "train": {
-        "validation_fraction": 0.2,
-        "vae": {"epochs": 2, "batch_size": 4, "filters": [8, 16], "latent_dim": 4},
-        "gan": {"epochs": 2, "batch_size": 4, "filters": [8, 16], "discriminator_filters": [8]},
-    },
-}
-MODELS = ["results/t/models/vae.keras", "results/t/models/gan_generator.keras"]
+TINY = merge(
+    TINY_WORKFLOW,
+    {"run": "t", "dataset": {"source": "demo", "path": None, "demo_images": 16}},
+)
+PATHS = RunPaths.of_run("t")
+MODELS = [PATHS.restorer("vae"), PATHS.restorer("gan")]
 
 
 def test_trains_both_models_and_reruns_only_what_a_config_change_touches(tmp_path):
     write_config(tmp_path, TINY)
     run_snakemake(tmp_path, "--cores", "2", *MODELS)
-    models = tmp_path / "results/t/models"
-    assert {p.name for p in models.iterdir()} == {
-        "vae.keras",
-        "vae_history.csv",
-        "gan_generator.keras",
-        "gan_discriminator.keras",
-        "gan_history.csv",
-    }
     for model in ("vae", "gan"):
-        with open(models / f"{model}_history.csv") as handle:
+        assert {p.name for p in (tmp_path / PATHS.model_dir(model)).iterdir()} == {
+            "restorer.keras",
+            "trainer.weights.h5",
+            "history.csv",
+        }
+        with open(tmp_path / PATHS.history(model)) as handle:
             assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1"]
         assert f"{model} epoch 2/2" in (tmp_path / f"results/t/logs/train_{model}.log").read_text()
         assert (tmp_path / f"results/t/benchmarks/train_{model}.tsv").exists()
@@ -47,47 +41,38 @@ def test_trains_both_models_and_reruns_only_what_a_config_change_touches(tmp_pat
     for path in MODELS:
         assert restore_images(tmp_path / path, test.damaged).shape == test.damaged.shape
 
-    write_config(
-        tmp_path,
-        {**TINY, "train": {**TINY["train"], "gan": {**TINY["train"]["gan"], "l1_weight": 50}}},
-    )
+    write_config(tmp_path, merge(TINY, {"models": {"gan": {"l1_weight": 50}}}))
     plan = run_snakemake(tmp_path, "--cores", "2", "--dry-run", *MODELS).stdout
-    assert (
-        "rule train_gan:" in plan and "rule train_vae:" not in plan and "rule prepare:" not in plan
-    )
+    assert "model: gan" in plan and "model: vae" not in plan and "rule prepare:" not in plan
 
 
-def test_a_config_without_a_train_section_gets_the_origin_defaults(tmp_path):
-    config = default_config()
+def test_a_config_without_train_options_gets_their_defaults(tmp_path):
+    config = merge(TINY, {})
     del config["train"]
-    config["run"] = "t"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = run_snakemake(tmp_path, "--cores", "1", "--dry-run", "--printshellcmds", MODELS[1])
-    assert result.returncode == 0 and "train_gan" in result.stdout
+    result = run_snakemake(tmp_path, "--cores", "1", "--dry-run", MODELS[1])
+    assert result.returncode == 0 and "rule train:" in result.stdout
 
 
 @pytest.mark.parametrize(
-    ("train", "key"),
+    ("models", "key"),
     [
-        ({"gan": {"filters": []}}, "filters"),
-        ({"vae": {"epochs": 0}}, "epochs"),
-        ({"gan": {"lr": 1}}, "lr"),
+        ({"gan": {"filters": []}}, "models.gan.filters"),
+        ({"vae": {"epochs": 0}}, "models.vae.epochs"),
+        ({"gan": {"lr": 1}}, "models.gan"),
     ],
 )
-def test_a_bad_train_value_is_refused_before_any_work(tmp_path, train, key):
-    write_config(tmp_path, {**TINY, "train": train})
+def test_a_bad_model_value_is_refused_before_any_work(tmp_path, models, key):
+    write_config(tmp_path, merge(TINY, {"models": models}))
     result = run_snakemake(tmp_path, "--cores", "1", *MODELS, check=False)
-    assert result.returncode != 0 and key in result.stderr + result.stdout
+    assert result.returncode != 0 and f"config key {key}" in result.stderr + result.stdout
     assert not (tmp_path / "results").exists()
 
 
 def test_a_training_killed_mid_epoch_resumes_when_snakemake_runs_again(tmp_path):
     """kill -9 of the whole job (Snakemake and the training) once epoch 1 is done; rerun; finish."""
     epochs = 25
-    write_config(
-        tmp_path,
-        {**TINY, "train": {**TINY["train"], "vae": {**TINY["train"]["vae"], "epochs": epochs}}},
-    )
+    write_config(tmp_path, merge(TINY, {"models": {"vae": {"epochs": epochs}}}))
     log = tmp_path / "results/t/logs/train_vae.log"
     command = [
         sys.executable,
@@ -127,6 +112,6 @@ def test_a_training_killed_mid_epoch_resumes_when_snakemake_runs_again(tmp_path)
     assert (
         f"vae epoch {resumed + 1}/{epochs}" in text and f"vae epoch {resumed}/{epochs}" not in text
     )
-    with open(tmp_path / "results/t/models/vae_history.csv") as handle:
+    with open(tmp_path / PATHS.history("vae")) as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == [str(e) for e in range(epochs)]
-    assert not (tmp_path / "results/t/models/vae_backup").exists()
+    assert not (tmp_path / PATHS.backup("vae")).exists()

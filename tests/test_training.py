@@ -1,47 +1,52 @@
-"""Training on tiny real datasets: batches, validation draw, history, resume, saved models."""
+"""Training on tiny real datasets: batches, validation draw, history, resume, saved files."""
 
 import csv
+import dataclasses
 import logging
 
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
-from snakemake.utils import validate
 
+from restorebench import contract, families
 from restorebench.dataset import read_split, write_dataset
-from restorebench.inference import load, restore_images, restore_with
-from restorebench.metrics import image_metrics
-from restorebench.training import PairBatches, build_trainer, fit, saved_models, validation_mask
+from restorebench.families.gan import GanSettings
+from restorebench.families.vae import VaeSettings
+from restorebench.inference import restore_images, restore_with
+from restorebench.metrics import score_images
+from restorebench.training.batches import PairBatches, validation_mask
+from restorebench.training.fit import TrainOptions, build_trainer, fit
 
 SIZE = 16
-VAE = {
-    "epochs": 2,
-    "batch_size": 4,
-    "learning_rate": 1e-3,
-    "filters": [8, 16, 16],
-    "latent_dim": 4,
-    "kl_weight": 1e-3,
-    "input_skip": False,
-    "blend": False,
-    "flip": False,
-    "damage_weight": 0.0,
-}
-GAN = {
-    "epochs": 2,
-    "batch_size": 4,
-    "learning_rate": 2e-4,
-    "beta_1": 0.5,
-    "filters": [8, 16, 16],
-    "discriminator": "patch",
-    "discriminator_filters": [8, 16],
-    "dropout": 0.5,
-    "l1_weight": 100.0,
-    "input_skip": True,
-    "blend": True,
-    "flip": True,
-    "damage_weight": 4.0,
-}
+VAE = VaeSettings(
+    epochs=2,
+    batch_size=4,
+    learning_rate=1e-3,
+    filters=(8, 16, 16),
+    latent_dim=4,
+    kl_weight=1e-3,
+    input_skip=False,
+    blend=False,
+    flip=False,
+    damage_weight=0.0,
+)
+GAN = GanSettings(
+    epochs=2,
+    batch_size=4,
+    learning_rate=2e-4,
+    beta_1=0.5,
+    filters=(8, 16, 16),
+    discriminator="patch",
+    discriminator_filters=(8, 16),
+    dropout=0.5,
+    l1_weight=100.0,
+    input_skip=True,
+    blend=True,
+    flip=True,
+    damage_weight=4.0,
+)
+SETTINGS = {"vae": VAE, "gan": GAN}
+OPTIONS = TrainOptions(seed=1, validation_fraction=0.25)
 
 
 def pairs(count, seed=0):
@@ -70,12 +75,15 @@ def dataset(tmp_path):
     return path
 
 
-def train(model, dataset, tmp_path, settings=None, **kwargs):
-    kwargs = {"seed": 1, "validation_fraction": 0.25, **kwargs}
+def train(family, dataset, tmp_path, settings=None, options=OPTIONS, *, model=None, **kwargs):
+    """``fit`` of config entry ``model`` (the family's name unless given) into ``tmp_path``."""
+    model = model or family
     return fit(
         model,
+        family,
+        settings or SETTINGS[family],
         dataset,
-        settings or (VAE if model == "vae" else GAN),
+        options,
         history=tmp_path / f"{model}_history.csv",
         backup_dir=tmp_path / f"{model}_backup",
         **kwargs,
@@ -114,9 +122,8 @@ def test_flip_mirrors_both_halves_of_a_pair_together_about_half_the_time():
     np.testing.assert_array_equal(fx[mirrored], x[mirrored][:, :, ::-1])
     np.testing.assert_array_equal(fy[mirrored], y[mirrored][:, :, ::-1])
     np.testing.assert_array_equal(fx[~mirrored], x[~mirrored])
-    np.testing.assert_array_equal(
-        flipped[0][0], fx
-    )  # the same draw for the same (seed, epoch, batch)
+    # the same draw for the same (seed, epoch, batch)
+    np.testing.assert_array_equal(flipped[0][0], fx)
 
 
 def test_validation_draw_is_stable_per_name_and_near_the_fraction():
@@ -127,59 +134,68 @@ def test_validation_draw_is_stable_per_name_and_near_the_fraction():
     assert not validation_mask(names, 0.0, seed=5).any()
 
 
-@pytest.mark.parametrize("model", ["vae", "gan"])
-def test_fit_writes_history_and_a_model_that_restores(model, dataset, tmp_path, caplog):
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_fit_writes_history_and_a_restorer_that_loads_safely(family, dataset, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="restorebench.training")
-    trainer = train(model, dataset, tmp_path)
-    rows = history(tmp_path, model)
+    path = tmp_path / "restorer.keras"
+    trainer = train(family, dataset, tmp_path, restorer_path=path)
+    rows = history(tmp_path, family)
     assert [row["epoch"] for row in rows] == ["0", "1"]
     expected = {
         "vae": {"loss", "mse", "kl", "val_loss", "val_mse"},
         "gan": {"disc_loss", "gen_gan_loss", "gen_l1", "val_gen_l1"},
     }
-    assert expected[model] | {"val_psnr", "val_ssim"} <= set(rows[0])
+    assert expected[family] | {"val_psnr", "val_ssim"} <= set(rows[0])
     assert all(5 < float(row["val_psnr"]) < 60 and 0 < float(row["val_ssim"]) <= 1 for row in rows)
     assert all(np.isfinite(float(row["loss"])) for row in rows)
-    assert f"{model} epoch 2/2" in caplog.text
-    assert not (tmp_path / f"{model}_backup").exists()
+    assert f"{family} epoch 2/2" in caplog.text
+    assert not (tmp_path / f"{family}_backup").exists()
 
-    key = "vae" if model == "vae" else "generator"
-    path = tmp_path / f"{key}.keras"
-    saved_models(model, trainer)[key].save(path)
     _, damaged = pairs(5, seed=9)
-    restored = restore_images(path, damaged, batch_size=2)
+    restored = restore_images(path, damaged, batch_size=2)  # safe_mode=True
     assert restored.dtype == np.uint8 and restored.shape == damaged.shape
-    # save -> load: the loaded model gives exactly the in-memory model's pixels
-    np.testing.assert_array_equal(
-        restored, restore_with(saved_models(model, trainer)[key], damaged, batch_size=2)
-    )
+    # save -> load: the loaded restorer gives exactly the in-memory one's pixels
+    in_memory = families.load(family).restorer(trainer)
+    np.testing.assert_array_equal(restored, restore_with(in_memory, damaged, batch_size=2))
 
 
-def test_gan_saves_both_networks(dataset, tmp_path):
-    networks = saved_models("gan", train("gan", dataset, tmp_path, {**GAN, "epochs": 1}))
-    assert set(networks) == {"generator", "discriminator"}
-    for key, network in networks.items():
-        network.save(tmp_path / f"{key}.keras")
-        assert load(tmp_path / f"{key}.keras").count_params() == network.count_params()
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_trainer_weights_hold_every_network_and_optimizer(family, dataset, tmp_path):
+    path = tmp_path / "trainer.weights.h5"
+    settings = dataclasses.replace(SETTINGS[family], epochs=1)
+    trainer = train(family, dataset, tmp_path, settings, trainer_path=path)
+    fresh = build_trainer(family, SIZE, settings, seed=99)
+    fresh.load_weights(path)
+    optimizers = {"vae": ["optimizer"], "gan": ["g_optimizer", "d_optimizer"]}[family]
+    for name in optimizers:
+        assert int(getattr(trainer, name).iterations) > 0
+    for ours, loaded in (
+        (trainer.weights, fresh.weights),
+        *((getattr(trainer, n).variables, getattr(fresh, n).variables) for n in optimizers),
+    ):
+        assert len(ours) == len(loaded)
+        for a, b in zip(ours, loaded):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_same_seed_same_history(dataset, tmp_path):
     for run in ("a", "b"):
         (tmp_path / run).mkdir()
-        train("vae", dataset, tmp_path / run, seed=7)
+        train("vae", dataset, tmp_path / run, options=dataclasses.replace(OPTIONS, seed=7))
     assert history(tmp_path / "a", "vae") == history(tmp_path / "b", "vae")
 
 
 def test_validation_scores_are_the_test_protocol_on_the_held_out_images(dataset, tmp_path, caplog):
     """The scores logged for the final model are what the metrics module gives it."""
     caplog.set_level(logging.INFO, logger="restorebench.training")
-    trainer = train("gan", dataset, tmp_path, {**GAN, "epochs": 1})
+    trainer = train("gan", dataset, tmp_path, dataclasses.replace(GAN, epochs=1))
     split = read_split(dataset, "train")
-    held = validation_mask(split.names, 0.25, seed=1)
+    held = validation_mask(split.names, OPTIONS.validation_fraction, OPTIONS.seed)
     restored = restore_with(trainer.generator, split.damaged[held])
-    scores = np.array([image_metrics(c, r) for c, r in zip(split.clean[held], restored)])
+    means = score_images(split.clean[held], restored).mean(axis=0)
+    psnr, ssim = (means[contract.metric_names().index(name)] for name in ("psnr", "ssim"))
     logged = caplog.text.split("gan after BatchNorm recalibration: ", 1)[1].split()[:2]
-    assert logged == [f"val_psnr={scores[:, 3].mean():.4g}", f"val_ssim={scores[:, 2].mean():.4g}"]
+    assert logged == [f"val_psnr={psnr:.4g}", f"val_ssim={ssim:.4g}"]
     assert {"val_psnr", "val_ssim"} <= set(history(tmp_path, "gan")[0])
 
 
@@ -187,7 +203,7 @@ def test_tensorboard_gets_curves_and_sample_restorations(dataset, tmp_path):
     import tensorflow as tf
 
     logs = tmp_path / "tensorboard"
-    train("vae", dataset, tmp_path, {**VAE, "epochs": 2}, tensorboard_dir=logs)
+    train("vae", dataset, tmp_path, tensorboard_dir=logs)
     tags = {}
     for events in logs.rglob("*tfevents*"):
         for event in tf.compat.v1.train.summary_iterator(str(events)):
@@ -201,18 +217,24 @@ def test_tensorboard_gets_curves_and_sample_restorations(dataset, tmp_path):
     assert tags[("samples", "damaged | restored | clean")] == [0, 1]
 
 
-def test_a_diverging_loss_stops_with_the_key_to_change(dataset, tmp_path):
-    with pytest.raises(FloatingPointError, match="lower config key train.vae.learning_rate"):
-        train("vae", dataset, tmp_path, {**VAE, "learning_rate": 1e6})
-    assert not (tmp_path / "vae_history.csv").exists()  # no diverged epoch was recorded as finished
+def test_a_diverging_loss_stops_with_the_key_of_the_config_entry(dataset, tmp_path):
+    with pytest.raises(FloatingPointError, match="lower config key models.vae_fast.learning_rate"):
+        train(
+            "vae",
+            dataset,
+            tmp_path,
+            dataclasses.replace(VAE, learning_rate=1e6),
+            model="vae_fast",
+        )
+    # no diverged epoch was recorded as finished
+    assert not (tmp_path / "vae_fast_history.csv").exists()
 
 
-def test_the_schema_defaults_build_both_models():
-    """Every key the code reads has a default, so a config may leave out the train section."""
-    train = {}
-    validate(train, str(REPO / "workflow/schemas/train.schema.yaml"))
-    for model in ("vae", "gan"):
-        assert build_trainer(model, SIZE, train[model], seed=0).count_params() > 0
+def test_the_family_defaults_build_both_families():
+    """Every setting a family reads has a default, so a config entry may give only its family."""
+    for family in ("vae", "gan"):
+        settings = families.load(family).settings()
+        assert build_trainer(family, SIZE, settings, seed=0).count_params() > 0
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -223,10 +245,11 @@ class Interrupt(keras.callbacks.Callback):
 
 def test_a_backup_from_other_settings_is_not_resumed(dataset, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="restorebench.training")
+    three = dataclasses.replace(VAE, epochs=3)
     with pytest.raises(KeyboardInterrupt):
-        train("vae", dataset, tmp_path, {**VAE, "epochs": 3}, callbacks=[Interrupt()])
+        train("vae", dataset, tmp_path, three, callbacks=[Interrupt()])
     caplog.clear()
-    train("vae", dataset, tmp_path, {**VAE, "epochs": 3, "learning_rate": 5e-4})
+    train("vae", dataset, tmp_path, dataclasses.replace(three, learning_rate=5e-4))
     assert "from scratch" in caplog.text
     assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
 
@@ -234,7 +257,7 @@ def test_a_backup_from_other_settings_is_not_resumed(dataset, tmp_path, caplog):
 def test_an_interrupted_run_resumes_after_its_last_epoch(dataset, tmp_path, caplog):
     """Even past the partial files a kill while saving leaves: state.json names the state used."""
     caplog.set_level(logging.INFO, logger="restorebench.training")
-    settings = {**VAE, "epochs": 3}
+    settings = dataclasses.replace(VAE, epochs=3)
     with pytest.raises(KeyboardInterrupt):
         train("vae", dataset, tmp_path, settings, callbacks=[Interrupt()])
     assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1"]
@@ -251,9 +274,11 @@ def test_an_interrupted_run_resumes_after_its_last_epoch(dataset, tmp_path, capl
 
 def test_bad_inputs_are_refused_with_the_reason(dataset, tmp_path):
     with pytest.raises(ValueError, match="train.validation_fraction"):
-        train("vae", dataset, tmp_path, validation_fraction=0.999999)
-    with pytest.raises(ValueError, match="unknown model 'unet'"):
+        train("vae", dataset, tmp_path, options=TrainOptions(validation_fraction=0.999999))
+    with pytest.raises(ValueError, match="unknown model family 'unet'"):
         train("unet", dataset, tmp_path, VAE)
+    with pytest.raises(TypeError, match="models.vae: family 'vae' takes VaeSettings"):
+        train("vae", dataset, tmp_path, GAN)
     empty = tmp_path / "empty.h5"
     clean, damaged = pairs(2)
     write_dataset(
@@ -265,3 +290,4 @@ def test_bad_inputs_are_refused_with_the_reason(dataset, tmp_path):
     )
     with pytest.raises(ValueError, match="empty.h5: the train split is empty"):
         train("vae", empty, tmp_path)
+    assert not list(tmp_path.glob("*_backup"))

@@ -1,23 +1,83 @@
-# Shared helpers: config validation, paths, and the raw inputs of each data source.
+# Shared helpers: config validation, the run's paths, the models, the raw inputs of each source.
 import copy
 import os
 from pathlib import Path
 
+import jsonschema
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-validate(config, schema="../schemas/config.schema.yaml")
-# Snakemake fills schema defaults only in the schema file it is given, not through a $ref to
-# another file, so each stage's section is validated (and filled with its defaults) on its own
-# too. Within a file $refs are followed: train.vae and train.vae_origin share one $defs block,
-# whose default lists would be one object in both; the copy gives each section its own.
-for section in ("train", "score"):
-    validate(config.setdefault(section, {}), schema=f"../schemas/{section}.schema.yaml")
-    config[section] = copy.deepcopy(config[section])
+from restorebench import contract, families
+
+# Keys of the first release, refused with the way to say them now.
+MOVED_KEYS = {
+    ("train", "vae"): "models.vae (with family: vae)",
+    ("train", "gan"): "models.gan (with family: gan)",
+    (
+        "train",
+        "vae_origin",
+    ): "models.vae_origin (with family: vae; configs/beside-origin.yaml)",
+    (
+        "train",
+        "gan_origin",
+    ): "models.gan_origin (with family: gan; configs/beside-origin.yaml)",
+    (
+        "score",
+        "models",
+    ): "models (trained models) and score.baselines (damaged, inpaint)",
+}
+
+
+def _refuse_moved_keys():
+    for (section, key), now in MOVED_KEYS.items():
+        if isinstance(config.get(section), dict) and key in config[section]:
+            raise WorkflowError(
+                f"config key {section}.{key}: moved to {now}; see README.md, 'Experiments'"
+            )
+
+
+def _validate_config():
+    """The schema's checks and defaults, with errors that name the config key."""
+    try:
+        validate(config, schema="../schemas/config.schema.yaml")
+    except WorkflowError as error:
+        cause = error.__context__
+        if not isinstance(cause, jsonschema.ValidationError):
+            raise
+        key = ".".join(map(str, cause.absolute_path)) or "(top level)"
+        raise WorkflowError(f"config key {key}: {cause.message}") from None
+    # Defaults are filled with the schema's own objects: each entry gets its own copy.
+    for section in ("train", "models", "score"):
+        config[section] = copy.deepcopy(config[section])
+
+
+def _check_names():
+    """Rules on names the schema cannot say, refused before any job starts."""
+    for name, entry in config["models"].items():
+        if entry is not None and entry["family"] not in families.names():
+            raise WorkflowError(
+                f"config key models.{name}.family: unknown family '{entry['family']}', "
+                f"expected one of {families.names()}"
+            )
+        if name in contract.BASELINES:
+            raise WorkflowError(
+                f"config key models.{name}: '{name}' is a baseline's name; name the model otherwise"
+            )
+    for baseline in config["score"]["baselines"]:
+        if baseline not in contract.BASELINES:
+            raise WorkflowError(
+                f"config key score.baselines: unknown baseline '{baseline}', "
+                f"expected some of {contract.BASELINES}"
+            )
+    try:
+        contract.metric(config["score"]["rank_metric"])
+    except ValueError as error:
+        raise WorkflowError(f"config key score.rank_metric: {error}") from None
 
 
 def _check_dataset_settings():
-    """Cross-key rules the schema cannot express, refused before any job starts."""
+    """Cross-key rules of the dataset section, refused before any job starts."""
     from restorebench.prepare import PrepareSettings
 
     try:
@@ -26,11 +86,44 @@ def _check_dataset_settings():
         raise WorkflowError(f"config key {error}") from None
 
 
+_refuse_moved_keys()
+_validate_config()
+_check_names()
 _check_dataset_settings()
 
-RESULTS = f"results/{config['run']}"
-ENV = "../../environment.yml"
+PATHS = contract.RunPaths.of_run(config["run"])
+RESULTS = str(PATHS.root)
+# The rules' conda environment, by name: environment.yml makes it, restorebench itself
+# included, so `--sdm conda` runs every rule with the library (README, "Conda").
+with open(Path(workflow.basedir) / "environment.yml") as handle:
+    ENV = yaml.safe_load(handle)["name"]
 DOWNLOAD_DIR = "resources/humanface8000"
+# The trained models (config entries left out with null are not), then the baselines.
+TRAINED = [name for name, entry in config["models"].items() if entry is not None]
+SCORED = TRAINED + config["score"]["baselines"]
+if not SCORED:
+    raise WorkflowError("config keys models and score.baselines: nothing to score")
+
+
+def name_pattern(names):
+    """A wildcard constraint matching exactly these names (none: matches nothing)."""
+    return "|".join(names) if names else "(?!)"
+
+
+def train_params(wildcards):
+    """The values one model's training depends on: editing its entry reruns only it."""
+    entry = config["models"][wildcards.model]
+    options = config["train"]
+    return {
+        "family": entry["family"],
+        "settings": {key: value for key, value in entry.items() if key != "family"},
+        "options": {
+            key: value for key, value in options.items() if key != "tensorboard"
+        },
+        "tensorboard": (
+            PATHS.tensorboard(wildcards.model) if options["tensorboard"] else None
+        ),
+    }
 
 
 def _source_folders():

@@ -21,12 +21,12 @@ rule prepare:
     input:
         raw_inputs,
     output:
-        dataset=f"{RESULTS}/dataset.h5",
-        skipped=f"{RESULTS}/skipped.tsv",
+        dataset=PATHS.dataset,
+        skipped=PATHS.skipped,
     log:
-        f"{RESULTS}/logs/prepare.log",
+        PATHS.log("prepare"),
     benchmark:
-        f"{RESULTS}/benchmarks/prepare.tsv"
+        PATHS.benchmark("prepare")
     conda:
         ENV
     threads: workflow.cores

@@ -9,15 +9,15 @@ rule plot_distributions:
         metrics=metrics_files("ours"),
     output:
         report(
-            f"{RESULTS}/plots/distributions.png",
+            PATHS.plot("distributions"),
             caption="../report/distributions.rst",
             category="Plots",
             labels={"figure": "metric distributions"},
         ),
     log:
-        f"{RESULTS}/logs/plot_distributions.log",
+        PATHS.log("plot_distributions"),
     benchmark:
-        f"{RESULTS}/benchmarks/plot_distributions.tsv"
+        PATHS.benchmark("plot_distributions")
     conda:
         ENV
     params:
@@ -28,19 +28,19 @@ rule plot_distributions:
 
 rule plot_pair:
     input:
-        a=f"{RESULTS}/metrics/{{a}}.csv",
-        b=f"{RESULTS}/metrics/{{b}}.csv",
+        a=PATHS.metrics("{a}"),
+        b=PATHS.metrics("{b}"),
     output:
         report(
-            f"{RESULTS}/plots/{{a}}_vs_{{b}}.png",
+            PATHS.plot("{a}_vs_{b}"),
             caption="../report/pair.rst",
             category="Plots",
             labels={"figure": "{a} vs {b}"},
         ),
     log:
-        f"{RESULTS}/logs/plot_{{a}}_vs_{{b}}.log",
+        PATHS.log("plot_{a}_vs_{b}"),
     benchmark:
-        f"{RESULTS}/benchmarks/plot_{{a}}_vs_{{b}}.tsv"
+        PATHS.benchmark("plot_{a}_vs_{b}")
     wildcard_constraints:
         a=MODEL_PATTERN,
         b=MODEL_PATTERN,
@@ -52,20 +52,20 @@ rule plot_pair:
 
 rule plot_examples:
     input:
-        dataset=f"{RESULTS}/dataset.h5",
-        predictions=f"{RESULTS}/predictions/{{model}}.h5",
-        metrics=f"{RESULTS}/metrics/{{model}}.csv",
+        dataset=PATHS.dataset,
+        predictions=PATHS.predictions("{model}"),
+        metrics=PATHS.metrics("{model}"),
     output:
         report(
-            f"{RESULTS}/plots/examples_{{model}}.png",
+            PATHS.plot("examples_{model}"),
             caption="../report/examples.rst",
             category="Plots",
             labels={"figure": "examples {model}"},
         ),
     log:
-        f"{RESULTS}/logs/plot_examples_{{model}}.log",
+        PATHS.log("plot_examples_{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/plot_examples_{{model}}.tsv"
+        PATHS.benchmark("plot_examples_{model}")
     wildcard_constraints:
         model=MODEL_PATTERN,
     conda:
@@ -78,21 +78,21 @@ rule plot_examples:
 
 rule plot_training:
     input:
-        histories=[f"{RESULTS}/models/{model}_history.csv" for model in HISTORY_MODELS],
+        histories=[PATHS.history(model) for model in TRAINED],
     output:
         report(
-            f"{RESULTS}/plots/training.png",
+            PATHS.plot("training"),
             caption="../report/training.rst",
             category="Plots",
             labels={"figure": "training curves"},
         ),
     log:
-        f"{RESULTS}/logs/plot_training.log",
+        PATHS.log("plot_training"),
     benchmark:
-        f"{RESULTS}/benchmarks/plot_training.tsv"
+        PATHS.benchmark("plot_training")
     conda:
         ENV
     params:
-        models=HISTORY_MODELS,
+        models=TRAINED,
     script:
         "../../scripts/plots.py"

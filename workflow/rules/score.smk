@@ -6,21 +6,21 @@ include: "score_common.smk"
 
 rule predict:
     input:
-        dataset=f"{RESULTS}/dataset.h5",
+        dataset=PATHS.dataset,
         model=model_file,
     output:
-        f"{RESULTS}/predictions/{{model}}.h5",
+        PATHS.predictions("{model}"),
     log:
-        f"{RESULTS}/logs/predict_{{model}}.log",
+        PATHS.log("predict_{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/predict_{{model}}.tsv"
+        PATHS.benchmark("predict_{model}")
     wildcard_constraints:
         model=MODEL_PATTERN,
     conda:
         ENV
     threads: workflow.cores
     resources:
-        gpu=lambda wildcards: int(wildcards.model in MODEL_FILES),
+        gpu=lambda wildcards: int(wildcards.model in TRAINED),
     params:
         settings=predict_settings,
         compression_level=config["dataset"]["compression_level"],
@@ -30,14 +30,14 @@ rule predict:
 
 rule score:
     input:
-        dataset=f"{RESULTS}/dataset.h5",
-        predictions=f"{RESULTS}/predictions/{{model}}.h5",
+        dataset=PATHS.dataset,
+        predictions=PATHS.predictions("{model}"),
     output:
-        f"{RESULTS}/metrics/{{model}}.csv",
+        PATHS.metrics("{model}"),
     log:
-        f"{RESULTS}/logs/score_{{model}}.log",
+        PATHS.log("score_{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/score_{{model}}.tsv"
+        PATHS.benchmark("score_{model}")
     wildcard_constraints:
         model=MODEL_PATTERN,
     conda:
@@ -51,11 +51,11 @@ rule score:
 
 use rule score as score_origin with:
     output:
-        f"{RESULTS}/metrics/origin/{{model}}.csv",
+        PATHS.metrics("{model}", "origin"),
     log:
-        f"{RESULTS}/logs/score_origin_{{model}}.log",
+        PATHS.log("score_origin_{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/score_origin_{{model}}.tsv"
+        PATHS.benchmark("score_origin_{model}")
     params:
         protocol="origin",
 
@@ -67,9 +67,9 @@ rule summarize:
     output:
         **SUMMARY_OUTPUTS,
     log:
-        f"{RESULTS}/logs/summarize.log",
+        PATHS.log("summarize"),
     benchmark:
-        f"{RESULTS}/benchmarks/summarize.tsv"
+        PATHS.benchmark("summarize")
     conda:
         ENV
     params:

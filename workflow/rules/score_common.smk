@@ -1,15 +1,6 @@
-# Helpers of the score and report stages: the configured models, their files and targets.
+# Helpers of the score and report stages: the scored models, their files and targets.
 SCORE = config["score"]
-# The trained models and the file each is restored with (the training stage writes them);
-# vae_origin and gan_origin are the origin's recipe, trained only when score.models lists them.
-MODEL_FILES = {
-    "vae": f"{RESULTS}/models/vae.keras",
-    "gan": f"{RESULTS}/models/gan_generator.keras",
-    "vae_origin": f"{RESULTS}/models/vae_origin.keras",
-    "gan_origin": f"{RESULTS}/models/gan_origin_generator.keras",
-}
-SCORED = SCORE["models"]
-MODEL_PATTERN = "|".join(SCORED)
+MODEL_PATTERN = name_pattern(SCORED)
 PAIRS = [
     (a, b) for a, b in SCORE["comparisons"] if a in SCORED and b in SCORED and a != b
 ]
@@ -17,62 +8,68 @@ PAIRS = [
 
 def model_file(wildcards):
     """The saved model a prediction reads; the baselines read none."""
-    return MODEL_FILES.get(wildcards.model, [])
+    return PATHS.restorer(wildcards.model) if wildcards.model in TRAINED else []
 
 
 def predict_settings(wildcards):
     """Only the settings of this model, so changing one reruns that model alone."""
     if wildcards.model == "inpaint":
         return SCORE["inpaint"]
-    if wildcards.model in MODEL_FILES:
+    if wildcards.model in TRAINED:
         return {"batch_size": SCORE["batch_size"]}
     return {}
 
 
 def metrics_files(protocol):
     """The per-image metric files of every scored model under one scoring protocol."""
-    folder = "metrics/origin" if protocol == "origin" else "metrics"
-    return [f"{RESULTS}/{folder}/{model}.csv" for model in SCORED]
+    return [PATHS.metrics(model, protocol) for model in SCORED]
 
 
 SUMMARY_OUTPUTS = {
     "summary": report(
-        f"{RESULTS}/summary.csv",
+        PATHS.summary,
         caption="../report/summary.rst",
         category="Scores",
         labels={"table": "per model"},
     ),
     "comparisons": report(
-        f"{RESULTS}/comparisons.csv",
+        PATHS.comparisons,
         caption="../report/comparisons.rst",
         category="Scores",
         labels={"table": "paired comparisons"},
     ),
-    "markdown": f"{RESULTS}/summary.md",
+    "markdown": report(
+        PATHS.summary_markdown,
+        caption="../report/summary_markdown.rst",
+        category="Scores",
+        labels={"table": "summary"},
+    ),
 }
 if SCORE["origin_protocol"]:
     SUMMARY_OUTPUTS["origin"] = report(
-        f"{RESULTS}/summary_origin.csv",
+        PATHS.summary_origin,
         caption="../report/summary_origin.rst",
         category="Scores",
         labels={"table": "origin protocol"},
     )
 
-EXAMPLE_MODELS = [
-    model for model in SCORED if model != "damaged"
-]  # its "restoration" is the input
-HISTORY_MODELS = [model for model in SCORED if model in MODEL_FILES]
+# The input's "restoration" is the input itself: no example figure.
+EXAMPLE_MODELS = [model for model in SCORED if model != contract.INPUT_MODEL]
 
 
 def plot_targets():
     """Every figure the configured models allow; rule all asks for these."""
-    targets = [f"{RESULTS}/plots/distributions.png"]
-    targets += [f"{RESULTS}/plots/{a}_vs_{b}.png" for a, b in PAIRS]
-    targets += [f"{RESULTS}/plots/examples_{model}.png" for model in EXAMPLE_MODELS]
-    if HISTORY_MODELS:
-        targets.append(f"{RESULTS}/plots/training.png")
+    targets = [PATHS.plot("distributions")]
+    targets += [PATHS.plot(f"{a}_vs_{b}") for a, b in PAIRS]
+    targets += [PATHS.plot(f"examples_{model}") for model in EXAMPLE_MODELS]
+    if TRAINED:
+        targets.append(PATHS.plot("training"))
     return targets
 
 
 def score_targets():
-    return [f"{RESULTS}/summary.csv", f"{RESULTS}/summary.md", *plot_targets()]
+    """Every per-model file and the summary: a deleted intermediate is rebuilt."""
+    targets = [PATHS.summary, PATHS.summary_markdown, *plot_targets()]
+    targets += [PATHS.predictions(model) for model in SCORED]
+    targets += metrics_files("ours")
+    return targets

@@ -1,4 +1,4 @@
-"""The VAE of the origin: a U-Net whose bottleneck is a sampled latent vector.
+"""The ``vae`` family: a U-Net whose bottleneck is a sampled latent vector (the origin's VAE).
 
 Encoder: stride-2 blocks down to a small map, then Dense mean and log-variance.
 Decoder: the latent vector back to that map, up blocks joined to the encoder
@@ -9,21 +9,47 @@ layer (it loads with ``safe_mode=True`` and nothing registered).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
 from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_image, up
+from restorebench.families.base import CommonSettings, Family
+
+
+@dataclass(frozen=True)
+class VaeSettings(CommonSettings):
+    """Defaults: our recipe at the origin's scale (its widths, 100 epochs, batch 64)."""
+
+    learning_rate: float = 1.0e-3
+    # Encoder widths, one per stride-2 level (used as far as the image side halves).
+    filters: tuple[int, ...] = (64, 128, 128, 256, 256, 512, 512, 512)
+    latent_dim: int = 64
+    input_skip: bool = True  # the damaged input joined at full size before the output
+    blend: bool = True  # output = input + paint mask x (candidate - input)
+    damage_weight: float = 0.0  # extra loss weight of painted pixels
+    kl_weight: float = 1.0e-3  # KL (summed over latent dims) against pixel MSE in [0, 1]
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        needs_input(self.blend, self.input_skip, key)
 
 
 def build_encoder(
-    image_size: int, filters: list[int], latent_dim: int, input_skip: bool = False, seed: int = 0
+    image_size: int,
+    filters: tuple[int, ...],
+    latent_dim: int,
+    input_skip: bool = False,
+    seed: int = 0,
+    key: str = "models.vae",
 ) -> keras.Model:
     """damaged -> [mean, log_var, (damaged,) skip_0, ..., skip_{depth-2}].
 
     With ``input_skip`` the input itself is passed on as the full-size skip.
     """
-    filters = levels(image_size, filters, "train.vae.filters")
+    filters = levels(image_size, filters, f"{key}.filters")
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     skips = encode(damaged, filters, seed=seed, prefix="enc")
     flat = layers.Flatten(name="flatten")(skips[-1])
@@ -36,19 +62,20 @@ def build_encoder(
 
 def build_decoder(
     image_size: int,
-    filters: list[int],
+    filters: tuple[int, ...],
     latent_dim: int,
     input_skip: bool = False,
     seed: int = 0,
     blend: bool = False,
+    key: str = "models.vae",
 ) -> keras.Model:
     """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
 
     The deepest encoder map is not passed on: the latent vector is what stands for it.
     ``blend``: output and input mixed through a predicted paint mask (``blocks.to_image``).
     """
-    filters = levels(image_size, filters, "train.vae.filters")
-    needs_input(blend, input_skip, "train.vae")
+    filters = levels(image_size, filters, f"{key}.filters")
+    needs_input(blend, input_skip, key)
     depth = len(filters)
     bottom = image_size // 2**depth
     z = keras.Input((latent_dim,), name="z")
@@ -110,7 +137,31 @@ class VAE(keras.Model):
         return per_replica(mse + self.kl_weight * kl)
 
     def restorer(self) -> keras.Model:
-        """The deterministic damaged -> restored model that is saved as ``vae.keras``."""
+        """The deterministic damaged -> restored model, saved as ``restorer.keras``."""
         damaged = keras.Input(self.encoder.input.shape[1:], name="damaged")
         mean, _, *skips = self.encoder(damaged)
         return keras.Model(damaged, self.decoder([mean, *skips]), name="vae")
+
+
+def build_trainer(
+    image_size: int, settings: VaeSettings, seed: int, jit_compile: bool, key: str = "models.vae"
+) -> VAE:
+    layout = (image_size, settings.filters, settings.latent_dim, settings.input_skip)
+    trainer = VAE(
+        build_encoder(*layout, seed=seed, key=key),
+        build_decoder(*layout, seed=seed, blend=settings.blend, key=key),
+        kl_weight=settings.kl_weight,
+        seed=seed,
+        damage_weight=settings.damage_weight,
+    )
+    # mixed_float16 gets a LossScaleOptimizer from compile itself.
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit_compile
+    )
+    # Weights and optimizer slots exist before a saved state is loaded into them.
+    trainer(ops.zeros((1, image_size, image_size, 3)))
+    trainer.optimizer.build(trainer.trainable_variables)
+    return trainer
+
+
+FAMILY = Family("vae", VaeSettings, build=build_trainer, restorer=VAE.restorer)

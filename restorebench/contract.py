@@ -1,0 +1,152 @@
+"""The contract of a run folder: every path under ``results/<run>/`` and the metric spec.
+
+The workflow, the scripts, the library, the viewer, the benchmarks and the tests all
+name files and metrics through this module, so a path or a metric is spelled once.
+It imports the standard library only: the viewer and the Snakefile load it without
+paying for numpy, Keras or Snakemake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+RESULTS = "results"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One per-image score: its CSV column, how tables label and format it, which way is better."""
+
+    name: str
+    label: str
+    lower_is_better: bool
+    format: str
+
+    def show(self, value: float) -> str:
+        return self.format.format(value)
+
+
+# Column order of metrics/<model>.csv. A new metric is an entry here and its function in
+# restorebench.metrics (registered with ``@metrics.scorer(name)``). Read it as
+# ``contract.METRICS`` at call time, never copied at import, so every consumer (a test's
+# temporary spec too) sees one list.
+METRICS: tuple[Metric, ...] = (
+    Metric("mse", "MSE", lower_is_better=True, format="{:.1f}"),
+    Metric("nrmse", "NRMSE", lower_is_better=True, format="{:.4f}"),
+    Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}"),
+    Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}"),
+)
+
+
+def metric_names() -> tuple[str, ...]:
+    return tuple(m.name for m in METRICS)
+
+
+def metric(name: str) -> Metric:
+    """The spec of ``name``, or a ValueError listing the known metrics."""
+    for spec in METRICS:
+        if spec.name == name:
+            return spec
+    raise ValueError(f"unknown metric '{name}', expected one of {metric_names()}")
+
+
+# The restorers that need no training. ``damaged`` returns its input: the score of doing
+# nothing, and the viewer's input panel.
+INPUT_MODEL = "damaged"
+BASELINES = (INPUT_MODEL, "inpaint")
+# Scoring protocols: ours, and the origin notebook's (each image rescaled by its maximum).
+PROTOCOLS = ("ours", "origin")
+
+# The columns of the summary tables.
+SUMMARY_FIELDS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
+COMPARISON_FIELDS = ("a", "b", "metric", "mean_diff", "ci_low", "ci_high", "win_rate", "tie_rate", "n")
+
+# dataset.h5 and predictions/<model>.h5 (their writers: restorebench.dataset, .predictions).
+SPLITS = ("train", "test")
+CLEAN, DAMAGED, NAMES, IMAGES = "clean", "damaged", "names", "images"
+
+
+class RunPaths:
+    """The files of one run, relative to the working directory, as POSIX strings.
+
+    Snakemake wants strings and patterns: ``paths.restorer("{model}")`` is the pattern
+    a rule declares and ``paths.restorer("gan")`` the file of one model.
+    """
+
+    def __init__(self, root: str):
+        self.root = PurePosixPath(root)
+
+    @classmethod
+    def of_run(cls, run: str) -> RunPaths:
+        return cls(f"{RESULTS}/{run}")
+
+    def _path(self, *parts: str) -> str:
+        return str(self.root.joinpath(*parts))
+
+    # Stage 1: the dataset.
+    @property
+    def dataset(self) -> str:
+        return self._path("dataset.h5")
+
+    @property
+    def skipped(self) -> str:
+        return self._path("skipped.tsv")
+
+    # Stage 2: a trained model's folder.
+    def model_dir(self, model: str) -> str:
+        return self._path("models", model)
+
+    def restorer(self, model: str) -> str:
+        """The damaged -> restored network (safe-mode Keras), what predict and restore load."""
+        return self._path("models", model, "restorer.keras")
+
+    def trainer_weights(self, model: str) -> str:
+        """Every network and optimizer of the trainer, to continue or fine-tune from."""
+        return self._path("models", model, "trainer.weights.h5")
+
+    def history(self, model: str) -> str:
+        return self._path("models", model, "history.csv")
+
+    def backup(self, model: str) -> str:
+        """The resumable state of an unfinished training (not a rule output: it survives a kill)."""
+        return self._path("models", model, "backup")
+
+    def tensorboard(self, model: str) -> str:
+        return self._path("logs", "tensorboard", model)
+
+    # Stage 3: restorations, scores, summary.
+    def predictions(self, model: str) -> str:
+        return self._path("predictions", f"{model}.h5")
+
+    def metrics(self, model: str, protocol: str = "ours") -> str:
+        if protocol == "ours":
+            return self._path("metrics", f"{model}.csv")
+        return self._path("metrics", protocol, f"{model}.csv")
+
+    @property
+    def summary(self) -> str:
+        return self._path("summary.csv")
+
+    @property
+    def comparisons(self) -> str:
+        return self._path("comparisons.csv")
+
+    @property
+    def summary_markdown(self) -> str:
+        return self._path("summary.md")
+
+    @property
+    def summary_origin(self) -> str:
+        return self._path("summary_origin.csv")
+
+    # Stage 4: figures.
+    def plot(self, name: str) -> str:
+        return self._path("plots", f"{name}.png")
+
+    # Every rule's log and benchmark.
+    def log(self, job: str) -> str:
+        return self._path("logs", f"{job}.log")
+
+    def benchmark(self, job: str) -> str:
+        return self._path("benchmarks", f"{job}.tsv")

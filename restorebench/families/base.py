@@ -1,0 +1,91 @@
+"""What every model family declares, and its settings read from a config entry.
+
+Settings are frozen dataclasses whose defaults are the family's defaults: the library
+trains without Snakemake, and ``workflow/schemas/config.schema.yaml`` validates the same
+keys (``tests/test_families.py`` checks that both agree).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """The settings every family's training reads (batches, schedule, augmentation)."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 1.0e-4
+    flip: bool = True
+
+    def check(self, key: str) -> None:
+        """Rules on values, for callers without the schema; ``key`` is the entry's config key.
+
+        Families extend it with their cross-key rules.
+        """
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"config key {key}.{name}: must be at least 1, got {getattr(self, name)}"
+                )
+        if not self.learning_rate > 0:
+            raise ValueError(
+                f"config key {key}.learning_rate: must be above 0, got {self.learning_rate}"
+            )
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its settings and how to build, train and save it.
+
+    ``build(image_size, settings, seed, jit_compile, key)`` returns the trainer that
+    ``fit`` trains: compiled, its weights and optimizer slots created (a resumed state
+    loads into them); ``key`` is the config entry, for error messages.
+    ``restorer(trainer)`` is the damaged -> restored network saved as ``restorer.keras``.
+    """
+
+    name: str
+    settings: type[CommonSettings]
+    build: Callable[[int, Any, int, bool, str], keras.Model]
+    restorer: Callable[[keras.Model], keras.Model]
+
+
+def _kind(value: Any) -> type:
+    return float if isinstance(value, float) else type(value)
+
+
+def read_settings(cls: type[CommonSettings], entry: Mapping[str, Any], key: str) -> CommonSettings:
+    """``cls`` from a config entry (``family`` ignored), defaults filled in.
+
+    Unknown keys and values of the wrong kind raise a ValueError naming ``key.<setting>``.
+    """
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    values = {}
+    for name, value in entry.items():
+        if name == "family":
+            continue
+        if name not in fields:
+            raise ValueError(
+                f"config key {key}.{name}: unknown setting, expected one of {tuple(fields)}"
+            )
+        default = fields[name].default
+        expected = _kind(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is tuple and isinstance(value, list):
+            value = tuple(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ValueError(
+                f"config key {key}.{name}: expected {expected.__name__}, got {value!r}"
+            )
+        values[name] = value
+    settings = cls(**values)
+    settings.check(key)
+    return settings

@@ -1,0 +1,236 @@
+"""The ``gan`` family: pix2pix, a U-Net generator and a conditional discriminator.
+
+Trained as keras.io's GAN guide does: ``compile`` takes one optimizer per network and
+``train_step`` updates both from one forward pass with two gradient tapes (TensorFlow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers, ops
+
+from restorebench.accel import per_replica
+from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_image, up
+from restorebench.families.base import CommonSettings, Family
+
+HEADS = ("dense", "patch")
+
+
+@dataclass(frozen=True)
+class GanSettings(CommonSettings):
+    """Defaults: our recipe at the origin's scale (its widths, 100 epochs, batch 64)."""
+
+    learning_rate: float = 5.0e-4  # both networks (pix2pix: 2e-4)
+    beta_1: float = 0.5
+    # Generator widths, one per stride-2 level (used as far as the image side halves).
+    filters: tuple[int, ...] = (64, 128, 128, 256, 256, 512, 512, 512)
+    discriminator: str = "patch"  # patch (pix2pix) | dense (the origin's single logit)
+    discriminator_filters: tuple[int, ...] = (64, 128, 256, 512)
+    input_skip: bool = True
+    blend: bool = True
+    damage_weight: float = 0.0
+    dropout: float = 0.5  # on the three deepest up blocks, training only
+    l1_weight: float = 100.0  # adversarial loss + l1_weight x L1
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        needs_input(self.blend, self.input_skip, key)
+        if self.discriminator not in HEADS:
+            raise ValueError(
+                f"config key {key}.discriminator: unknown head '{self.discriminator}', "
+                f"expected one of {HEADS}"
+            )
+
+
+def build_generator(
+    image_size: int,
+    filters: tuple[int, ...],
+    dropout: float = 0.5,
+    input_skip: bool = False,
+    seed: int = 0,
+    blend: bool = False,
+    key: str = "models.gan",
+) -> keras.Model:
+    """U-Net: one down block per level, mirrored up blocks joined to the skips.
+
+    As in pix2pix, the first down block has no BatchNorm and the three deepest up
+    blocks use dropout (off at inference, so restoration is deterministic).
+    ``input_skip`` joins the input itself before the output and ``blend`` mixes output
+    and input through a predicted paint mask (see ``blocks.to_image``).
+    """
+    filters = levels(image_size, filters, f"{key}.filters")
+    needs_input(blend, input_skip, key)
+    damaged = keras.Input((image_size, image_size, 3), name="damaged")
+    skips = encode(damaged, filters, seed=seed, prefix="down")
+    x = skips[-1]
+    for step, level in enumerate(reversed(range(len(filters) - 1))):
+        x = up(
+            x,
+            filters[level],
+            dropout=dropout if step < 3 else 0.0,
+            seed=seed + 100 + level,
+            name=f"up{level}",
+        )
+        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+    output = to_image(
+        x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0], blend=blend
+    )
+    return keras.Model(damaged, output, name="gan_generator")
+
+
+def build_discriminator(
+    image_size: int, filters: tuple[int, ...], head: str = "dense", seed: int = 0, key: str = "models.gan"
+) -> keras.Model:
+    """Conditional discriminator on (damaged, candidate): down blocks, then a head.
+
+    ``dense`` is the origin's: one logit per image from a Dense layer over the last
+    map. ``patch`` is pix2pix's PatchGAN: one logit per receptive-field patch, which
+    judges local texture and needs no weights that grow with the image side.
+    """
+    if head not in HEADS:
+        raise ValueError(
+            f"config key {key}.discriminator: unknown head '{head}', expected one of {HEADS}"
+        )
+    filters = levels(image_size, filters, f"{key}.discriminator_filters")
+    damaged = keras.Input((image_size, image_size, 3), name="damaged")
+    candidate = keras.Input((image_size, image_size, 3), name="candidate")
+    x = layers.Concatenate(name="pair")([damaged, candidate])
+    x = encode(x, filters, seed=seed + 300, prefix="disc")[-1]
+    init = keras.initializers.RandomNormal(0.0, 0.02, seed=seed + 400)
+    # Logits in float32 under mixed precision: the BCE's exp/log1p want the range.
+    if head == "dense":
+        x = layers.Flatten(name="flatten")(x)
+        logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="dense_logit")(x)
+    else:
+        logits = layers.Conv2D(
+            1, 4, padding="same", kernel_initializer=init, dtype="float32", name="patch_logits"
+        )(x)
+    return keras.Model([damaged, candidate], logits, name="gan_discriminator")
+
+
+def _bce(logits, target: float):
+    """Mean sigmoid cross-entropy against a constant label, stable for any logit."""
+    return ops.mean(
+        ops.maximum(logits, 0.0) - logits * target + ops.log1p(ops.exp(-ops.abs(logits)))
+    )
+
+
+class Pix2Pix(keras.Model):
+    """Generator and discriminator trained together by one ``fit``, each by its own Adam.
+
+    Each step is pix2pix's: one generator pass, two discriminator passes (real, fake);
+    the discriminator learns from ``disc_loss``, the generator from ``gen_gan_loss +
+    l1_weight x gen_l1``. The logged ``loss`` is the sum of both, for progress and the
+    NaN guard.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        l1_weight: float = 100.0,
+        damage_weight: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_weight = l1_weight
+        self.damage_weight = damage_weight
+        self.loss_total = keras.metrics.Mean(name="loss")
+        self.disc_loss = keras.metrics.Mean(name="disc_loss")
+        self.gen_gan_loss = keras.metrics.Mean(name="gen_gan_loss")
+        self.gen_l1 = keras.metrics.Mean(name="gen_l1")
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """Under mixed_float16 each optimizer is wrapped to scale its loss, as compile would.
+
+        No ``optimizer`` for Keras: its default would build unused slots over both networks
+        in ``fit``, be saved with the weights, and be logged to TensorBoard as the rate.
+        """
+        super().compile(optimizer=None, **kwargs)
+        if keras.config.dtype_policy().name == "mixed_float16":
+            g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+
+    @property
+    def metrics(self):
+        return [self.loss_total, self.disc_loss, self.gen_gan_loss, self.gen_l1]
+
+    def call(self, damaged, training=False):
+        return self.generator(damaged, training=training)
+
+    def _pair_losses(self, damaged, clean, training: bool):
+        """(generator loss, discriminator loss) of one batch; the metrics record their parts."""
+        fake = self.generator(damaged, training=training)
+        real_logits = self.discriminator([damaged, clean], training=training)
+        fake_logits = self.discriminator([damaged, fake], training=training)
+        disc = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+        gan = _bce(fake_logits, 1.0)
+        l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
+        for tracker, value in zip(self.metrics, (disc + gan + self.l1_weight * l1, disc, gan, l1)):
+            tracker.update_state(value)
+        return gan + self.l1_weight * l1, disc
+
+    def train_step(self, data):
+        if keras.backend.backend() != "tensorflow":
+            raise NotImplementedError(
+                f"the gan family trains under the tensorflow Keras backend, not "
+                f"{keras.backend.backend()}: set KERAS_BACKEND=tensorflow"
+            )
+        import tensorflow as tf
+
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            gen_loss, disc_loss = self._pair_losses(damaged, clean, training=True)
+            gen_loss = self.g_optimizer.scale_loss(per_replica(gen_loss))
+            disc_loss = self.d_optimizer.scale_loss(per_replica(disc_loss))
+        for tape, loss, network, optimizer in (
+            (gen_tape, gen_loss, self.generator, self.g_optimizer),
+            (disc_tape, disc_loss, self.discriminator, self.d_optimizer),
+        ):
+            variables = network.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    def test_step(self, data):
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        self._pair_losses(damaged, clean, training=False)
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+
+def build_trainer(
+    image_size: int, settings: GanSettings, seed: int, jit_compile: bool, key: str = "models.gan"
+) -> Pix2Pix:
+    trainer = Pix2Pix(
+        build_generator(
+            image_size,
+            settings.filters,
+            settings.dropout,
+            settings.input_skip,
+            seed=seed,
+            blend=settings.blend,
+            key=key,
+        ),
+        build_discriminator(
+            image_size, settings.discriminator_filters, settings.discriminator, seed=seed, key=key
+        ),
+        l1_weight=settings.l1_weight,
+        damage_weight=settings.damage_weight,
+    )
+    trainer.compile(
+        g_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),
+        d_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),
+        jit_compile=jit_compile,
+    )
+    # Weights and optimizer slots exist before a saved state is loaded into them.
+    trainer(ops.zeros((1, image_size, image_size, 3)))
+    trainer.g_optimizer.build(trainer.generator.trainable_variables)
+    trainer.d_optimizer.build(trainer.discriminator.trainable_variables)
+    return trainer
+
+
+FAMILY = Family("gan", GanSettings, build=build_trainer, restorer=lambda trainer: trainer.generator)

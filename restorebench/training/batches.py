@@ -1,0 +1,85 @@
+"""What the networks train on: batches from the uint8 train split, and the validation hold-out.
+
+The dataset stays uint8 in memory and becomes float32 one batch at a time, so a full
+256 px split fits in a quarter of the memory float32 would take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import keras
+import numpy as np
+
+
+class PairBatches(keras.utils.PyDataset):
+    """(damaged, clean) float32 batches in [0, 1], converted per batch from uint8.
+
+    With ``shuffle`` the order is redrawn every epoch from the seed (a resumed run
+    starts at its own ``epoch``'s order) and the last incomplete batch is dropped (a
+    one-image BatchNorm batch is noise). With ``flip`` each pair is mirrored left-right
+    with probability 1/2, drawn from (seed, epoch, batch): faces and scribbles have no
+    handedness, so this doubles the poses seen. Under TensorFlow Keras wraps this in a
+    tf.data pipeline that prefetches the next batches.
+    """
+
+    def __init__(
+        self,
+        damaged: np.ndarray,
+        clean: np.ndarray,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        epoch: int = 0,
+        flip: bool = False,
+    ):
+        super().__init__()
+        self.damaged, self.clean = damaged, clean
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.flip = flip
+        self.seed = seed
+        self.epoch = epoch
+        self.order = self._order()
+
+    def _order(self) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(len(self.damaged))
+        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.damaged))
+
+    def __len__(self) -> int:
+        count = len(self.damaged)
+        if self.shuffle:
+            return max(1, count // self.batch_size)
+        return math.ceil(count / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        scale = np.float32(1 / 255)
+        damaged = self.damaged[picked].astype(np.float32) * scale
+        clean = self.clean[picked].astype(np.float32) * scale
+        if self.flip:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            mirrored = rng.random(len(picked)) < 0.5
+            damaged[mirrored] = damaged[mirrored, :, ::-1]
+            clean[mirrored] = clean[mirrored, :, ::-1]
+        return damaged, clean
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = self._order()
+
+
+def validation_mask(names: list[str], fraction: float, seed: int) -> np.ndarray:
+    """Hold out a share of the train split by name hash, so the choice is stable.
+
+    A name keeps its side when images are added or removed, and the salt differs from
+    the train/test split's, so the draw is independent of it.
+    """
+    draws = [
+        int.from_bytes(hashlib.sha256(f"validation:{seed}:{n}".encode()).digest()[:8], "big")
+        for n in names
+    ]
+    return np.array(draws, dtype=np.float64) / 2**64 < fraction
