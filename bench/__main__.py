@@ -91,8 +91,8 @@ QUICK = {
     "viewer": {"images": 20, "size": 32, "steps": 5},
     "demo_overrides": {
         "dataset": {"image_size": 16, "demo_images": 24, "min_side": 8, "test_fraction": 0.25},
-        "train": {
-            "validation_fraction": 0,
+        "train": {"validation_fraction": 0},
+        "models": {
             "vae": {"epochs": 1, **TINY_NETS["vae"]},
             "gan": {"epochs": 1, **TINY_NETS["gan"]},
         },

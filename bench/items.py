@@ -18,8 +18,12 @@ from pathlib import Path
 from bench import fixtures
 from bench.timing import repeat
 from bench.workflow import REPO, rule_seconds, snakemake, workflow_copy
+from restorebench import contract
 
-MODELS = ("damaged", "inpaint", "vae", "gan")
+# The workflow benchmarks run config.yaml's models beside the baselines.
+TRAINED = ("vae", "gan")
+MODELS = (*TRAINED, *contract.BASELINES)
+PATHS = contract.RunPaths.of_run("score")
 ORIGIN_POLICIES = ("float32", "mixed_bfloat16")
 
 
@@ -319,8 +323,8 @@ def predict_score(profile: dict, scratch: Path, data: Path) -> dict:
             "test_fraction": 0.1,
             "seed": 123,
         },
-        "train": {
-            "validation_fraction": 0,
+        "train": {"validation_fraction": 0},
+        "models": {
             "vae": {"epochs": 1, **settings.get("vae", {})},
             "gan": {"epochs": 1, **settings.get("gan", {})},
         },
@@ -330,15 +334,14 @@ def predict_score(profile: dict, scratch: Path, data: Path) -> dict:
     cores = str(profile["cores"])
     snakemake(
         folder,
-        "results/score/models/vae.keras",
-        "results/score/models/gan_generator.keras",
+        *(PATHS.restorer(model) for model in TRAINED),
         "--cores",
         cores,
         "--resources",
         "gpu=2",
     )
     results = folder / "results/score"
-    targets = [f"results/score/metrics/{model}.csv" for model in MODELS]
+    targets = [PATHS.metrics(model) for model in MODELS]
 
     def clear():
         for sub in ("predictions", "metrics"):
@@ -394,12 +397,12 @@ def demo(profile: dict, scratch: Path) -> tuple[dict, Path]:
             means.setdefault(row["model"], {})[row["metric"]] = float(row["mean"])
     beats = {
         model: all(
-            (means[model][m] > means["damaged"][m])
-            if m in ("ssim", "psnr")
-            else (means[model][m] < means["damaged"][m])
-            for m in ("mse", "nrmse", "ssim", "psnr")
+            (means[model][m.name] < means[contract.INPUT_MODEL][m.name])
+            if m.lower_is_better
+            else (means[model][m.name] > means[contract.INPUT_MODEL][m.name])
+            for m in contract.METRICS
         )
-        for model in ("vae", "gan")
+        for model in TRAINED
         if model in means
     }
     rules = {

@@ -152,10 +152,9 @@ def _origin(it: dict) -> list[str]:
             "on `landscape Images/gray` and `color`), a `tf.function` step with two `tf.GradientTape`s "
             "(BCE from logits + 100 x L1; two Adam(2e-4, beta_1=0.5)), generator widths 64,128,128,256,256,512,... "
             "(log2(size) levels), discriminator of 4 down blocks and a dense logit, float32. Ours: `Pix2Pix` "
-            "from `restorebench.gan` with the same networks (the schema's defaults), through `fit` on "
+            "from `restorebench.families.gan` with the same networks (`configs/origin.yaml`), through `fit` on "
             "`PairBatches` from the HDF5 dataset built from the same JPEG pairs; under TensorFlow its step "
-            "is the same two-tape step (two discriminator passes), with one Adam over both nets (per "
-            "weight the same update). Ours runs in float32 and in the `mixed_bfloat16` policy "
+            "is the same two-tape step (two discriminator passes), with one Adam per network. Ours runs in float32 and in the `mixed_bfloat16` policy "
             "(`train.precision`). Same machine, same threads, same suite run."
         ),
         "",
@@ -285,7 +284,7 @@ def _where(it: dict, m: dict) -> list[str]:
         ),
         (
             f"- **Threads**: one thread instead of {m['cores']} runs at "
-            f"{change(lambda r: r in t['single_thread'])} (`restorebench.accel.limit_threads` gives "
+            f"{change(lambda r: r in t['single_thread'])} (`restorebench.accel.configure` gives "
             "TensorFlow the rule's threads)."
         ),
         (
@@ -401,8 +400,8 @@ def _viewer(it: dict) -> list[str]:
         return [_error(v)]
     return [
         (
-            f"A synthetic run of {v['images']:,} test images at {v['size']} px (`restorebench.fakerun`, "
-            "via `scripts/bench_viewer.py`'s `ensure_run`), offscreen Qt; medians after one warm-up."
+            f"A synthetic run of {v['images']:,} test images at {v['size']} px (`bench/fakerun.py`, "
+            "via `bench/viewer_probe.py`'s `ensure_run`), offscreen Qt; medians after one warm-up."
         ),
         "",
         f"- `python -m viewer RUN --screenshot` (process start, imports, open, first paint, PNG): **{_f(v['command_s'])} s**",

@@ -11,7 +11,15 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "workflow", "scripts", "profiles")
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "environment.yml",
+    "environment.post-deploy.sh",
+    "workflow",
+    "scripts",
+    "profiles",
+)
 
 
 class SnakemakeError(RuntimeError):

@@ -60,7 +60,17 @@ PROTOCOLS = ("ours", "origin")
 
 # The columns of the summary tables.
 SUMMARY_FIELDS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
-COMPARISON_FIELDS = ("a", "b", "metric", "mean_diff", "ci_low", "ci_high", "win_rate", "tie_rate", "n")
+COMPARISON_FIELDS = (
+    "a",
+    "b",
+    "metric",
+    "mean_diff",
+    "ci_low",
+    "ci_high",
+    "win_rate",
+    "tie_rate",
+    "n",
+)
 
 # dataset.h5 and predictions/<model>.h5 (their writers: restorebench.dataset, .predictions).
 SPLITS = ("train", "test")

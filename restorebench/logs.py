@@ -8,7 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 # A diverged loss (FloatingPointError) is a settings problem: its message names the key.
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, PermissionError, FloatingPointError)
+USER_ERRORS = (
+    FileNotFoundError,
+    NotADirectoryError,
+    ValueError,
+    PermissionError,
+    FloatingPointError,
+)
 
 
 def configure(log_path: str | Path | None, level: int = logging.INFO) -> None:

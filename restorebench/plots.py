@@ -1,12 +1,15 @@
 """The report's figures, drawn with matplotlib's Agg backend (no display needed).
 
 Each function takes arrays already loaded and writes one PNG, so the rules stay thin
-and the figures can be drawn from a test without a workflow.
+and the figures can be drawn from a test without a workflow. The per-metric figures have
+one panel per entry of ``contract.METRICS``, labelled and read in its direction; they
+return the figure they saved (closed), so a caller can check what was drawn.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import matplotlib
@@ -15,9 +18,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from restorebench.metrics import LOWER_IS_BETTER, METRICS
+from restorebench import contract
 
-LABELS = {"mse": "MSE", "nrmse": "NRMSE", "ssim": "SSIM", "psnr": "PSNR (dB)"}
+# Per-metric figures: this many panels side by side, as many rows as the spec needs.
+METRIC_COLUMNS = 2
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
@@ -26,19 +30,34 @@ def _save(figure: plt.Figure, path: Path) -> None:
     plt.close(figure)
 
 
-def _arrow(metric: str) -> str:
-    return "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
+def _arrow(metric: contract.Metric) -> str:
+    return "lower is better" if metric.lower_is_better else "higher is better"
 
 
-def plot_distributions(tables: dict[str, np.ndarray], path: Path) -> None:
+def _metric_grid(
+    panel_width: float, panel_height: float
+) -> tuple[plt.Figure, list[tuple[int, contract.Metric, plt.Axes]]]:
+    """A figure with one panel per spec metric, as (column, spec, axes); unused cells removed."""
+    specs = contract.METRICS
+    columns = min(METRIC_COLUMNS, len(specs))
+    rows = math.ceil(len(specs) / columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(panel_width * columns, panel_height * rows), squeeze=False
+    )
+    for axis in axes.flat[len(specs) :]:
+        axis.remove()
+    return figure, [(column, spec, axes.flat[column]) for column, spec in enumerate(specs)]
+
+
+def plot_distributions(tables: dict[str, np.ndarray], path: Path) -> plt.Figure:
     """Per metric, each model's per-image values as a box plot over the points themselves.
 
     Infinite PSNRs (identical images) cannot be drawn; the panel says how many were left out.
     """
-    figure, axes = plt.subplots(2, 2, figsize=(4 + 1.2 * len(tables), 7), squeeze=False)
+    figure, panels = _metric_grid(2 + 0.6 * len(tables), 3.5)
     models = list(tables)
     rng = np.random.default_rng(0)  # fixed jitter: a rerun draws the same figure
-    for column, (axis, metric) in enumerate(zip(axes.flat, METRICS)):
+    for column, metric, axis in panels:
         data = [tables[m][:, column] for m in models]
         finite = [d[np.isfinite(d)] for d in data]
         axis.boxplot(finite, tick_labels=models, showfliers=False)
@@ -47,17 +66,20 @@ def plot_distributions(tables: dict[str, np.ndarray], path: Path) -> None:
             axis.scatter(position + jitter, values, s=10, alpha=0.5, color="tab:blue", linewidths=0)
         dropped = sum(len(d) - len(f) for d, f in zip(data, finite))
         note = f" ({dropped} infinite left out)" if dropped else ""
-        axis.set_title(f"{LABELS[metric]}: {_arrow(metric)}{note}", fontsize=9)
+        axis.set_title(f"{metric.label}: {_arrow(metric)}{note}", fontsize=9)
         axis.tick_params(axis="x", rotation=30)
     figure.suptitle(f"Per-image metrics, {len(next(iter(tables.values())))} test images")
     figure.tight_layout()
     _save(figure, path)
+    return figure
 
 
-def plot_scatter(a: str, b: str, a_values: np.ndarray, b_values: np.ndarray, path: Path) -> None:
+def plot_scatter(
+    a: str, b: str, a_values: np.ndarray, b_values: np.ndarray, path: Path
+) -> plt.Figure:
     """Model ``a`` against model ``b`` image by image: points off the diagonal are disagreements."""
-    figure, axes = plt.subplots(2, 2, figsize=(8, 8), squeeze=False)
-    for column, (axis, metric) in enumerate(zip(axes.flat, METRICS)):
+    figure, panels = _metric_grid(4, 4)
+    for column, metric, axis in panels:
         x, y = b_values[:, column], a_values[:, column]
         keep = np.isfinite(x) & np.isfinite(y)
         x, y = x[keep], y[keep]
@@ -65,18 +87,20 @@ def plot_scatter(a: str, b: str, a_values: np.ndarray, b_values: np.ndarray, pat
         if len(x):
             low, high = min(x.min(), y.min()), max(x.max(), y.max())
             axis.plot([low, high], [low, high], color="grey", linewidth=0.8, linestyle="--")
-        better = (y < x) if LOWER_IS_BETTER[metric] else (y > x)
+        better = (y < x) if metric.lower_is_better else (y > x)
         axis.set_xlabel(f"{b}")
         axis.set_ylabel(f"{a}")
-        axis.set_title(f"{LABELS[metric]}: {a} better on {int(better.sum())}/{len(x)}", fontsize=9)
+        axis.set_title(f"{metric.label}: {a} better on {int(better.sum())}/{len(x)}", fontsize=9)
     figure.suptitle(f"{a} vs {b}, one point per test image")
     figure.tight_layout()
     _save(figure, path)
+    return figure
 
 
 def example_indices(values: np.ndarray, metric: str) -> dict[str, int]:
     """Indices of the best, median and worst image by ``metric`` (ties: first in test order)."""
-    order = np.argsort(values if LOWER_IS_BETTER[metric] else -values, kind="stable")
+    lower = contract.metric(metric).lower_is_better
+    order = np.argsort(values if lower else -values, kind="stable")
     return {"best": int(order[0]), "median": int(order[len(order) // 2]), "worst": int(order[-1])}
 
 
@@ -92,6 +116,7 @@ def plot_examples(
 ) -> None:
     """Best, median and worst restoration of one model by one metric: damaged, restored, clean."""
     picks = example_indices(values, metric)
+    spec = contract.metric(metric)
     figure, axes = plt.subplots(3, 3, figsize=(7.5, 8), squeeze=False)
     for row, (label, index) in enumerate(picks.items()):
         for axis, image, title in zip(
@@ -103,9 +128,9 @@ def plot_examples(
             if row == 0:
                 axis.set_title(title)
         axes[row][0].set_ylabel(
-            f"{label}\n{names[index]}\n{LABELS[metric]} {values[index]:.4g}", fontsize=8
+            f"{label}\n{names[index]}\n{spec.label} {spec.show(values[index])}", fontsize=8
         )
-    figure.suptitle(f"{model}: best, median and worst test image by {LABELS[metric]}")
+    figure.suptitle(f"{model}: best, median and worst test image by {spec.label}")
     figure.tight_layout()
     _save(figure, path)
 

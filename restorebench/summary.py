@@ -17,21 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from restorebench.metrics import LOWER_IS_BETTER, METRICS, read_metrics
+from restorebench import contract
+from restorebench.metrics import read_metrics
 
-SUMMARY_FIELDS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
-COMPARISON_FIELDS = (
-    "a",
-    "b",
-    "metric",
-    "mean_diff",
-    "ci_low",
-    "ci_high",
-    "win_rate",
-    "tie_rate",
-    "n",
-)
-# The origin's published means (humanface8000, 816 test images), for the origin-protocol table.
+# The origin's published means (humanface8000, 816 test images), under the origin's own names:
+# rows of their own at the end of the origin-protocol table, whatever our models are called.
 ORIGIN_REPORTED = {
     "damaged": {"mse": 2522.92, "nrmse": 0.405, "ssim": 0.754},
     "vae": {"mse": 4241.17, "nrmse": 0.536, "ssim": 0.399},
@@ -106,7 +96,7 @@ def compare(
 ) -> Comparison:
     with np.errstate(invalid="ignore"):
         diff = a_values - b_values
-        better = diff < 0 if LOWER_IS_BETTER[metric] else diff > 0
+        better = diff < 0 if contract.metric(metric).lower_is_better else diff > 0
         low, high = _interval(diff, indices, confidence)
         return Comparison(
             a=a,
@@ -122,7 +112,7 @@ def compare(
 
 
 def load_tables(paths: dict[str, Path]) -> tuple[list[str], dict[str, np.ndarray]]:
-    """The shared test names and each model's (N, 4) metrics; refuses files that disagree."""
+    """The shared test names and each model's (N, metrics) table; refuses files that disagree."""
     names: list[str] | None = None
     first = None
     tables = {}
@@ -152,10 +142,11 @@ def summarize(
     """Per-model statistics and paired comparisons of tables from :func:`load_tables`."""
     n = len(next(iter(tables.values())))
     indices = bootstrap_indices(n, resamples, seed)
+    metrics = contract.metric_names()
     stats = [
         describe(model, metric, values[:, column], indices, confidence)
         for model, values in tables.items()
-        for column, metric in enumerate(METRICS)
+        for column, metric in enumerate(metrics)
     ]
     for a, b in pairs:
         for model in (a, b):
@@ -164,7 +155,7 @@ def summarize(
     comparisons = [
         compare(a, b, metric, tables[a][:, column], tables[b][:, column], indices, confidence)
         for a, b in pairs
-        for column, metric in enumerate(METRICS)
+        for column, metric in enumerate(metrics)
     ]
     return stats, comparisons
 
@@ -180,39 +171,44 @@ def write_csv(path: Path, rows: list[Stat] | list[Comparison], fields: tuple[str
             )
 
 
-def _fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
+def _cell(metric: str, value: float) -> str:
+    """One number of ``metric`` in its spec format, so a column keeps one number of decimals."""
+    return contract.metric(metric).show(value)
 
 
 def _score_table(
     stats: list[Stat], reported: dict[str, dict[str, float]] | None = None
 ) -> list[str]:
-    lines = ["| model | " + " | ".join(f"{m.upper()} mean [CI] (median)" for m in METRICS) + " |"]
-    lines.append("|---" * (len(METRICS) + 1) + "|")
+    """One row per model, one column per metric; then ``reported``'s rows, labelled as published."""
+    specs = contract.METRICS
+    lines = ["| model | " + " | ".join(f"{m.label} mean [CI] (median)" for m in specs) + " |"]
+    lines.append("|---" * (len(specs) + 1) + "|")
     by_model: dict[str, dict[str, Stat]] = {}
     for stat in stats:
         by_model.setdefault(stat.model, {})[stat.metric] = stat
     for model, row in by_model.items():
-        cells = [
-            f"{_fmt(s.mean)} [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}] ({_fmt(s.median)})"
-            for s in row.values()
-        ]
+        cells = []
+        for spec in specs:
+            stat = row.get(spec.name)
+            cells.append(
+                f"{spec.show(stat.mean)} [{spec.show(stat.ci_low)}, {spec.show(stat.ci_high)}] "
+                f"({spec.show(stat.median)})"
+                if stat
+                else ""
+            )
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
-        # The published numbers follow the model trained with the origin's recipe: vae_origin
-        # when it was scored, else vae.
-        published = model.removesuffix("_origin")
-        if (
-            reported
-            and published in reported
-            and (model != published or f"{model}_origin" not in by_model)
-        ):
-            origin = [
-                _fmt(reported[published][m]) if m in reported[published] else "" for m in METRICS
-            ]
-            lines.append(f"| {published} (origin, published) | " + " | ".join(origin) + " |")
+    for name, means in (reported or {}).items():
+        cells = [spec.show(means[spec.name]) if spec.name in means else "" for spec in specs]
+        lines.append(f"| {name} (origin, published) | " + " | ".join(cells) + " |")
     return lines
+
+
+def _directions() -> str:
+    lower = [m.label for m in contract.METRICS if m.lower_is_better]
+    higher = [m.label for m in contract.METRICS if not m.lower_is_better]
+    parts = [f"{', '.join(lower)}: lower is better"] if lower else []
+    parts += [f"{', '.join(higher)}: higher is better"] if higher else []
+    return "; ".join(parts) + "."
 
 
 def render_markdown(
@@ -229,7 +225,7 @@ def render_markdown(
         "# Summary",
         "",
         f"{n} test images. Mean with its {level} percentile-bootstrap interval ({resamples} resamples)",
-        "and the median. MSE and NRMSE: lower is better; SSIM and PSNR: higher is better.",
+        f"and the median. {_directions()}",
         "uint8 prediction against uint8 clean image, data range 255, RGB, no border crop.",
         "",
         *_score_table(stats),
@@ -246,7 +242,8 @@ def render_markdown(
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {c.a} | {c.b} | {c.metric.upper()} | {_fmt(c.mean_diff)} | [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] "
+            f"| {c.a} | {c.b} | {contract.metric(c.metric).label} | {_cell(c.metric, c.mean_diff)} "
+            f"| [{_cell(c.metric, c.ci_low)}, {_cell(c.metric, c.ci_high)}] "
             f"| {c.win_rate:.1%} | {c.tie_rate:.1%} |"
             for c in comparisons
         ]
@@ -256,8 +253,8 @@ def render_markdown(
             "## Origin protocol",
             "",
             "Each image (restoration and clean alike) rescaled by its own maximum, image / max * 255,",
-            "before scoring, as the origin notebook did. Beside them, the origin's published means",
-            "(humanface8000, 816 test images): comparable only on that dataset.",
+            "before scoring, as the origin notebook did. The last rows are the origin's published",
+            "means (humanface8000, 816 test images): comparable only on that dataset.",
             "",
             *_score_table(origin_stats, ORIGIN_REPORTED),
         ]

@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+from restorebench import contract
 from restorebench.dataset import read_split
 from restorebench.logs import run_logged
-from restorebench.metrics import METRICS, read_metrics
+from restorebench.metrics import read_metrics
 from restorebench.plots import (
     plot_distributions,
     plot_examples,
@@ -38,7 +39,7 @@ def examples(smk) -> None:
     test = read_split(Path(smk.input.dataset), "test")
     restored = read_predictions(Path(smk.input.predictions)).images
     names, values = read_metrics(Path(smk.input.metrics))
-    column = values[:, METRICS.index(smk.params.rank_metric)]
+    column = values[:, contract.metric_names().index(smk.params.rank_metric)]
     model = smk.wildcards.model
     plot_examples(
         model,

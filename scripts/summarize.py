@@ -2,15 +2,9 @@
 
 from pathlib import Path
 
+from restorebench.contract import COMPARISON_FIELDS, SUMMARY_FIELDS
 from restorebench.logs import run_logged
-from restorebench.summary import (
-    COMPARISON_FIELDS,
-    SUMMARY_FIELDS,
-    load_tables,
-    render_markdown,
-    summarize,
-    write_csv,
-)
+from restorebench.summary import load_tables, render_markdown, summarize, write_csv
 
 
 def main(smk) -> None:

@@ -102,6 +102,7 @@ WORKFLOW_FILES = (
     "Snakefile",
     "config.yaml",
     "environment.yml",
+    "environment.post-deploy.sh",
     "workflow",
     "scripts",
     "viewer",

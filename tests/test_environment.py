@@ -8,7 +8,6 @@ from conftest import REPO
 
 # conda-forge names that differ from PyPI's
 CONDA_NAMES = {"pyqt": "pyqt6", "python-isal": "isal"}
-INSTALLS_THIS_PROJECT = "--editable ."
 
 
 def requirement_name(spec: str) -> str:
@@ -32,8 +31,6 @@ def test_environment_yml_matches_pyproject():
     for entry in environment()["dependencies"]:
         specs = entry["pip"] if isinstance(entry, dict) else [entry]
         for spec in specs:
-            if spec == INSTALLS_THIS_PROJECT:
-                continue
             name = requirement_name(spec)
             listed.add(CONDA_NAMES.get(name, name))
     listed -= {"python", "pip"}
@@ -42,7 +39,14 @@ def test_environment_yml_matches_pyproject():
     )
 
 
-def test_the_rules_environment_installs_restorebench_itself():
-    """Conda runs the pip section from the file's folder, the project root: '.' is this project."""
-    assert pip_specs()[-1] == INSTALLS_THIS_PROJECT
-    assert (REPO / "environment.yml").parent == (REPO / "pyproject.toml").parent
+def test_the_rules_environment_installs_restorebench_from_the_workflow_folder():
+    """Snakemake runs <env>.post-deploy.sh inside the environment it made for the rules;
+    the workflow exports its own folder for it, wherever Snakemake copied the env file."""
+    script = REPO / "environment.post-deploy.sh"
+    assert script.is_file() and script.stat().st_mode & 0o111
+    body = [line for line in script.read_text().splitlines() if line and line[0] != "#"]
+    assert body[-1].startswith("python -m pip install --no-deps")
+    assert '--editable "${RESTOREBENCH_SOURCE:?' in body[-1]
+    common = (REPO / "workflow/rules/common.smk").read_text()
+    assert 'ENV = "../../environment.yml"' in common
+    assert 'os.environ.setdefault("RESTOREBENCH_SOURCE", workflow.basedir)' in common

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from restorebench.metrics import METRICS, write_metrics
+from restorebench import contract
+from restorebench.contract import COMPARISON_FIELDS, SUMMARY_FIELDS
+from restorebench.metrics import write_metrics
 from restorebench.plots import (
     example_indices,
     plot_distributions,
@@ -17,8 +19,7 @@ from restorebench.plots import (
     read_history,
 )
 from restorebench.summary import (
-    COMPARISON_FIELDS,
-    SUMMARY_FIELDS,
+    ORIGIN_REPORTED,
     bootstrap_indices,
     load_tables,
     render_markdown,
@@ -57,10 +58,10 @@ def test_summary_equals_recomputation_from_the_csvs(tmp_path, tables):
     with (tmp_path / "summary.csv").open() as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == list(SUMMARY_FIELDS)
-    assert len(rows) == 2 * len(METRICS)
+    assert len(rows) == 2 * len(contract.METRICS)
     indices = np.random.default_rng(3).integers(0, 6, size=(500, 6))
     for row in rows:
-        values = tables[row["model"]][:, METRICS.index(row["metric"])]
+        values = tables[row["model"]][:, contract.metric_names().index(row["metric"])]
         means = values[indices].mean(axis=1)
         assert float(row["mean"]) == pytest.approx(values.mean(), rel=1e-12)
         assert float(row["std"]) == pytest.approx(values.std(ddof=1), rel=1e-12)
@@ -110,11 +111,37 @@ def test_markdown_holds_every_model_comparison_and_the_origin_table(tables):
     stats, comparisons = summarize(tables, [("a", "b")], resamples=200)
     text = render_markdown(stats, comparisons, 0.95, 200, origin_stats=stats)
     assert "6 test images" in text
+    assert "MSE, NRMSE: lower is better; SSIM, PSNR (dB): higher is better." in text
     assert text.count("\n| b | ") == 2  # its row in our table and in the origin-protocol table
-    assert text.count("\n| a | b | ") == len(METRICS)  # one comparison row per metric
-    assert "| a | b | MSE | -2.167 |" in text
+    assert text.count("\n| a | b | ") == len(contract.METRICS)  # one comparison row per metric
+    assert "| a | b | MSE | -2.2 |" in text  # MSE's spec format: one decimal
     assert "## Origin protocol" in text
     assert "## Origin protocol" not in render_markdown(stats, comparisons, 0.95, 200)
+
+
+def test_published_origin_rows_close_the_origin_table_whatever_the_models_are_called(tables):
+    """The published means are rows of their own, not attached to a model of ours by name."""
+    renamed = {"vae": tables["a"], "gan_lr2e4": tables["b"]}
+    stats, _ = summarize(renamed, [], resamples=50)
+    text = render_markdown(stats, [], 0.95, 50, origin_stats=stats)
+    origin = text.split("## Origin protocol")[1].splitlines()
+    rows = [line.split(" | ")[0].removeprefix("| ") for line in origin if line.startswith("| ")]
+    published = [f"{name} (origin, published)" for name in ORIGIN_REPORTED]
+    assert rows == ["model", "vae", "gan_lr2e4", *published]
+    assert "| damaged (origin, published) | 2522.9 | 0.4050 | 0.7540 |  |" in text
+    assert "(origin, published)" not in text.split("## Origin protocol")[0]
+
+
+def test_markdown_numbers_keep_each_metric_format(tables):
+    stats, _ = summarize(tables, [], resamples=50)
+    text = render_markdown(stats, [], 0.95, 50)
+    table = next(line for line in text.splitlines() if line.startswith("| a |"))
+    cells = table.strip("| ").split(" | ")[1:]
+    for spec, cell in zip(contract.METRICS, cells, strict=True):
+        decimals = len(spec.show(1.0).partition(".")[2])
+        numbers = cell.replace("[", "").replace("]", "").replace("(", "").replace(")", "")
+        for number in numbers.replace(",", "").split():
+            assert len(number.partition(".")[2]) == decimals, (spec.name, cell)
 
 
 def test_comparison_csv_fields(tmp_path, tables):
@@ -122,7 +149,7 @@ def test_comparison_csv_fields(tmp_path, tables):
     write_csv(tmp_path / "c.csv", comparisons, COMPARISON_FIELDS)
     with (tmp_path / "c.csv").open() as file:
         rows = list(csv.DictReader(file))
-    assert [r["metric"] for r in rows] == list(METRICS)
+    assert [r["metric"] for r in rows] == list(contract.metric_names())
     assert float(rows[0]["win_rate"]) == pytest.approx(4 / 6)
 
 
@@ -135,8 +162,13 @@ def test_example_picks_follow_the_metric_direction():
 def test_every_plot_writes_a_png(tmp_path, tables):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 6, 16, 16, 3), dtype=np.uint8)
-    plot_distributions(tables, tmp_path / "d.png")
-    plot_scatter("a", "b", tables["a"], tables["b"], tmp_path / "s.png")
+    figures = [
+        plot_distributions(tables, tmp_path / "d.png"),
+        plot_scatter("a", "b", tables["a"], tables["b"], tmp_path / "s.png"),
+    ]
+    for figure in figures:  # one panel per metric of the spec, titled with its label
+        titles = [axis.get_title() for axis in figure.axes]
+        assert [t.split(":")[0] for t in titles] == [m.label for m in contract.METRICS]
     plot_examples("a", *images, NAMES, tables["a"][:, 2], "ssim", tmp_path / "e.png")
     history = tmp_path / "h.csv"
     history.write_text("epoch,loss,val_loss,l1\n0,1.0,1.2,0.3\n1,0.5,0.7,0.2\n")

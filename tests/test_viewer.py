@@ -13,8 +13,7 @@ from PIL import Image
 from PyQt6.QtCore import Qt
 from viewer_fixtures import N_TEST, SIZE, read_metric, read_test, small_run
 
-from restorebench.fakerun import make_fake_run
-from viewer.conditions import PRESETS
+from bench.fakerun import make_fake_run
 from viewer.window import RELOAD_DELAY_MS, ViewerWindow
 
 
@@ -45,8 +44,8 @@ def test_loads_first_image_with_scores(window, fake_run):
     assert np.array_equal(shown(window, "clean"), test["clean"][0])
     assert np.array_equal(shown(window, "damaged"), test["damaged"][0])
     gan_title = window.panels.panels["gan"].plot.titleLabel.text
-    assert f"SSIM {read_metric(fake_run, 'gan', 'ssim')[0]:.3f}" in gan_title
-    assert f"PSNR {read_metric(fake_run, 'gan', 'psnr')[0]:.2f} dB" in gan_title
+    assert f"SSIM {read_metric(fake_run, 'gan', 'ssim')[0]:.4f}" in gan_title
+    assert f"PSNR (dB) {read_metric(fake_run, 'gan', 'psnr')[0]:.2f}" in gan_title
     damaged_title = window.panels.panels["damaged"].plot.titleLabel.text
     assert f"MSE {read_metric(fake_run, 'damaged', 'mse')[0]:.1f}" in damaged_title
     assert window.table.rowCount() == N_TEST and window.table.columnCount() == 2 + 4 * 4
@@ -89,10 +88,12 @@ def test_filter_by_name_and_condition(window, fake_run, qtbot):
     window.name_filter.setText("*1")
     assert list(window.table.order) == [1, 11]
     window.name_filter.clear()
-    label, condition = PRESETS[0]
-    window.presets.setCurrentIndex(1)
-    window.presets.activated.emit(1)
-    assert label == "GAN SSIM below VAE SSIM" and window.condition.text() == condition
+    texts = [window.presets.itemText(i) for i in range(window.presets.count())]
+    preset = texts.index("GAN worse than VAE (SSIM)")
+    assert "VAE worse than the damaged input (MSE)" in texts
+    window.presets.setCurrentIndex(preset)
+    window.presets.activated.emit(preset)
+    assert window.condition.text() == "gan.ssim < vae.ssim"
     expected = np.flatnonzero(
         read_metric(fake_run, "gan", "ssim") < read_metric(fake_run, "vae", "ssim")
     )
@@ -207,6 +208,7 @@ def test_exports(window, tmp_path, fake_run):
 
 def test_partial_run(qtbot, tmp_path):
     run = make_fake_run(tmp_path / "run", 5, 16, models=("vae", "damaged"), summary=False)
+    (run / "models" / "gan").mkdir(parents=True)  # trained or training, not yet predicted
     win = ViewerWindow(run)
     qtbot.addWidget(win)
     assert win.problems == []
@@ -214,11 +216,11 @@ def test_partial_run(qtbot, tmp_path):
     gan = win.panels.panels["gan"]
     assert gan.note.toPlainText().startswith("not available") and not gan.rgb.isVisible()
     assert "not available" in gan.plot.titleLabel.text
-    assert win.table.headers()[2:] == ["VAE MSE", "VAE NRMSE", "VAE SSIM", "VAE PSNR"] + [
+    assert win.table.headers()[2:] == ["VAE MSE", "VAE NRMSE", "VAE SSIM", "VAE PSNR (dB)"] + [
         "damaged MSE",
         "damaged NRMSE",
         "damaged SSIM",
-        "damaged PSNR",
+        "damaged PSNR (dB)",
     ]
     assert "metrics/*.csv" in win.summary_label.text() and win.summary.rowCount() == 2
     win.step(1)
@@ -274,3 +276,26 @@ def test_reload_when_files_change(qtbot, tmp_path):
     (run / "dataset.h5").write_bytes(data)
     qtbot.waitUntil(lambda: win.table.rowCount() == 6, timeout=5000)
     assert win.banner.isHidden() or not win.banner.text()
+
+
+def test_models_of_any_name_get_panels_in_summary_order(qtbot, tmp_path):
+    """No fixed model list: every trained model of the run gets a ticked panel."""
+    models = ("vae_origin", "gan_lr2e4", "damaged", "inpaint")
+    run = make_fake_run(tmp_path / "run", 4, 16, models=models)
+    win = ViewerWindow(run)
+    qtbot.addWidget(win)
+    assert win.problems == []
+    assert list(win.model_boxes) == ["vae_origin", "gan_lr2e4", "inpaint"]
+    assert list(win.panels.panels) == ["damaged", "clean", "vae_origin", "gan_lr2e4"]
+    assert "gan_lr2e4 SSIM" in win.table.headers()
+
+
+def test_asking_for_a_model_the_run_lacks_says_so(qtbot, fake_run):
+    win = ViewerWindow(fake_run, models=["gan", "gam"])
+    qtbot.addWidget(win)
+    assert (
+        "panels asked for: the run has no model 'gam' (available: vae, gan, inpaint)"
+        in win.problems
+    )
+    assert not win.banner.isHidden() and "'gam'" in win.banner.text()
+    assert list(win.panels.panels) == ["damaged", "clean", "gan"]

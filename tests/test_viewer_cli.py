@@ -55,21 +55,50 @@ def test_index_out_of_range(fake_run):
     )
 
 
-def test_viewer_never_imports_tensorflow():
+def test_models_the_run_lacks_are_a_command_line_error(fake_run):
+    result = viewer(str(fake_run), "--screenshot", "x.png", "--models", "vae,vea")
+    assert result.returncode == 2
+    assert "--models: the run has no model 'vea' (available: vae, gan, inpaint)" in result.stderr
+
+
+# The viewer reads files only: none of the workflow's heavy or training code may load.
+FORBIDDEN = (
+    "tensorflow",
+    "keras",
+    "skimage",
+    "snakemake",
+    "restorebench.training",
+    "restorebench.families",
+    "restorebench.inference",
+)
+
+
+def test_viewer_never_imports_the_training_stack(fake_run, tmp_path):
+    """``python -m viewer --screenshot`` end to end in a fresh interpreter, then its modules."""
+    out = tmp_path / "shot.png"
     code = (
-        "import sys, viewer.window, viewer.__main__, viewer.runfiles; "
-        "bad = [m for m in ('tensorflow', 'keras', 'restorebench.training', 'restorebench.inference') "
-        "if m in sys.modules]; assert not bad, bad"
+        "import runpy, sys\n"
+        f"sys.argv = ['viewer', {str(fake_run)!r}, '--screenshot', {str(out)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('viewer', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
+        f"or any(m == f or m.startswith(f + '.') for f in {FORBIDDEN!r})]\n"
+        "assert not bad, bad\n"
     )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+    assert out.is_file()
 
 
 def test_screenshot_offscreen(fake_run, tmp_path):

@@ -15,8 +15,8 @@ from skimage.metrics import (
 )
 from viewer_fixtures import N_TEST, SIZE, read_metric, small_run
 
+from bench.fakerun import make_fake_run
 from restorebench.dataset import read_split, validate_dataset
-from restorebench.fakerun import make_fake_run
 from viewer.conditions import evaluate
 from viewer.runfiles import Run, RunError
 
@@ -68,7 +68,8 @@ def test_run_reads_single_images_lazily(fake_run):
         with h5py.File(fake_run / "predictions" / "gan.h5", "r", locking=False) as file:
             assert np.array_equal(run.image("gan", 5), file["images"][5])
         assert run.image_models() == ["vae", "gan", "inpaint"]
-        assert run.score_models() == ["vae", "gan", "inpaint", "damaged"]
+        # Trained models in summary.csv's order, then the baselines in the contract's order.
+        assert run.score_models() == ["vae", "gan", "damaged", "inpaint"]
         assert np.array_equal(
             run.models["vae"].scores["psnr"], read_metric(fake_run, "vae", "psnr")
         )
@@ -80,10 +81,28 @@ def test_missing_model_is_not_available_without_error(fake_run):
     (fake_run / "predictions" / "gan.h5").unlink()
     (fake_run / "metrics" / "gan.csv").unlink()
     with Run(fake_run) as run:
+        assert "gan" not in run.models  # no trace of it left: not a model of this run
+    (fake_run / "models" / "gan").mkdir(parents=True)  # trained, not yet predicted
+    with Run(fake_run) as run:
         assert run.problems == []
         assert run.image("gan", 0) is None and run.models["gan"].scores is None
         assert "gan" in run.image_models() and "gan" not in run.score_models()
         assert any("gan.h5 missing" in m for m in run.models["gan"].missing)
+
+
+def test_models_are_discovered_from_the_run_folder(tmp_path):
+    run_dir = make_fake_run(tmp_path / "run", 3, 16, models=("b_model", "a_model", "damaged"))
+    (run_dir / "summary.csv").unlink()
+    (run_dir / "models" / "c_model").mkdir(parents=True)
+    with Run(run_dir) as run:
+        # Trained models by name without summary.csv, then every baseline (inpaint: no files).
+        assert list(run.models) == ["a_model", "b_model", "c_model", "damaged", "inpaint"]
+        assert run.trained_models() == ["a_model", "b_model", "c_model"]
+        assert run.image_models() == ["a_model", "b_model", "c_model"]
+        assert run.unknown_models(["a_model", "damaged"]) is None
+        assert run.unknown_models(["a_model", "zed", "inpaint"]) == (
+            "the run has no model 'zed', 'inpaint' (available: a_model, b_model, c_model)"
+        )
 
 
 def test_broken_files_are_reported_by_name(fake_run):

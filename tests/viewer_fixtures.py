@@ -12,7 +12,7 @@ import numpy as np
 # Before pytest-qt creates the QApplication: no display is needed for the widget tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from restorebench.fakerun import make_fake_run
+from bench.fakerun import make_fake_run
 
 REPO = Path(__file__).resolve().parents[1]
 N_TEST, SIZE = 12, 24

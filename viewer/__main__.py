@@ -13,7 +13,8 @@ from viewer.runfiles import Run, RunError
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m viewer",
-        description="Browse damaged / clean / VAE / GAN images of a restorebench run with their scores.",
+        description="Browse the damaged, clean and restored images of a restorebench run with "
+        "their scores.",
     )
     parser.add_argument("run", type=Path, help="run directory, e.g. results/demo")
     parser.add_argument(
@@ -24,18 +25,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--models",
-        help="comma-separated model panels to show (default: vae,gan and, when the run has them, "
-        "vae_origin,gan_origin)",
+        help="comma-separated model panels to show (default: every trained model of the run)",
     )
     parser.add_argument("--diff", action="store_true", help="start in the difference view")
     parser.add_argument("--size", default="1500x900", help="window size WxH (default 1500x900)")
     args = parser.parse_args(argv)
     # Fail on the command line, before any window, when the path is not a run.
+    args.models = args.models.split(",") if args.models else None
     try:
         with Run(args.run) as run:
             count = run.size
+            unknown = run.unknown_models(args.models) if args.models else None
     except RunError as error:
         parser.error(str(error))
+    if unknown:
+        parser.error(f"--models: {unknown}")
     if not 0 <= args.index < max(count, 1):
         parser.error(f"--index {args.index} is out of range: the run has {count} test images")
     try:
@@ -58,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from viewer.window import ViewerWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    models = args.models.split(",") if args.models else None
-    window = ViewerWindow(args.run, models=models)
+    window = ViewerWindow(args.run, models=args.models)
     window.resize(*args.size)
     window.show_index(args.index)
     window.set_diff_mode(args.diff)

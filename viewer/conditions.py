@@ -6,11 +6,15 @@ code, and a typo must say which word is wrong.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections.abc import Callable
 
 import numpy as np
+
+from restorebench import contract
+from viewer.runfiles import label
 
 Scores = dict[str, dict[str, np.ndarray]]
 OPERATORS: dict[str, Callable] = {
@@ -22,14 +26,24 @@ OPERATORS: dict[str, Callable] = {
     ">": operator.gt,
 }
 CLAUSE = re.compile(r"^\s*(\S+?)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
-# Ready-made conditions offered in the window, as (label, condition).
-PRESETS = (
-    ("GAN SSIM below VAE SSIM", "gan.ssim < vae.ssim"),
-    ("VAE SSIM below GAN SSIM", "vae.ssim < gan.ssim"),
-    ("GAN worse than the damaged input (SSIM)", "gan.ssim < damaged.ssim"),
-    ("VAE worse than the damaged input (SSIM)", "vae.ssim < damaged.ssim"),
-    ("GAN PSNR below VAE PSNR", "gan.psnr < vae.psnr"),
-)
+
+
+def presets(models: list[str], input_model: str) -> list[tuple[str, str]]:
+    """Ready-made conditions as (text, condition): each of ``models`` worse than each other
+    and than the damaged input, per spec metric, "worse" read in the metric's direction."""
+    pairs = [*itertools.permutations(models, 2), *((m, input_model) for m in models)]
+    found = []
+    for a, b in pairs:
+        than = "the damaged input" if b == input_model else label(b)
+        for metric in contract.METRICS:
+            op = ">" if metric.lower_is_better else "<"
+            found.append(
+                (
+                    f"{label(a)} worse than {than} ({metric.label})",
+                    f"{a}.{metric.name} {op} {b}.{metric.name}",
+                )
+            )
+    return found
 
 
 def _operand(token: str, scores: Scores) -> np.ndarray | float:
@@ -37,9 +51,12 @@ def _operand(token: str, scores: Scores) -> np.ndarray | float:
         return float(token)
     except ValueError:
         pass
-    model, dot, metric = token.lower().partition(".")
+    model, dot, metric = token.partition(".")
     if not dot:
         raise ValueError(f"'{token}' is neither a number nor model.metric (e.g. gan.ssim)")
+    # Case does not matter: a condition typed as GAN.SSIM means gan.ssim.
+    model = {name.lower(): name for name in scores}.get(model.lower(), model.lower())
+    metric = metric.lower()
     if model not in scores:
         raise ValueError(
             f"unknown model '{model}' in '{token}' (scored: {', '.join(scores) or 'none'})"

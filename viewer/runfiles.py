@@ -5,6 +5,11 @@ the names and the metric tables only. A missing file makes that model "not
 available"; a broken or mismatched one adds a message to :attr:`Run.problems`
 naming the file and the reason. Only an unusable ``dataset.h5`` is fatal
 (:class:`RunError`), because without it there is nothing to compare against.
+
+Paths, metric names and the summary's columns come from ``restorebench.contract``
+(standard library only, so the viewer still starts without numpy's heavy friends).
+Models are whatever the run folder holds: a trained model is a ``models/<name>/``
+folder or any prediction or metrics file that is not a baseline's.
 """
 
 from __future__ import annotations
@@ -18,18 +23,10 @@ from typing import Self
 import h5py
 import numpy as np
 
-METRICS = ("mse", "nrmse", "ssim", "psnr")
-# Models compared by the workflow, in display order; others found on disk follow.
-KNOWN_MODELS = ("vae", "gan", "vae_origin", "gan_origin", "inpaint", "damaged")
-# Every run scores these by default: they are listed even when absent ("not available").
-EXPECTED_MODELS = ("vae", "gan", "inpaint", "damaged")
-# Trained models whose panels always appear; the origin's recipe trained beside ours
-# (ORIGIN_MODELS) and any other model appear when the run has their files.
-TRAINED_MODELS = ("vae", "gan")
-ORIGIN_MODELS = ("vae_origin", "gan_origin")
+from restorebench import contract
+
 # The damaged input needs no panel of its own: its scores title the damaged panel.
-INPUT_MODEL = "damaged"
-SUMMARY_COLUMNS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
+INPUT_MODEL = contract.INPUT_MODEL
 
 
 class RunError(Exception):
@@ -43,6 +40,22 @@ def _open_h5(path: Path) -> h5py.File:
 
 def _names(dataset: h5py.Dataset) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else str(n) for n in dataset[()]]
+
+
+def label(model: str) -> str:
+    """Display name of a model: short names are acronyms (VAE, GAN), longer ones stay as named."""
+    return model.upper() if len(model) <= 3 else model
+
+
+def _models_matching(pattern: str, folders: bool = False) -> set[str]:
+    """The model names of the files (or folders) a RunPaths path made with model ``*`` matches."""
+    path = Path(pattern)
+    prefix, _, suffix = path.name.partition("*")
+    return {
+        p.name[len(prefix) : len(p.name) - len(suffix)]
+        for p in path.parent.glob(path.name)
+        if p.is_dir() == folders
+    }
 
 
 def _first_difference(got: list[str], expected: list[str]) -> str:
@@ -80,13 +93,18 @@ class Run:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        self.paths = contract.RunPaths(self.path.as_posix())
         self.problems: list[str] = []
         self._files: list[h5py.File] = []
         self._open_dataset()
+        summary = self._read_summary_file()
         self.models: dict[str, Model] = {}
-        for name in self._discover_models():
+        for name in self._discover_models(summary or []):
             self.models[name] = self._open_model(name)
-        self.summary, self.summary_source = self._read_summary()
+        if summary is None:
+            self.summary, self.summary_source = self._computed_summary(), "metrics/*.csv"
+        else:
+            self.summary, self.summary_source = summary, "summary.csv"
 
     # -- dataset ---------------------------------------------------------------------------
     def _open_dataset(self) -> None:
@@ -94,7 +112,7 @@ class Run:
             raise RunError(
                 f"{self.path}: not a directory (expected a run directory such as results/<run>)"
             )
-        path = self.path / "dataset.h5"
+        path = Path(self.paths.dataset)
         if not path.is_file():
             raise RunError(
                 f"{self.path} is not a run directory: no dataset.h5 in it (the prepare rule writes one)"
@@ -135,17 +153,19 @@ class Run:
         return len(self.names)
 
     # -- models ----------------------------------------------------------------------------
-    def _discover_models(self) -> list[str]:
-        found = {p.stem for p in (self.path / "predictions").glob("*.h5")}
-        found |= {p.stem for p in (self.path / "metrics").glob("*.csv")}
-        known = [m for m in KNOWN_MODELS if m in EXPECTED_MODELS or m in found]
-        return known + sorted(found - set(KNOWN_MODELS))
+    def _discover_models(self, summary: list[SummaryRow]) -> list[str]:
+        """Trained models (in summary.csv's order, the others by name), then the baselines."""
+        found = _models_matching(self.paths.model_dir("*"), folders=True)
+        found |= _models_matching(self.paths.predictions("*"))
+        found |= _models_matching(self.paths.metrics("*"))
+        trained = found - set(contract.BASELINES)
+        listed = [m for m in dict.fromkeys(row.model for row in summary) if m in trained]
+        return listed + sorted(trained - set(listed)) + list(contract.BASELINES)
 
     def _open_model(self, name: str) -> Model:
         model = Model(name)
         model.on_disk = any(
-            (self.path / sub / f"{name}{ext}").exists()
-            for sub, ext in (("predictions", ".h5"), ("metrics", ".csv"))
+            Path(path).exists() for path in (self.paths.predictions(name), self.paths.metrics(name))
         )
         if name != INPUT_MODEL:  # the input's pixels come from dataset.h5
             model.images = self._open_predictions(name, model)
@@ -153,7 +173,7 @@ class Run:
         return model
 
     def _open_predictions(self, name: str, model: Model) -> h5py.Dataset | None:
-        path = self.path / "predictions" / f"{name}.h5"
+        path = Path(self.paths.predictions(name))
         rel = path.relative_to(self.path)
         if not path.is_file():
             model.missing.append(f"{rel} missing")
@@ -189,7 +209,7 @@ class Run:
         return False
 
     def _read_scores(self, name: str, model: Model) -> dict[str, np.ndarray] | None:
-        path = self.path / "metrics" / f"{name}.csv"
+        path = Path(self.paths.metrics(name))
         rel = path.relative_to(self.path)
         if not path.is_file():
             model.missing.append(f"{rel} missing")
@@ -201,18 +221,19 @@ class Run:
             self._problem(model, f"{rel}: cannot be read ({error})")
             return None
         header = rows[0] if rows else []
-        lacking = [c for c in ("name", *METRICS) if c not in header]
+        metrics = contract.metric_names()
+        lacking = [c for c in ("name", *metrics) if c not in header]
         if lacking:
             self._problem(
                 model,
-                f"{rel}: header lacks {', '.join(lacking)} (expected name,{','.join(METRICS)})",
+                f"{rel}: header lacks {', '.join(lacking)} (expected name,{','.join(metrics)})",
             )
             return None
         body = rows[1:]
-        columns = {c: header.index(c) for c in ("name", *METRICS)}
+        columns = {c: header.index(c) for c in ("name", *metrics)}
         try:
             names = [row[columns["name"]] for row in body]
-            values = {m: np.array([float(row[columns[m]]) for row in body]) for m in METRICS}
+            values = {m: np.array([float(row[columns[m]]) for row in body]) for m in metrics}
         except (IndexError, ValueError) as error:
             self._problem(model, f"{rel}: a row is short or not numeric ({error})")
             return None
@@ -228,17 +249,32 @@ class Run:
         """Models with usable scores, in display order."""
         return [name for name, model in self.models.items() if model.scores is not None]
 
+    def trained_models(self) -> list[str]:
+        """The run's models that are not baselines, in display order."""
+        return [name for name in self.models if name not in contract.BASELINES]
+
     def image_models(self) -> list[str]:
         """Models other than the input that have or should have a panel, in display order.
 
-        The trained models always appear (as "not available" when absent); a baseline
-        appears when it has files, even unusable ones, so their message can be seen.
+        A trained model always appears (as "not available" before its predictions exist);
+        a baseline appears when it has files, even unusable ones, so their message can be seen.
         """
         return [
             name
             for name, model in self.models.items()
-            if name != INPUT_MODEL and (name in TRAINED_MODELS or model.on_disk)
+            if name != INPUT_MODEL and (name not in contract.BASELINES or model.on_disk)
         ]
+
+    def unknown_models(self, names: list[str]) -> str | None:
+        """Why some of ``names`` cannot be shown (naming them and the run's models), or None."""
+        available = self.image_models()
+        unknown = [n for n in names if n not in available and n != INPUT_MODEL]
+        if not unknown:
+            return None
+        return (
+            f"the run has no model {', '.join(repr(n) for n in unknown)} "
+            f"(available: {', '.join(available) or 'none'})"
+        )
 
     # -- images ----------------------------------------------------------------------------
     def image(self, kind: str, index: int) -> np.ndarray | None:
@@ -256,31 +292,30 @@ class Run:
         return model.images[index]
 
     # -- summary ---------------------------------------------------------------------------
-    def _read_summary(self) -> tuple[list[SummaryRow], str]:
-        """summary.csv when it is usable, else means computed from the metric files."""
-        path = self.path / "summary.csv"
-        if path.is_file():
-            try:
-                with open(path, newline="") as handle:
-                    reader = csv.DictReader(handle)
-                    lacking = [c for c in SUMMARY_COLUMNS if c not in (reader.fieldnames or [])]
-                    if lacking:
-                        raise ValueError(f"header lacks {', '.join(lacking)}")
-                    rows = [
-                        SummaryRow(
-                            row["model"],
-                            row["metric"],
-                            *(float(row[c]) for c in SUMMARY_COLUMNS[2:7]),
-                            int(float(row["n"])),
-                        )
-                        for row in reader
-                    ]
-                return rows, "summary.csv"
-            except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-                self.problems.append(
-                    f"summary.csv: unusable ({error}); showing means of metrics/*.csv"
-                )
-        return self._computed_summary(), "metrics/*.csv"
+    def _read_summary_file(self) -> list[SummaryRow] | None:
+        """summary.csv's rows when it is usable; None means: use the metric files instead."""
+        path = Path(self.paths.summary)
+        if not path.is_file():
+            return None
+        fields = contract.SUMMARY_FIELDS
+        try:
+            with open(path, newline="") as handle:
+                reader = csv.DictReader(handle)
+                lacking = [c for c in fields if c not in (reader.fieldnames or [])]
+                if lacking:
+                    raise ValueError(f"header lacks {', '.join(lacking)}")
+                return [
+                    SummaryRow(
+                        row["model"],
+                        row["metric"],
+                        *(float(row[c]) for c in fields[2:-1]),
+                        int(float(row["n"])),
+                    )
+                    for row in reader
+                ]
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
+            self.problems.append(f"summary.csv: unusable ({error}); showing means of metrics/*.csv")
+            return None
 
     def _computed_summary(self) -> list[SummaryRow]:
         rows = []
@@ -300,12 +335,16 @@ class Run:
     # -- files -----------------------------------------------------------------------------
     def watched_paths(self) -> list[Path]:
         """Directories and files whose change means the run should be reloaded."""
-        paths = [self.path, self.path / "predictions", self.path / "metrics"]
-        files = [self.path / "dataset.h5", self.path / "summary.csv"]
-        for sub in ("predictions", "metrics"):
-            if (self.path / sub).is_dir():
-                files += sorted((self.path / sub).iterdir())
-        return [p for p in paths + files if p.exists()]
+        folders = [
+            self.path,
+            *(Path(p).parent for p in (self.paths.predictions("*"), self.paths.metrics("*"))),
+            Path(self.paths.model_dir("*")).parent,
+        ]
+        files = [Path(self.paths.dataset), Path(self.paths.summary)]
+        for folder in folders[1:3]:
+            if folder.is_dir():
+                files += sorted(folder.iterdir())
+        return [p for p in folders + files if p.exists()]
 
     def close(self) -> None:
         for file in self._files:

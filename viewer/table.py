@@ -15,19 +15,13 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from restorebench import contract
 from viewer.conditions import evaluate
-from viewer.runfiles import METRICS, Run
-
-FORMATS = {"mse": "{:.1f}", "nrmse": "{:.4f}", "ssim": "{:.4f}", "psnr": "{:.2f}"}
-
-
-def label(model: str) -> str:
-    """Display name of a model (VAE, GAN, ...)."""
-    return model.upper() if len(model) <= 3 else model
+from viewer.runfiles import Run, label
 
 
 class ScoreTable(QAbstractTableModel):
-    """Rows: test images in the visible order. Columns: #, name, then model x metric."""
+    """Rows: test images in the visible order. Columns: #, name, then model x spec metric."""
 
     def __init__(self, run: Run | None = None):
         super().__init__()
@@ -40,7 +34,8 @@ class ScoreTable(QAbstractTableModel):
         self.beginResetModel()
         self.names = list(run.names) if run else []
         self.scores = {m: run.models[m].scores for m in run.score_models()} if run else {}
-        self.columns = [(m, metric) for m in self.scores for metric in METRICS]
+        self.specs = {spec.name: spec for spec in contract.METRICS}
+        self.columns = [(m, metric) for m in self.scores for metric in self.specs]
         self._keys = [np.arange(len(self.names)), np.array(self.names, dtype=str)]
         self._keys += [self.scores[m][metric] for m, metric in self.columns]
         if self.sort_column >= len(self._keys):
@@ -102,7 +97,7 @@ class ScoreTable(QAbstractTableModel):
         return int(hits[0]) if len(hits) else None
 
     def headers(self) -> list[str]:
-        return ["#", "name"] + [f"{label(m)} {metric.upper()}" for m, metric in self.columns]
+        return ["#", "name"] + [f"{label(m)} {self.specs[k].label}" for m, k in self.columns]
 
     # -- Qt model --------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | None = None) -> int:
@@ -119,7 +114,7 @@ class ScoreTable(QAbstractTableModel):
             if column == 1:
                 return self.names[image]
             model, metric = self.columns[column - 2]
-            return FORMATS[metric].format(self.scores[model][metric][image])
+            return self.specs[metric].show(self.scores[model][metric][image])
         if role == Qt.ItemDataRole.TextAlignmentRole and column != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

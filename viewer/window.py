@@ -31,36 +31,36 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from viewer.conditions import PRESETS
+from restorebench import contract
+from viewer.conditions import presets
 from viewer.panels import PanelGrid
-from viewer.runfiles import INPUT_MODEL, METRICS, ORIGIN_MODELS, TRAINED_MODELS, Run, RunError
-from viewer.table import FORMATS, ScoreTable, label
+from viewer.runfiles import INPUT_MODEL, Run, RunError, label
+from viewer.table import ScoreTable
 
-# Panels shown before the user picks any: the two trained models.
-DEFAULT_MODELS = TRAINED_MODELS
-# Ticked from the start as well: the origin's recipe, whose panels exist only when the run has it.
-DEFAULT_CHOSEN = DEFAULT_MODELS + ORIGIN_MODELS
 RELOAD_DELAY_MS = 500
 
 
 def score_title(name: str, scores: dict[str, float] | None) -> str:
-    """Panel title: the name and that image's four scores."""
+    """Panel title: the name and that image's scores, the spec's metrics over two lines."""
     if scores is None:
         return f"<b>{name}</b><br>no scores"
-    return (
-        f"<b>{name}</b> &nbsp; SSIM {scores['ssim']:.3f} · PSNR {scores['psnr']:.2f} dB"
-        f"<br>MSE {scores['mse']:.1f} · NRMSE {scores['nrmse']:.3f}"
-    )
+    shown = [f"{m.label} {m.show(scores[m.name])}" for m in contract.METRICS if m.name in scores]
+    half = (len(shown) + 1) // 2
+    return f"<b>{name}</b> &nbsp; {' · '.join(shown[:half])}<br>{' · '.join(shown[half:])}"
 
 
 class ViewerWindow(QMainWindow):
     def __init__(self, run_path: Path | str, models: list[str] | None = None):
+        """``models``: the panels to tick; None ticks every trained model, also those that
+        appear while the window is open."""
         super().__init__()
         self.run_path = Path(run_path)
         self.run: Run | None = None
         self.current: int | None = None
         self.problems: list[str] = []
-        self.chosen = set(models) if models is not None else set(DEFAULT_CHOSEN)
+        self.asked = list(models) if models is not None else None
+        self.chosen = set(models or ())
+        self._offered: set[str] = set()  # models that had a box: a new one is ticked by default
         self.setWindowTitle(f"restorebench viewer — {self.run_path}")
         self._build()
         self._watcher = QFileSystemWatcher(self)
@@ -103,9 +103,6 @@ class ViewerWindow(QMainWindow):
             placeholderText="condition, e.g. gan.ssim < vae.ssim and vae.psnr > 20"
         )
         self.presets = QComboBox()
-        self.presets.addItem("Preset conditions…", "")
-        for text, condition in PRESETS:
-            self.presets.addItem(text, condition)
         self.presets.activated.connect(lambda i: self.condition.setText(self.presets.itemData(i)))
         self.filter_error = QLabel(wordWrap=True)
         self.filter_error.setStyleSheet("color:#a00;")
@@ -130,8 +127,7 @@ class ViewerWindow(QMainWindow):
         self.table.layoutChanged.connect(self._order_changed)
 
         self.summary_label = QLabel("Means")
-        self.summary = QTableWidget(0, len(METRICS))
-        self.summary.setHorizontalHeaderLabels([m.upper() for m in METRICS])
+        self.summary = QTableWidget()
         self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.summary.setMaximumHeight(150)
 
@@ -198,7 +194,9 @@ class ViewerWindow(QMainWindow):
             self.problems = [str(error)]
         else:
             self.problems = list(self.run.problems)
+            self._choose_defaults()
         self._rebuild_model_boxes()
+        self._rebuild_presets()
         self._rebuild_panels()
         self.table.set_run(self.run)
         self.table_view.resizeColumnToContents(1)
@@ -228,12 +226,21 @@ class ViewerWindow(QMainWindow):
     def _files_changed(self, _path: str) -> None:
         self._reload_timer.start()
 
+    def _choose_defaults(self) -> None:
+        """Tick every trained model not offered before (unless the panels were asked for);
+        name the asked-for models the run does not have."""
+        if self.asked is None:
+            self.chosen.update(m for m in self.run.trained_models() if m not in self._offered)
+        elif why := self.run.unknown_models(self.asked):
+            self.problems.append(f"panels asked for: {why}")
+        self._offered.update(self.run.image_models())
+
     def _rebuild_model_boxes(self) -> None:
         for box in self.model_boxes.values():
             self.model_bar.removeWidget(box)
             box.deleteLater()
         self.model_boxes = {}
-        for model in self.run.image_models() if self.run else DEFAULT_MODELS:
+        for model in self.run.image_models() if self.run else []:
             box = QCheckBox(label(model), checked=model in self.chosen)
             box.toggled.connect(lambda on, m=model: self.choose_model(m, on))
             self.model_bar.addWidget(box)
@@ -248,25 +255,35 @@ class ViewerWindow(QMainWindow):
         if self.current is not None:
             self.show_index(self.current)
 
+    def _rebuild_presets(self) -> None:
+        self.presets.clear()
+        self.presets.addItem("Preset conditions…", "")
+        for text, condition in presets(self.run.trained_models() if self.run else [], INPUT_MODEL):
+            self.presets.addItem(text, condition)
+
     def _rebuild_panels(self) -> None:
-        models = self.run.image_models() if self.run else list(DEFAULT_MODELS)
+        models = self.run.image_models() if self.run else []
         self.panels.set_panels(["damaged", "clean"] + [m for m in models if m in self.chosen])
 
     def _fill_summary(self) -> None:
         rows = self.run.summary if self.run else []
         models = list(dict.fromkeys(r.model for r in rows))
+        specs = {m.name: m for m in contract.METRICS}
+        self.summary.clear()
+        self.summary.setColumnCount(len(specs))
+        self.summary.setHorizontalHeaderLabels([m.label for m in specs.values()])
         self.summary.setRowCount(len(models))
         self.summary.setVerticalHeaderLabels([label(m) for m in models])
         for row in rows:
-            if row.metric not in METRICS:
+            if row.metric not in specs:
                 continue
-            item = QTableWidgetItem(FORMATS[row.metric].format(row.mean))
+            item = QTableWidgetItem(specs[row.metric].show(row.mean))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(
                 f"{row.model} {row.metric}: mean {row.mean:.4g} ± {row.std:.3g} (sd), median {row.median:.4g}, "
                 f"95% CI [{row.ci_low:.4g}, {row.ci_high:.4g}], n = {row.n}"
             )
-            self.summary.setItem(models.index(row.model), METRICS.index(row.metric), item)
+            self.summary.setItem(models.index(row.model), list(specs).index(row.metric), item)
         source = self.run.summary_source if self.run else "nothing loaded"
         self.summary_label.setText(f"Mean per model (from {source})")
 
@@ -314,7 +331,9 @@ class ViewerWindow(QMainWindow):
     # -- display ---------------------------------------------------------------------------
     def image_scores(self, model: str, index: int) -> dict[str, float] | None:
         scores = self.run.models[model].scores if self.run and model in self.run.models else None
-        return {m: float(scores[m][index]) for m in METRICS} if scores is not None else None
+        if scores is None:
+            return None
+        return {metric: float(values[index]) for metric, values in scores.items()}
 
     def show_index(self, index: int) -> None:
         """Show test image ``index`` (dataset order) in every panel."""

@@ -81,7 +81,11 @@ def build_generator(
 
 
 def build_discriminator(
-    image_size: int, filters: tuple[int, ...], head: str = "dense", seed: int = 0, key: str = "models.gan"
+    image_size: int,
+    filters: tuple[int, ...],
+    head: str = "dense",
+    seed: int = 0,
+    key: str = "models.gan",
 ) -> keras.Model:
     """Conditional discriminator on (damaged, candidate): down blocks, then a head.
 

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import jsonschema
-import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -93,10 +92,10 @@ _check_dataset_settings()
 
 PATHS = contract.RunPaths.of_run(config["run"])
 RESULTS = str(PATHS.root)
-# The rules' conda environment, by name: environment.yml makes it, restorebench itself
-# included, so `--sdm conda` runs every rule with the library (README, "Conda").
-with open(Path(workflow.basedir) / "environment.yml") as handle:
-    ENV = yaml.safe_load(handle)["name"]
+# The rules' conda environment (`--sdm conda`); its post-deploy script installs
+# restorebench from this folder, so every rule imports the library (README, "Conda").
+ENV = "../../environment.yml"
+os.environ.setdefault("RESTOREBENCH_SOURCE", workflow.basedir)
 DOWNLOAD_DIR = "resources/humanface8000"
 # The trained models (config entries left out with null are not), then the baselines.
 TRAINED = [name for name, entry in config["models"].items() if entry is not None]
