@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 # TF=cpu installs tensorflow-cpu; TF=gpu installs tensorflow[and-cuda].
 TF ?= cpu
 CORES ?= all
-PYTEST_ARGS ?=
+# Two test processes (pytest-xdist), each test module in one: the workflow tests wait on
+# single-threaded Snakemake and TensorFlow start-up much of the time.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 BENCH_ARGS ?=
 
 .PHONY: demo test bench bench-quality lint install clean

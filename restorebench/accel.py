@@ -4,7 +4,42 @@ Importing it changes nothing; entry points call :func:`configure` before Keras i
 imported, because TensorFlow and JAX read their settings only once, when they start.
 """
 
+import ctypes
+import ctypes.util
+import logging
 import os
+
+log = logging.getLogger("restorebench.accel")
+
+# glibc's mallopt parameters (malloc.h).
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4
+TOP_PAD = 64 * 2**20
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc malloc keep freed memory for reuse instead of returning it to the kernel.
+
+    By default glibc serves each large buffer with a fresh mmap and unmaps it on free, and
+    trims freed heap tops; a TensorFlow CPU step allocates and frees the same large
+    buffers every step, so each step faults every page in again and a large share of the
+    CPU goes to the kernel (docs/training.md, "Memory allocator"). With mmap off, no trimming and a
+    top pad, the process reuses its peak footprint. A no-op (False) without glibc, where
+    the allocator is another one, or when RESTOREBENCH_MALLOC=default asks to keep glibc's
+    behaviour.
+    """
+    if os.environ.get("RESTOREBENCH_MALLOC") == "default":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    except OSError:
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # musl, macOS: other allocators
+        return False
+    settings = ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, 2**31 - 1), (M_TOP_PAD, TOP_PAD))
+    applied = all(libc.mallopt(parameter, value) == 1 for parameter, value in settings)
+    if not applied:
+        log.warning("glibc refused a mallopt setting; training may spend CPU on page faults")
+    return applied
 
 
 def configure(threads: int | None = None) -> None:
@@ -13,8 +48,10 @@ def configure(threads: int | None = None) -> None:
     A GPU is shared with other jobs (Snakemake runs one per ``gpu`` resource, other people
     use the card too), so neither backend may reserve the whole card up front; values a
     user already exported win. ``threads`` keeps TensorFlow's thread pools within the
-    cores Snakemake granted the job.
+    cores Snakemake granted the job. Freed memory is kept for reuse
+    (:func:`keep_freed_memory`).
     """
+    keep_freed_memory()
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
