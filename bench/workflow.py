@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# What a user's clone of the workflow holds (no tests, no results); tests copy it too.
 WORKFLOW_FILES = (
     "Snakefile",
     "config.yaml",
@@ -18,6 +19,7 @@ WORKFLOW_FILES = (
     "environment.post-deploy.sh",
     "workflow",
     "scripts",
+    "viewer",
     "profiles",
 )
 

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from bench.workflow import WORKFLOW_FILES
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FACES_DEV = SHARED / "data" / "faces-dev"
@@ -98,16 +100,6 @@ TINY_WORKFLOW = {
     },
     "score": {"bootstrap": 200},
 }
-WORKFLOW_FILES = (
-    "Snakefile",
-    "config.yaml",
-    "environment.yml",
-    "environment.post-deploy.sh",
-    "workflow",
-    "scripts",
-    "viewer",
-    "profiles",
-)
 
 
 def copy_workflow(destination: Path) -> Path:
