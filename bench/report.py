@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 
+from restorebench import contract
+
 GPU_NOTE = (
     "No GPU was lent to this issue (the `device` tool's status: `can_start_another: false`), so the "
     "GPU item (GAN and VAE training at 256 px with mixed precision and XLA on and off under "
@@ -14,6 +16,19 @@ GPU_NOTE = (
 
 def _f(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _score_header() -> tuple[str, str]:
+    """The metric columns of a score table, from the metric spec."""
+    labels = [m.label for m in contract.METRICS]
+    return " | ".join(labels), "|---" * len(labels)
+
+
+def _score_cells(means: dict) -> str:
+    """One model's mean of each spec metric, in the spec's format ('-' where not scored)."""
+    return " | ".join(
+        m.show(means[m.name]) if means.get(m.name) is not None else "-" for m in contract.METRICS
+    )
 
 
 def _met(value, target, lower_is_better: bool = True) -> str:
@@ -422,13 +437,11 @@ def _demo(it: dict) -> list[str]:
         f"- wall time: **{_f(d['wall_s'] / 60, 1)} min** ({_f(d['wall_s'], 0)} s)",
         "- per rule (s): " + ", ".join(f"{k} {v:.1f}" for k, v in d["rule_s"].items()),
         "",
-        "| model | MSE | NRMSE | SSIM | PSNR |",
-        "|---|---|---|---|---|",
+        f"| model | {_score_header()[0]} |",
+        f"|---{_score_header()[1]}|",
     ]
     for model, means in d["means"].items():
-        lines.append(
-            f"| {model} | {_f(means['mse'], 1)} | {_f(means['nrmse'], 3)} | {_f(means['ssim'], 3)} | {_f(means['psnr'], 2)} |"
-        )
+        lines.append(f"| {model} | {_score_cells(means)} |")
     return lines
 
 
@@ -473,18 +486,11 @@ def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
         )
     vae = scores.get("vae")
     if vae:
-        for metric in ("mse", "nrmse"):
-            targets[f"VAE {metric.upper()} below the damaged input's"] = (
-                vae[metric],
-                damaged[metric],
-                vae[metric] < damaged[metric],
-            )
-        for metric in ("ssim", "psnr"):
-            targets[f"VAE {metric.upper()} above the damaged input's"] = (
-                vae[metric],
-                damaged[metric],
-                vae[metric] > damaged[metric],
-            )
+        for m in contract.METRICS:
+            value, reference = vae[m.name], damaged[m.name]
+            side = "below" if m.lower_is_better else "above"
+            better = value < reference if m.lower_is_better else value > reference
+            targets[f"VAE {m.name.upper()} {side} the damaged input's"] = (value, reference, better)
     return targets
 
 
@@ -500,8 +506,8 @@ QUALITY_NAMES = {
 
 def _contest_table(c: dict) -> list[str]:
     lines = [
-        "| model | MSE | NRMSE | SSIM | PSNR dB | trained: steps, images seen, epochs |",
-        "|---|---|---|---|---|---|",
+        f"| model | {_score_header()[0]} | trained: steps, images seen, epochs |",
+        f"|---{_score_header()[1]}|---|",
     ]
     for name in QUALITY_ROWS:
         r = c["scores"].get(name)
@@ -509,9 +515,7 @@ def _contest_table(c: dict) -> list[str]:
             continue
         t = r.get("training")
         trained = f"{t['steps']:,}, {t['images_seen']:,}, {t['epochs']}" if t else "-"
-        lines.append(
-            f"| {QUALITY_NAMES[name]} | {_f(r['mse'], 1)} | {_f(r['nrmse'], 4)} | {_f(r['ssim'], 4)} | {_f(r['psnr'], 2)} | {trained} |"
-        )
+        lines.append(f"| {QUALITY_NAMES[name]} | {_score_cells(r)} | {trained} |")
     return lines
 
 

@@ -72,9 +72,8 @@ COMPARISON_FIELDS = (
     "n",
 )
 
-# dataset.h5 and predictions/<model>.h5 (their writers: restorebench.dataset, .predictions).
+# The groups of dataset.h5 (its writer and readers: restorebench.dataset).
 SPLITS = ("train", "test")
-CLEAN, DAMAGED, NAMES, IMAGES = "clean", "damaged", "names", "images"
 
 
 class RunPaths:

@@ -17,7 +17,8 @@ import h5py
 import numpy as np
 from isal import isal_zlib
 
-SPLITS = ("train", "test")
+from restorebench.contract import SPLITS
+
 IMAGE_KINDS = ("clean", "damaged")
 STRING_DTYPE = h5py.string_dtype("utf-8")
 

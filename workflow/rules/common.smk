@@ -91,7 +91,6 @@ _check_names()
 _check_dataset_settings()
 
 PATHS = contract.RunPaths.of_run(config["run"])
-RESULTS = str(PATHS.root)
 # The rules' conda environment (`--sdm conda`); its post-deploy script installs
 # restorebench from this folder, so every rule imports the library (README, "Conda").
 ENV = "../../environment.yml"
