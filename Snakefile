@@ -1,8 +1,22 @@
 # restorebench: damaged/clean image pairs -> HDF5 dataset -> VAE and GAN -> scores.
 # Run: snakemake --cores all   (see README.md; the config is validated before any work)
+import os
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
+from restorebench.config_checks import check_yaml_file
+from restorebench.watchdog import PARENT_VARIABLE
+
 min_version("9.0")
+# Every script stops when this process ends (restorebench.watchdog); each Snakemake
+# process, a cluster job's own included, names itself.
+os.environ[PARENT_VARIABLE] = str(os.getpid())
+
+try:  # Snakemake's own message names neither the file nor the line
+    check_yaml_file("config.yaml")
+except ValueError as error:
+    raise WorkflowError(str(error)) from None
 
 
 configfile: "config.yaml"

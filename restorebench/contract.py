@@ -74,6 +74,8 @@ COMPARISON_FIELDS = (
 
 # The groups of dataset.h5 (its writer and readers: restorebench.dataset).
 SPLITS = ("train", "test")
+# Fewer test images than this and prepare and the summary warn that the scores say little.
+MIN_TEST_IMAGES = 10
 
 
 class RunPaths:

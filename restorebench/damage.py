@@ -26,6 +26,18 @@ class DamageSettings:
     blobs: tuple[int, int] = (0, 6)
     antialias: bool = True
 
+    def __post_init__(self):
+        for key in ("strokes", "stroke_width", "blobs"):
+            low, high = getattr(self, key)
+            if low > high:
+                raise ValueError(
+                    f"dataset.damage.{key}: [{low}, {high}] is reversed, write [{high}, {low}]"
+                )
+
+    @property
+    def damages_nothing(self) -> bool:
+        return self.strokes[1] == 0 and self.blobs[1] == 0
+
     @classmethod
     def from_config(cls, section: dict) -> DamageSettings:
         defaults = cls()

@@ -8,8 +8,10 @@ Root attributes carry the provenance (see :func:`DatasetWriter.finish`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +131,35 @@ class Split:
     names: list[str]
 
 
+REBUILD_HINT = "delete it and run again: Snakemake rebuilds it and what depends on it"
+
+
+def hdf5_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be opened as HDF5 (truncated, not HDF5 at all), or None."""
+    try:
+        with h5py.File(path, "r"):
+            return None
+    except OSError as error:
+        return str(error).split(" (")[0]  # h5py appends its internal call chain
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[h5py.File]:
+    """``path`` open for reading; a damaged file or a missing part raises ValueError naming it."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as file:
+            yield file
+    except FileNotFoundError:
+        raise
+    except (OSError, KeyError) as error:
+        raise ValueError(
+            f"{path}: unreadable ({str(error).split(' (')[0]}); {REBUILD_HINT}"
+        ) from None
+
+
 def read_names(path: Path, split: str) -> list[str]:
-    with h5py.File(path, "r") as file:
+    with reading(path) as file:
         return [
             name.decode() if isinstance(name, bytes) else name for name in file[split]["names"][()]
         ]
@@ -138,7 +167,7 @@ def read_names(path: Path, split: str) -> list[str]:
 
 def read_split(path: Path, split: str) -> Split:
     """Load one split into memory (training and scoring read each array once)."""
-    with h5py.File(path, "r") as file:
+    with reading(path) as file:
         group = file[split]
         names = [n.decode() if isinstance(n, bytes) else n for n in group["names"][()]]
         return Split(clean=group["clean"][()], damaged=group["damaged"][()], names=names)

@@ -28,6 +28,11 @@ def has_credentials(environ: dict | None = None, home: Path | None = None) -> bo
     return (config_dir / "kaggle.json").is_file() or (config_dir / "access_token").is_file()
 
 
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def download_humanface8000(folder: Path, dataset: str = KAGGLE_DATASET) -> Path:
     """Download and unzip into ``folder``; returns the folder holding 'landscape Images'."""
     if not has_credentials():
@@ -39,10 +44,17 @@ def download_humanface8000(folder: Path, dataset: str = KAGGLE_DATASET) -> Path:
             "the kaggle client is not installed: pip install 'restorebench[download]'"
         ) from None
     folder.mkdir(parents=True, exist_ok=True)
-    api = KaggleApi()
-    api.authenticate()
     log.info("downloading %s into %s (about 475 MB)", dataset, folder)
-    api.dataset_download_files(dataset, path=str(folder), unzip=False, quiet=False)
+    try:
+        api = KaggleApi()
+        api.authenticate()
+        api.dataset_download_files(dataset, path=str(folder), unzip=False, quiet=False)
+    except Exception as error:  # noqa: BLE001 (the client chains transport errors deeply)
+        raise ConnectionError(
+            f"cannot download {dataset} from the Kaggle API ({type(error).__name__}: "
+            f"{_first_line(error)}); check the network and the Kaggle credentials, or set "
+            "dataset.path to a downloaded copy"
+        ) from None
     for archive in folder.glob("*.zip"):
         log.info("unzipping %s", archive)
         with zipfile.ZipFile(archive) as handle:

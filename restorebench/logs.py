@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from restorebench.watchdog import watch_parent
+
 # A diverged loss (FloatingPointError) is a settings problem: its message names the key.
 USER_ERRORS = (
     FileNotFoundError,
@@ -14,6 +16,8 @@ USER_ERRORS = (
     ValueError,
     PermissionError,
     FloatingPointError,
+    BlockingIOError,  # another trainer holds the model's state
+    ConnectionError,  # a download that cannot reach its server
 )
 
 
@@ -31,10 +35,19 @@ def configure(log_path: str | Path | None, level: int = logging.INFO) -> None:
 
 
 def run_logged(log_path: str | Path | None, main: Callable[[], object]) -> None:
-    """Run a script body; a user error ends it with its message instead of a traceback."""
+    """Run a script body until it ends or Snakemake does.
+
+    A user error ends it with its message instead of a traceback; any other error is
+    logged with its traceback, so the rule's log file never comes out empty.
+    """
     configure(log_path)
+    watch_parent()
+    log = logging.getLogger("restorebench")
     try:
         main()
     except USER_ERRORS as error:
-        logging.getLogger("restorebench").error("%s", error)
+        log.error("%s", error)
+        sys.exit(1)
+    except Exception:
+        log.exception("unexpected error")
         sys.exit(1)

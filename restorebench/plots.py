@@ -128,7 +128,9 @@ def plot_examples(
             if row == 0:
                 axis.set_title(title)
         axes[row][0].set_ylabel(
-            f"{label}\n{names[index]}\n{spec.label} {spec.show(values[index])}", fontsize=8
+            f"{label}\n{names[index]}\n{spec.label} {spec.show(values[index])}",
+            fontsize=8,
+            parse_math=False,  # a file name such as "$x^2$" is a name, not mathematics
         )
     figure.suptitle(f"{model}: best, median and worst test image by {spec.label}")
     figure.tight_layout()

@@ -7,13 +7,14 @@ names they restore; root attribute ``model``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from restorebench.dataset import STRING_DTYPE
+from restorebench.dataset import STRING_DTYPE, reading
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ def write_predictions(
         raise ValueError(f"{model}: {len(images)} images but {len(names)} names")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as file:
+    partial = path.with_name(path.name + ".partial")  # a reader never sees half a file
+    with h5py.File(partial, "w") as file:
         file.create_dataset(
             "images",
             data=images,
@@ -45,12 +47,13 @@ def write_predictions(
         )
         file.create_dataset("names", data=list(names), dtype=STRING_DTYPE)
         file.attrs["model"] = model
+    os.replace(partial, path)
 
 
 def read_predictions(path: Path) -> Predictions:
     """Load a predictions file, or a ValueError naming the file and what is wrong."""
     path = Path(path)
-    with h5py.File(path, "r") as file:
+    with reading(path) as file:
         for key in ("images", "names"):
             if key not in file:
                 raise ValueError(f"{path}: missing dataset '{key}'")

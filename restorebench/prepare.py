@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
+from restorebench import contract
+from restorebench.alignment import intact_difference
 from restorebench.damage import DamageSettings, apply_damage
 from restorebench.dataset import DatasetWriter, compress_image, split_of
 from restorebench.demo import demo_image, demo_name
@@ -25,6 +27,7 @@ from restorebench.versions import installed_versions
 
 log = logging.getLogger(__name__)
 SOURCES = ("demo", "humanface8000", "pairs", "clean")
+SYNTHESIZED = ("demo", "clean")  # sources whose damage this package draws
 PROVENANCE_PACKAGES = ("restorebench", "numpy", "pillow", "h5py", "scikit-image")
 
 
@@ -38,6 +41,7 @@ class PrepareSettings:
     min_side: int = 32
     max_pixels: int = 40_000_000
     compression_level: int = 4
+    pair_tolerance: float = 8.0
     demo_images: int = 480
     damage: DamageSettings = field(default_factory=DamageSettings)
 
@@ -51,6 +55,11 @@ class PrepareSettings:
         if settings.source not in SOURCES:
             raise ValueError(
                 f"dataset.source: '{settings.source}' is not one of {', '.join(SOURCES)}"
+            )
+        if settings.source in SYNTHESIZED and settings.damage.damages_nothing:
+            raise ValueError(
+                "dataset.damage: strokes and blobs are both at most 0, so no image would be "
+                "damaged and every score would compare a picture with itself"
             )
         if settings.source == "humanface8000" and settings.fit != "stretch":
             raise ValueError(
@@ -89,6 +98,15 @@ def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> tuple[str, byte
         else:
             current = item.damaged
             damaged = fit_square(load_rgb(item.damaged, **limits), size, settings.fit)
+            difference = intact_difference(clean, damaged)
+            if difference > settings.pair_tolerance:
+                return Skip(
+                    name,
+                    str(item.damaged),
+                    f"misaligned pair: intact pixels differ from {item.clean.name} by "
+                    f"{difference:.1f} grey levels (median; dataset.pair_tolerance "
+                    f"{settings.pair_tolerance:g})",
+                )
     except ImageError as error:
         return Skip(name, str(current), str(error))
     return name, compress_image(clean, level), compress_image(damaged, level)
@@ -140,6 +158,7 @@ def prepare(
         )
     splits = {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
     capacity = {split: sum(1 for s in splits.values() if s == split) for split in ("train", "test")}
+    _check_split_sizes(capacity, settings.test_fraction)
     tasks = [(name, item, settings) for name, item in items]
     skipped = list(discovery.skipped)
     temporary = Path(f"{dataset_path}.partial")
@@ -164,6 +183,7 @@ def prepare(
                 raise ValueError(
                     f"no usable image pairs: {found} found, all skipped (reasons in the log)"
                 )
+            _check_split_sizes(report.written, settings.test_fraction)
             if report.total_written + len(skipped) != found:
                 raise RuntimeError(
                     f"counts do not reconcile: {found} found, {report.total_written} written, {len(skipped)} skipped"
@@ -187,6 +207,25 @@ def prepare(
         report.seconds,
     )
     return report
+
+
+def _check_split_sizes(counts: dict[str, int], test_fraction: float) -> None:
+    """Refuse a split that leaves either side empty; warn when the test split is too small to say much."""
+    total = counts["train"] + counts["test"]
+    for split in ("test", "train"):
+        if counts[split] == 0:
+            raise ValueError(
+                f"config key dataset.test_fraction: {test_fraction} of {total} usable pairs puts "
+                f"no image in the {split} split; change it or add images"
+            )
+    if counts["test"] < contract.MIN_TEST_IMAGES:
+        log.warning(
+            "only %d test images (dataset.test_fraction %s of %d): scores and their intervals "
+            "will say little",
+            counts["test"],
+            test_fraction,
+            total,
+        )
 
 
 class _pool:

@@ -6,6 +6,7 @@ with the reason, so found = written + skipped always reconciles.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,19 +74,30 @@ def source_folders(source: str, path: Path) -> list[Path]:
     raise ValueError(f"source '{source}' has no folders")
 
 
+def _stem(path: Path) -> str:
+    """The pairing key: one Unicode form (NFC), as macOS and Linux may store a name either way."""
+    return unicodedata.normalize("NFC", path.stem)
+
+
 def _index(folder: Path) -> dict[str, list[Path]]:
-    """Files by stem; hidden files (.DS_Store and the like) are not data."""
+    """Files by stem, broken links included (to be named as such); hidden files are not data."""
     files: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(folder.iterdir()):
-        if path.is_file() and not path.name.startswith("."):
-            files[path.stem].append(path)
+        if path.name.startswith("."):
+            continue
+        if path.is_file() or (path.is_symlink() and not path.exists()):
+            files[_stem(path)].append(path)
     return files
 
 
 def _problem(files: list[Path]) -> Skip | None:
     if len(files) > 1:
-        listed = ", ".join(p.name for p in files)
-        return Skip(files[0].stem, str(files[0]), f"duplicate stem: {listed}")
+        mixed = len({p.stem for p in files}) > 1  # the same letters, written differently
+        listed = ", ".join(ascii(p.name) if mixed else p.name for p in files)
+        note = " (one name in two Unicode forms)" if mixed else ""
+        return Skip(_stem(files[0]), str(files[0]), f"duplicate stem{note}: {listed}")
+    if files[0].is_symlink() and not files[0].exists():
+        return Skip(_stem(files[0]), str(files[0]), "broken symbolic link: its target is missing")
     if not is_image_file(files[0]):
         return Skip(files[0].stem, str(files[0]), f"unsupported file type '{files[0].suffix}'")
     return None
@@ -112,5 +124,5 @@ def discover(source: str, path: Path) -> Discovery:
             skipped.append(problem)
             continue
         partner = damaged[key][0] if damaged is not None else None
-        pairs.append(Pair(clean[key][0].stem, clean[key][0], partner))
+        pairs.append(Pair(key, clean[key][0], partner))
     return Discovery(pairs, skipped)

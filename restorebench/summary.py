@@ -62,6 +62,9 @@ def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def _interval(values: np.ndarray, indices: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean; none (NaN) from a single value."""
+    if values.shape[-1] < 2:
+        return math.nan, math.nan
     means = values[indices].mean(axis=1)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
@@ -190,11 +193,13 @@ def _score_table(
         cells = []
         for spec in specs:
             stat = row.get(spec.name)
+            interval = (
+                f"[{spec.show(stat.ci_low)}, {spec.show(stat.ci_high)}]"
+                if stat and stat.n > 1
+                else "[no interval from 1 image]"
+            )
             cells.append(
-                f"{spec.show(stat.mean)} [{spec.show(stat.ci_low)}, {spec.show(stat.ci_high)}] "
-                f"({spec.show(stat.median)})"
-                if stat
-                else ""
+                f"{spec.show(stat.mean)} {interval} ({spec.show(stat.median)})" if stat else ""
             )
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     for name, means in (reported or {}).items():
@@ -230,6 +235,12 @@ def render_markdown(
         "",
         *_score_table(stats),
     ]
+    if n < contract.MIN_TEST_IMAGES:
+        lines[2:2] = [
+            f"**Only {n} test image{'s' if n != 1 else ''}: these scores say little about a model**",
+            "(more images, or a larger dataset.test_fraction, narrow the intervals).",
+            "",
+        ]
     if comparisons:
         lines += [
             "",

@@ -70,6 +70,22 @@ def save_photo(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0, **sa
     return path
 
 
+def save_pair(
+    clean: Path,
+    damaged: Path,
+    size: tuple[int, int] = (48, 40),
+    seed: int = 0,
+    damaged_size: tuple[int, int] | None = None,
+) -> None:
+    """A photo and its damaged partner: the same picture (stretched to ``damaged_size``) with a white scribble."""
+    save_photo(clean, size, seed)
+    image = Image.open(clean).convert("RGB").resize(damaged_size or size)
+    pixels = np.asarray(image).copy()
+    pixels[pixels.shape[0] // 3 : pixels.shape[0] // 3 + 2, :] = 255
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(damaged)
+
+
 @pytest.fixture
 def needs_faces_dev():
     if not FACES_DEV.is_dir():

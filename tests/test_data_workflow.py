@@ -3,7 +3,7 @@
 import csv
 
 import pytest
-from conftest import REPO, SNAKEMAKE, run_snakemake, save_photo, write_config
+from conftest import REPO, SNAKEMAKE, run_snakemake, save_pair, save_photo, write_config
 
 from restorebench.dataset import read_attrs, validate_dataset
 
@@ -39,8 +39,7 @@ def test_demo_source(tmp_path):
 def test_pairs_source_with_bad_files(tmp_path):
     raw = tmp_path / "raw"
     for i in range(6):
-        save_photo(raw / "clean" / f"p{i}.jpg", seed=i)
-        save_photo(raw / "damaged" / f"p{i}.png", seed=i)
+        save_pair(raw / "clean" / f"p{i}.jpg", raw / "damaged" / f"p{i}.png", seed=i)
     (raw / "clean" / "broken.jpg").write_text("nope")
     save_photo(raw / "damaged" / "broken.jpg")
     save_photo(raw / "clean" / "orphan.jpg")
@@ -61,8 +60,7 @@ def test_clean_source(tmp_path):
 def test_humanface8000_source_from_a_folder(tmp_path):
     root = tmp_path / "kaggle" / "landscape Images"
     for i in range(5):
-        save_photo(root / "color" / f"{10000 + i}.jpg", (50, 36), seed=i)
-        save_photo(root / "gray" / f"{10000 + i}.jpg", (64, 64), seed=i)
+        save_pair(root / "color" / f"{10000 + i}.jpg", root / "gray" / f"{10000 + i}.jpg", (50, 36), i, (64, 64))
     prepare_run(tmp_path, {"source": "humanface8000", "path": str(tmp_path / "kaggle")})
     attrs, _ = reconciles(tmp_path)
     assert attrs["count_written"] == 5

@@ -4,10 +4,11 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import save_photo
+from conftest import save_pair, save_photo
 from PIL import Image
 
 from restorebench.dataset import read_attrs, read_split, validate_dataset
+from restorebench.images import load_rgb
 from restorebench.prepare import PrepareSettings, prepare
 
 
@@ -25,16 +26,18 @@ def make_bad_pairs(root):
     """Eight good pairs plus every kind of bad or odd input the issue names."""
     clean, damaged = root / "clean", root / "damaged"
     for i in range(8):
-        save_photo(clean / f"good{i}.jpg", (40, 30), seed=i)
-        save_photo(damaged / f"good{i}.png", (32, 32), seed=i + 100)
+        save_pair(clean / f"good{i}.jpg", damaged / f"good{i}.png", (40, 30), i, (32, 32))
     # odd but usable: converted, not skipped
     Image.new("L", (20, 20), 90).save(clean / "grey.png")
     Image.new("RGBA", (20, 20), (1, 2, 3, 100)).save(clean / "rgba.png")
     Image.new("RGB", (20, 20), (9, 9, 9)).convert("P").save(clean / "palette.gif")
     Image.fromarray(np.full((20, 20), 40000, np.uint16)).save(clean / "deep.png")
     Image.new("RGB", (20, 20), (9, 200, 9)).convert("CMYK").save(clean / "cmyk.jpg")
-    for stem in ("grey", "rgba", "palette", "deep", "cmyk"):
-        save_photo(damaged / f"{stem}.jpg", (20, 20))
+    for path in clean.iterdir():  # their partners: the same pictures, as the loader sees them
+        if path.stem in ("grey", "rgba", "palette", "deep", "cmyk"):
+            Image.fromarray(load_rgb(path, max_pixels=10**6, min_side=1)).save(
+                damaged / f"{path.stem}.png"
+            )
     # bad: skipped with a reason
     (clean / "empty.jpg").write_bytes(b"")
     (clean / "text.png").write_text("not an image")

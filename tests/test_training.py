@@ -262,7 +262,7 @@ def test_an_interrupted_run_resumes_after_its_last_epoch(dataset, tmp_path, capl
         train("vae", dataset, tmp_path, settings, callbacks=[Interrupt()])
     assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1"]
     caplog.clear()
-    (state,) = (tmp_path / "vae_backup").iterdir()
+    (state,) = [path for path in (tmp_path / "vae_backup").iterdir() if path.is_dir()]
     (state / "partial-epoch0003.weights.h5").write_bytes(b"half a file")
     (state / "state.json.partial").write_text('{"weights": ')
     (tmp_path / "vae_history.csv").unlink()  # Snakemake deletes an incomplete job's outputs

@@ -25,7 +25,13 @@ from restorebench.families.base import CommonSettings, Family
 from restorebench.training.batches import PairBatches, validation_mask
 from restorebench.training.batchnorm import recalibrate_batchnorm
 from restorebench.training.callbacks import LogEpochs, StopOnNaN, Validation
-from restorebench.training.state import EpochState, fingerprint
+from restorebench.training.state import (
+    EpochState,
+    content_digest,
+    discard_other_states,
+    fingerprint,
+    locked,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +196,8 @@ def _save(
 
 
 def _remove_backup(backup: Path) -> None:
+    """The model's backup folder (its state, its lock) once the outputs are written."""
     shutil.rmtree(backup, ignore_errors=True)
-    with contextlib.suppress(OSError):  # the parent folder, once no run keeps a state there
-        backup.parent.rmdir()
 
 
 def fit(
@@ -225,31 +230,36 @@ def fit(
     keras.utils.set_random_seed(options.seed)
     train, held = _split(model, dataset, options)
     trainer = _build(model, kind, settings, train.clean.shape[1], options, strategy)
-    parts = (family, dataclasses.asdict(settings), dataclasses.asdict(options), train.names)
-    state = EpochState(Path(backup_dir) / fingerprint(*parts), history)
-    done = state.restore(trainer)
-    log.info("%s: %s", model, f"resuming after epoch {done}" if done else "from scratch")
-    batches = PairBatches(
-        train.damaged[~held],
-        train.clean[~held],
-        settings.batch_size,
-        shuffle=True,
-        seed=options.seed,
-        epoch=done,
-        flip=settings.flip,
-    )
-    restorer = kind.restorer(trainer)
-    validation, scorer = _validation(restorer, train, held, settings.batch_size, tensorboard_dir)
-    every = [*([scorer] if scorer else []), state, LogEpochs(model), StopOnNaN(model)]
-    trainer.fit(
-        batches,
-        validation_data=validation,
-        epochs=settings.epochs,
-        initial_epoch=done,
-        callbacks=[*every, *_tensorboard(tensorboard_dir), *callbacks],
-        verbose=verbose,
-    )
-    _recalibrate(model, restorer, batches, scorer)
-    _save(trainer, restorer, restorer_path, trainer_path)
-    _remove_backup(state.folder)
+    data = content_digest(train.names, train.damaged, train.clean)
+    key = fingerprint(family, dataclasses.asdict(settings), dataclasses.asdict(options), data)
+    with locked(backup_dir, f"models.{model}"):
+        discard_other_states(backup_dir, keep=key)
+        state = EpochState(Path(backup_dir) / key, history)
+        done = state.restore(trainer)
+        log.info("%s: %s", model, f"resuming after epoch {done}" if done else "from scratch")
+        batches = PairBatches(
+            train.damaged[~held],
+            train.clean[~held],
+            settings.batch_size,
+            shuffle=True,
+            seed=options.seed,
+            epoch=done,
+            flip=settings.flip,
+        )
+        restorer = kind.restorer(trainer)
+        validation, scorer = _validation(
+            restorer, train, held, settings.batch_size, tensorboard_dir
+        )
+        every = [*([scorer] if scorer else []), state, LogEpochs(model), StopOnNaN(model)]
+        trainer.fit(
+            batches,
+            validation_data=validation,
+            epochs=settings.epochs,
+            initial_epoch=done,
+            callbacks=[*every, *_tensorboard(tensorboard_dir), *callbacks],
+            verbose=verbose,
+        )
+        _recalibrate(model, restorer, batches, scorer)
+        _save(trainer, restorer, restorer_path, trainer_path)
+    _remove_backup(Path(backup_dir))
     return trainer

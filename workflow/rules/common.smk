@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from restorebench import contract, families
+from restorebench.config_checks import check_values
 
 # Keys of the first release, refused with the way to say them now.
 MOVED_KEYS = {
@@ -38,6 +39,10 @@ def _refuse_moved_keys():
 
 def _validate_config():
     """The schema's checks and defaults, with errors that name the config key."""
+    try:
+        check_values(config)
+    except ValueError as error:
+        raise WorkflowError(f"config key {error}") from None
     try:
         validate(config, schema="../schemas/config.schema.yaml")
     except WorkflowError as error:
@@ -101,6 +106,22 @@ TRAINED = [name for name, entry in config["models"].items() if entry is not None
 SCORED = TRAINED + config["score"]["baselines"]
 if not SCORED:
     raise WorkflowError("config keys models and score.baselines: nothing to score")
+
+
+def _refuse_unreadable_outputs():
+    """A damaged HDF5 output is refused before any job starts: the jobs that read it would
+    fail one by one, and each would delete the outputs it was about to replace."""
+    from restorebench.dataset import REBUILD_HINT, hdf5_problem
+
+    for path in [PATHS.dataset, *map(PATHS.predictions, SCORED)]:
+        problem = hdf5_problem(path) if os.path.isfile(path) else None
+        if problem:
+            raise WorkflowError(
+                f"{path}: not a readable HDF5 file ({problem}); {REBUILD_HINT}"
+            )
+
+
+_refuse_unreadable_outputs()
 
 
 def name_pattern(names):
