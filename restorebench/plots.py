@@ -113,7 +113,7 @@ def plot_examples(
     values: np.ndarray,
     metric: str,
     path: Path,
-) -> None:
+) -> plt.Figure:
     """Best, median and worst restoration of one model by one metric: damaged, restored, clean."""
     picks = example_indices(values, metric)
     spec = contract.metric(metric)
@@ -135,6 +135,7 @@ def plot_examples(
     figure.suptitle(f"{model}: best, median and worst test image by {spec.label}")
     figure.tight_layout()
     _save(figure, path)
+    return figure
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:

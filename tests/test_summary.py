@@ -177,3 +177,22 @@ def test_every_plot_writes_a_png(tmp_path, tables):
     for name in ("d", "s", "e", "t"):
         with Image.open(tmp_path / f"{name}.png") as image:
             assert image.format == "PNG" and min(image.size) > 200
+
+
+def test_one_test_image_gets_no_interval_and_a_warning():
+    values = np.array([[4.0, 0.5, 0.9, 30.0]])
+    stats, _ = summarize({"m": values}, [], resamples=200)
+    assert all(math.isnan(stat.ci_low) and math.isnan(stat.ci_high) for stat in stats)
+    text = render_markdown(stats, [], 0.95, 200)
+    assert "Only 1 test image: these scores say little" in text
+    assert "[no interval from 1 image]" in text and "nan" not in text
+
+
+@pytest.mark.parametrize("name", [r"$\bogus$", "$x^$", r"$\frac{1}$", "50% & <b>"])
+def test_an_image_name_is_drawn_as_written(tmp_path, tables, name):
+    """Matplotlib reads $...$ as mathematics: a file name must never be parsed as such."""
+    images = np.zeros((3, 6, 16, 16, 3), np.uint8)
+    names = [f"{name} {i}" for i in range(len(NAMES))]
+    figure = plot_examples("a", *images, names, tables["a"][:, 2], "ssim", tmp_path / "e.png")
+    labels = [axis.get_ylabel() for axis in figure.axes]
+    assert any(name in label for label in labels) and (tmp_path / "e.png").stat().st_size > 0

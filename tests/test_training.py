@@ -16,6 +16,7 @@ from restorebench.inference import restore_images, restore_with
 from restorebench.metrics import score_images
 from restorebench.training.batches import PairBatches, validation_mask
 from restorebench.training.fit import TrainOptions, build_trainer, fit
+from restorebench.training.state import locked
 
 SIZE = 16
 VAE = VaeSettings(
@@ -270,6 +271,61 @@ def test_an_interrupted_run_resumes_after_its_last_epoch(dataset, tmp_path, capl
     assert "resuming after epoch 2" in caplog.text and "vae epoch 3/3" in caplog.text
     assert "vae epoch 2/3" not in caplog.text
     assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
+
+
+def states(tmp_path, model="vae"):
+    return [path for path in (tmp_path / f"{model}_backup").iterdir() if path.is_dir()]
+
+
+@pytest.mark.parametrize("change", ["pixels", "image_size", "epochs"])
+def test_a_state_from_other_data_or_settings_is_discarded_not_resumed(
+    dataset, tmp_path, caplog, change
+):
+    """Same names, other pixels or size (a rebuilt dataset), or other epochs: never resumed."""
+    caplog.set_level(logging.INFO, logger="restorebench.training")
+    three = dataclasses.replace(VAE, epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train("vae", dataset, tmp_path, three, callbacks=[Interrupt()])
+    (old,) = states(tmp_path)
+    if change == "epochs":
+        three = dataclasses.replace(three, epochs=4)
+    else:
+        splits = {
+            split: dataclasses.asdict(read_split(dataset, split)) for split in ("train", "test")
+        }
+        for arrays in splits.values():
+            if change == "pixels":
+                arrays["clean"] = 255 - arrays["clean"]
+            else:  # the same images at twice the size
+                for kind in ("clean", "damaged"):
+                    arrays[kind] = arrays[kind].repeat(2, axis=1).repeat(2, axis=2)
+        write_dataset(dataset, splits)
+    caplog.clear()
+    with pytest.raises(KeyboardInterrupt):
+        train("vae", dataset, tmp_path, three, callbacks=[Interrupt()])
+    assert f"discarded the saved state {old}" in caplog.text and "from scratch" in caplog.text
+    assert old not in states(tmp_path) and len(states(tmp_path)) == 1
+
+
+def test_a_damaged_state_is_discarded_and_training_starts_over(dataset, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="restorebench.training")
+    three = dataclasses.replace(VAE, epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train("vae", dataset, tmp_path, three, callbacks=[Interrupt()])
+    (state,) = states(tmp_path)
+    (weights,) = state.glob("*.weights.h5")
+    weights.write_bytes(b"\x89HDF\r\n garbage")
+    caplog.clear()
+    train("vae", dataset, tmp_path, three)
+    assert f"cannot resume from {state}" in caplog.text and "from scratch" in caplog.text
+    assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
+
+
+def test_a_second_trainer_of_one_model_is_refused(dataset, tmp_path):
+    held = locked(tmp_path / "vae_backup", "models.vae")
+    with held, pytest.raises(BlockingIOError, match="models.vae: another training holds"):
+        train("vae", dataset, tmp_path)
+    assert not (tmp_path / "vae_history.csv").exists()
 
 
 def test_bad_inputs_are_refused_with_the_reason(dataset, tmp_path):
