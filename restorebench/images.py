@@ -6,7 +6,9 @@ can act on; callers record it next to the file instead of crashing.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,18 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
+@contextlib.contextmanager
+def _own_size_limit() -> Iterator[None]:
+    """Pillow's decompression-bomb limit off while we open a file: our ``max_pixels``, checked
+    from the header before decoding, is the only one (Pillow's would refuse above 89 MP)."""
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
 def load_rgb(path: Path, *, max_pixels: int, min_side: int) -> np.ndarray:
     """Decode ``path`` to (H, W, 3) uint8, EXIF orientation applied.
 
@@ -53,7 +67,7 @@ def load_rgb(path: Path, *, max_pixels: int, min_side: int) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise ImageError("empty file (0 bytes)")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _own_size_limit():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size

@@ -6,18 +6,73 @@ conversion on both sides so every caller scores and stores the same pixels.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
 
+def _archive_problem(path: Path) -> str | None:
+    """Why ``path`` is no ``.keras`` archive at all, found before Keras reports it obscurely."""
+    if path.suffix != ".keras":
+        return f"expected a .keras file, got '{path.suffix or 'no suffix'}'"
+    if path.stat().st_size == 0:
+        return "empty file (0 bytes)"
+    if not zipfile.is_zipfile(path):
+        return "not a Keras archive (a .keras file is a zip archive)"
+    with zipfile.ZipFile(path) as archive:
+        if "config.json" not in archive.namelist():
+            return "the archive holds no config.json (not saved by keras.Model.save)"
+    return None
+
+
+def check_restorer(model: keras.Model, where: Path | str) -> keras.Model:
+    """Refuse a model that does not map an image to an image of the same shape.
+
+    A discriminator (one score per image), a one-channel or half-size output would
+    otherwise give flat PNGs or a traceback deep in the restore loop.
+    """
+    shapes = model.input_shape, model.output_shape
+    if not all(isinstance(shape, tuple) for shape in shapes):
+        raise ValueError(f"{where}: a restorer has one input and one output, got {shapes}")
+    _, height, width, channels = (*model.input_shape, None, None, None)[:4]
+    if len(model.input_shape) != 4 or channels != 3 or height is None or height != width:
+        raise ValueError(
+            f"{where}: a restorer takes square RGB images (None, S, S, 3), got {model.input_shape}"
+        )
+    probe = keras.ops.convert_to_numpy(
+        model(np.zeros((1, height, width, 3), np.float32), training=False)
+    )
+    if probe.shape != (1, height, width, 3) or not np.issubdtype(probe.dtype, np.floating):
+        raise ValueError(
+            f"{where}: a restorer maps (1, {height}, {width}, 3) images to the same shape, "
+            f"this model gives {probe.dtype} {probe.shape}"
+        )
+    return model
+
+
 def load(model_path: Path) -> keras.Model:
-    """Load a saved restorer; ``safe_mode`` refuses models that would run arbitrary code."""
+    """Load and check a saved restorer; ``safe_mode`` refuses models that would run arbitrary code.
+
+    Every way a file can fail to be a restorer is a ValueError naming the file and why.
+    """
     model_path = Path(model_path)
+    if model_path.is_dir():
+        raise ValueError(f"{model_path}: a folder, not a model file")
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: no such model file")
-    return keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    problem = _archive_problem(model_path)
+    if problem:
+        raise ValueError(f"{model_path}: {problem}")
+    try:
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError, zipfile.BadZipFile) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
+        raise ValueError(
+            f"{model_path}: cannot load the model ({type(error).__name__}: {detail})"
+        ) from None
+    return check_restorer(model, model_path)
 
 
 def restore_with(model: keras.Model, damaged: np.ndarray, batch_size: int = 32) -> np.ndarray:

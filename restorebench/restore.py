@@ -17,6 +17,7 @@ damage (and a pixel around it), which undoes the model's blur on the rest of the
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -90,14 +91,79 @@ def keep_undamaged(original: np.ndarray, restored: np.ndarray, threshold: int) -
 
 
 def output_names(paths: list[Path]) -> dict[Path, str]:
-    """``<stem>.png``; files sharing a stem (a.jpg, a.png) get ``<stem>_<suffix>.png`` so none is overwritten."""
-    stems = Counter(path.stem for path in paths)
-    return {
-        path: f"{path.stem}.png"
-        if stems[path.stem] == 1
-        else f"{path.stem}_{path.suffix.lstrip('.').lower()}.png"
-        for path in paths
-    }
+    """One distinct PNG name per input, also where letter case is not told apart.
+
+    ``<stem>.png`` where the stem is unique; stems shared (``a.jpg``, ``a.png``) get
+    ``<stem>_<suffix>.png``, and a clash with another file's name a counter.
+    """
+    stems = Counter(path.stem.casefold() for path in paths)
+    taken = {f"{p.stem}.png".casefold() for p in paths if stems[p.stem.casefold()] == 1}
+    names = {}
+    for path in paths:
+        if stems[path.stem.casefold()] == 1:
+            names[path] = f"{path.stem}.png"
+            continue
+        base = f"{path.stem}_{path.suffix.lstrip('.').lower()}"
+        name, count = f"{base}.png", 1
+        while name.casefold() in taken:
+            count += 1
+            name = f"{base}_{count}.png"
+        taken.add(name.casefold())
+        names[path] = name
+    return names
+
+
+def _is_grey(image: np.ndarray) -> bool:
+    return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+
+
+def _as_written(restored: np.ndarray, grey: bool) -> Image.Image:
+    """A greyscale picture comes back greyscale: the model's colour tints are no restoration."""
+    if not grey:
+        return Image.fromarray(restored)
+    return Image.fromarray(np.rint(restored.mean(axis=-1)).astype(np.uint8), mode="L")
+
+
+def _bounded(low: int, high: int | None = None):
+    """An argparse type: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _output_problem(
+    output: Path, source: Path, paths: list[Path], names: dict[Path, str], overwrite: bool
+) -> str | None:
+    """Why writing ``names`` into ``output`` would harm a file the user owns, or None."""
+    if output.exists() and not output.is_dir():
+        return f"{output}: exists and is not a folder"
+    if output.is_dir() and not os.access(output, os.W_OK | os.X_OK):
+        return f"{output}: the folder is not writable"
+    folder = output.resolve()
+    if source.is_dir() and (folder == source.resolve() or source.resolve() in folder.parents):
+        return (
+            f"{output}: is the input folder or inside it; restored files would mix with "
+            "(or replace) the originals. Choose another output folder"
+        )
+    inputs = {path.resolve() for path in paths}
+    if any((folder / name).resolve() in inputs for name in names.values()):
+        return (
+            f"{output}: a restored file would replace its own input; choose another output folder"
+        )
+    existing = sorted(name for name in names.values() if (folder / name).exists())
+    if existing and not overwrite:
+        shown = ", ".join(existing[:3]) + (
+            f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        )
+        return f"{output}: {len(existing)} file(s) would be replaced ({shown}); pass --overwrite to replace them"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,7 +186,10 @@ def _parser() -> argparse.ArgumentParser:
         "--mode", choices=MODES, default="resize", help="how pictures meet the model's size"
     )
     parser.add_argument(
-        "--overlap", type=int, default=None, help="tile mode: overlap in pixels (default: size/4)"
+        "--overlap",
+        type=_bounded(0),
+        default=None,
+        help="tile mode: overlap in pixels (default: size/4)",
     )
     parser.add_argument(
         "--keep-undamaged",
@@ -128,10 +197,24 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the original pixels outside the near-white damage (and one pixel around it)",
     )
     parser.add_argument(
-        "--threshold", type=int, default=250, help="near-white threshold for --keep-undamaged"
+        "--threshold",
+        type=_bounded(0, 255),
+        default=250,
+        help="near-white threshold for --keep-undamaged (0-255)",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="tiles per model batch")
-    parser.add_argument("--max-pixels", type=int, default=40_000_000, help="refuse larger pictures")
+    parser.add_argument("--batch-size", type=_bounded(1), default=32, help="tiles per model batch")
+    parser.add_argument(
+        "--max-pixels", type=_bounded(1), default=40_000_000, help="refuse larger pictures"
+    )
+    parser.add_argument(
+        "--min-side",
+        type=_bounded(1),
+        default=32,
+        help="warn about pictures with a smaller side: the model sees too little of them",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace files already in the output folder"
+    )
     return parser
 
 
@@ -148,29 +231,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.input}: no image files (by suffix) to restore", file=sys.stderr)
         return 2
 
+    names = output_names(paths)
+    problem = _output_problem(args.output, args.input, paths, names, args.overwrite)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
     accel.configure()  # before Keras, which the import below starts, after the checks
     from restorebench.inference import load, restore_with
 
     try:
-        model = load(args.model)
+        model = load(args.model)  # checked: square RGB images in, the same shape out
     except (OSError, ValueError) as error:
-        print(f"error: {args.model}: cannot load the model: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    height, width = model.input_shape[1:3]
-    if height is None or height != width:
-        print(
-            f"error: {args.model}: expected a model of fixed square input, got {model.input_shape}",
-            file=sys.stderr,
-        )
-        return 2
-    size = height
+    size = model.input_shape[1]
     overlap = size // 4 if args.overlap is None else args.overlap
     if not 0 <= overlap < size:
         print(f"error: --overlap must lie in 0..{size - 1}, got {overlap}", file=sys.stderr)
         return 2
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"error: {args.output}: cannot create the output folder: {error}", file=sys.stderr)
+        return 2
 
-    args.output.mkdir(parents=True, exist_ok=True)
-    names = output_names(paths)
     failed = 0
     for path in paths:
         try:
@@ -179,12 +264,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped {path}: {error}", file=sys.stderr)
             failed += 1
             continue
+        if min(image.shape[:2]) < args.min_side:
+            height, width = image.shape[:2]
+            print(
+                f"warning: {path}: {width}x{height} pixels, a side below --min-side "
+                f"{args.min_side}: the model sees little of it",
+                file=sys.stderr,
+            )
         restored = restore_picture(
             lambda x: restore_with(model, x, args.batch_size), image, size, args.mode, overlap
         )
         if args.keep_undamaged:
             restored = keep_undamaged(image, restored, args.threshold)
-        Image.fromarray(restored).save(args.output / names[path])
+        try:
+            _as_written(restored, _is_grey(image)).save(args.output / names[path])
+        except OSError as error:
+            print(f"error: {args.output / names[path]}: cannot write: {error}", file=sys.stderr)
+            return 2
     print(
         f"restored {len(paths) - failed} of {len(paths)} images into {args.output} ({args.mode}, {size} px model)"
     )

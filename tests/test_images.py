@@ -126,3 +126,13 @@ def test_fit_square_gives_the_working_size(fit):
 def test_fit_square_refuses_unknown_fit():
     with pytest.raises(ValueError, match="unknown fit 'zoom'"):
         fit_square(np.zeros((8, 8, 3), np.uint8), 4, "zoom")
+
+
+def test_max_pixels_is_the_only_size_limit(tmp_path, monkeypatch):
+    """Pillow's own limit (89 MP by default) must not refuse what max_pixels allows."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # a stand-in for the 89 MP default
+    path = save_photo(tmp_path / "a.png", (48, 40))
+    assert load_rgb(path, max_pixels=10_000, min_side=1).shape == (40, 48, 3)
+    assert Image.MAX_IMAGE_PIXELS == 100  # left as it was
+    with pytest.raises(ImageError, match="exceeds max_pixels=1000"):
+        load_rgb(path, max_pixels=1000, min_side=1)
