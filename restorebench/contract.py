@@ -8,6 +8,7 @@ paying for numpy, Keras or Snakemake.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -22,9 +23,16 @@ class Metric:
     label: str
     lower_is_better: bool
     format: str
+    # The values the score can take; a file with others was not written by its scorer.
+    low: float = -math.inf
+    high: float = math.inf
 
     def show(self, value: float) -> str:
         return self.format.format(value)
+
+    def possible(self, value: float) -> bool:
+        """NaN, or a value out of the metric's range (negative MSE, SSIM above 1), is not."""
+        return self.low <= value <= self.high
 
 
 # Column order of metrics/<model>.csv. A new metric is an entry here and its function in
@@ -32,10 +40,10 @@ class Metric:
 # ``contract.METRICS`` at call time, never copied at import, so every consumer (a test's
 # temporary spec too) sees one list.
 METRICS: tuple[Metric, ...] = (
-    Metric("mse", "MSE", lower_is_better=True, format="{:.1f}"),
-    Metric("nrmse", "NRMSE", lower_is_better=True, format="{:.4f}"),
-    Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}"),
-    Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}"),
+    Metric("mse", "MSE", lower_is_better=True, format="{:.1f}", low=0.0),
+    Metric("nrmse", "NRMSE", lower_is_better=True, format="{:.4f}", low=0.0),
+    Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}", low=-1.0, high=1.0),
+    Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}", low=0.0),
 )
 
 

@@ -173,3 +173,42 @@ def test_conditions():
     ]:
         with pytest.raises(ValueError, match=message):
             evaluate(bad, scores, 3)
+
+
+def test_an_empty_test_split_is_named_not_a_traceback(tmp_path):
+    run_dir = make_fake_run(tmp_path / "run", 4, 16)
+    with h5py.File(run_dir / "dataset.h5", "r+") as file:
+        for key in ("clean", "damaged", "names"):
+            data = file["test"][key]
+            empty = np.empty((0, *data.shape[1:]), data.dtype)
+            del file["test"][key]
+            file["test"].create_dataset(key, data=empty)
+    with pytest.raises(RunError, match="dataset.h5: the test split is empty"):
+        Run(run_dir)
+
+
+def test_impossible_scores_are_flagged_where_they_show(fake_run, qtbot):
+    """A negative MSE, an SSIM above 1 or a NaN is shown, but marked, and named in the problems."""
+    from PyQt6.QtCore import Qt
+
+    from viewer.table import ScoreTable
+
+    path = fake_run / "metrics" / "vae.csv"
+    rows = list(csv.reader(path.open()))
+    header = rows[0]
+    rows[1][header.index("mse")] = "-3"
+    rows[2][header.index("ssim")] = "1.5"
+    rows[3][header.index("psnr")] = "nan"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with Run(fake_run) as run:
+        text = "\n".join(run.problems)
+        for label in ("MSE", "SSIM", "PSNR (dB)"):
+            assert f"metrics/vae.csv: 1 impossible {label} value(s)" in text
+        table = ScoreTable(run)
+        column = 2 + table.columns.index(("vae", "mse"))
+        flagged = table.index(table.row_of(0), column)
+        fine = table.index(table.row_of(4), column)
+        assert table.data(flagged, Qt.ItemDataRole.BackgroundRole) is not None
+        assert "impossible MSE: -3.0" in table.data(flagged, Qt.ItemDataRole.ToolTipRole)
+        assert table.data(fine, Qt.ItemDataRole.BackgroundRole) is None

@@ -131,6 +131,12 @@ class Run:
             raise RunError(
                 f"{path}: no readable test split with clean, damaged and names ({error})"
             ) from error
+        if not self.names:
+            self.close()
+            raise RunError(
+                f"{path}: the test split is empty, nothing to show "
+                "(see dataset.test_fraction in the run's config)"
+            )
         shape = self.clean.shape
         if self.clean.dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3:
             self.close()
@@ -239,6 +245,14 @@ class Run:
             return None
         if not self._names_match(model, rel, names):
             return None
+        for metric in metrics:
+            spec = contract.metric(metric)
+            impossible = [v for v in values[metric] if not spec.possible(v)]
+            if impossible:  # shown, but flagged: a broken scorer or a hand-edited file
+                self.problems.append(
+                    f"{rel}: {len(impossible)} impossible {spec.label} value(s), e.g. "
+                    f"{impossible[0]} (possible: {spec.low} to {spec.high})"
+                )
         return values
 
     def _problem(self, model: Model, message: str) -> None:

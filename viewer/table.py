@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PyQt6.QtGui import QColor
 
 from restorebench import contract
 from viewer.conditions import evaluate
 from viewer.runfiles import Run, label
+
+IMPOSSIBLE_COLOUR = "#f4b6b6"  # a cell whose value its metric cannot take
 
 
 class ScoreTable(QAbstractTableModel):
@@ -117,6 +120,13 @@ class ScoreTable(QAbstractTableModel):
             return self.specs[metric].show(self.scores[model][metric][image])
         if role == Qt.ItemDataRole.TextAlignmentRole and column != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if column >= 2 and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole):
+            model, metric = self.columns[column - 2]
+            spec, value = self.specs[metric], self.scores[model][metric][image]
+            if not spec.possible(value):
+                if role == Qt.ItemDataRole.BackgroundRole:
+                    return QColor(IMPOSSIBLE_COLOUR)
+                return f"impossible {spec.label}: {value} (possible: {spec.low} to {spec.high})"
         return None
 
     def headerData(

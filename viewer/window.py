@@ -8,6 +8,7 @@ is re-opened after a short quiet period, keeping the image that was on screen.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -385,7 +386,7 @@ class ViewerWindow(QMainWindow):
             self._update_banner()
 
     def _update_banner(self) -> None:
-        self.banner.setText("<br>".join(f"⚠ {p}" for p in self.problems))
+        self.banner.setText("<br>".join(f"⚠ {html.escape(p, quote=False)}" for p in self.problems))
         self.banner.setVisible(bool(self.problems))
 
     def pixel_report(self, x: int, y: int) -> str:
