@@ -2,13 +2,17 @@
 
 Damage only paints pixels white, so wherever the damaged image is not near-white, a pair
 that is aligned agrees up to compression noise. A pair cropped differently, rotated by
-EXIF on one side only or simply mismatched disagrees almost everywhere.
+EXIF on one side only or simply mismatched disagrees almost everywhere. Brightness is
+compared, not colour: a few clean photos of humanface8000 are greyscale.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+# Pairs are compared at this size: small enough to be cheap, large enough that a resized
+# stroke keeps near-white pixels (at 16 px most pixels hold a little paint).
+ALIGNMENT_SIZE = 128
 NEAR_WHITE = 220  # every channel at least this: possibly paint, or paint blended by resizing
 
 
@@ -21,8 +25,13 @@ def _grow(mask: np.ndarray) -> np.ndarray:
     )
 
 
+def _luma(image: np.ndarray) -> np.ndarray:
+    """Brightness (ITU-R 601): a greyscale photo and a colour copy of it are the same picture."""
+    return image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def intact_difference(clean: np.ndarray, damaged: np.ndarray) -> float:
-    """Median absolute difference, in grey levels (0-255, RGB averaged), over the intact pixels.
+    """Median absolute brightness difference, in grey levels (0-255), over the intact pixels.
 
     The median, not the mean: JPEG rings for a few pixels around every white stroke, and
     heavy damage would otherwise make an aligned pair look shifted. Both are uint8
@@ -34,5 +43,5 @@ def intact_difference(clean: np.ndarray, damaged: np.ndarray) -> float:
     intact = ~_grow((damaged >= NEAR_WHITE).all(axis=-1))
     if not intact.any():
         return 0.0
-    difference = np.abs(clean.astype(np.int16) - damaged.astype(np.int16)).mean(axis=-1)
+    difference = np.abs(_luma(clean) - _luma(damaged))
     return float(np.median(difference[intact]))

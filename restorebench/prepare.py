@@ -17,7 +17,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from restorebench import contract
-from restorebench.alignment import intact_difference
+from restorebench.alignment import ALIGNMENT_SIZE, intact_difference
 from restorebench.damage import DamageSettings, apply_damage
 from restorebench.dataset import DatasetWriter, compress_image, split_of
 from restorebench.demo import demo_image, demo_name
@@ -41,7 +41,7 @@ class PrepareSettings:
     min_side: int = 32
     max_pixels: int = 40_000_000
     compression_level: int = 4
-    pair_tolerance: float = 8.0
+    pair_tolerance: float = 6.0
     demo_images: int = 480
     damage: DamageSettings = field(default_factory=DamageSettings)
 
@@ -92,24 +92,34 @@ def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> tuple[str, byte
     limits = {"max_pixels": settings.max_pixels, "min_side": settings.min_side}
     current = item.clean
     try:
-        clean = fit_square(load_rgb(item.clean, **limits), size, settings.fit)
+        clean_photo = load_rgb(item.clean, **limits)
+        clean = fit_square(clean_photo, size, settings.fit)
         if item.damaged is None:
             damaged = apply_damage(clean, settings.seed, name, settings.damage)
         else:
             current = item.damaged
-            damaged = fit_square(load_rgb(item.damaged, **limits), size, settings.fit)
-            difference = intact_difference(clean, damaged)
-            if difference > settings.pair_tolerance:
-                return Skip(
-                    name,
-                    str(item.damaged),
-                    f"misaligned pair: intact pixels differ from {item.clean.name} by "
-                    f"{difference:.1f} grey levels (median; dataset.pair_tolerance "
-                    f"{settings.pair_tolerance:g})",
-                )
+            damaged_photo = load_rgb(item.damaged, **limits)
+            damaged = fit_square(damaged_photo, size, settings.fit)
+            misaligned = _misalignment(clean_photo, damaged_photo, item.clean.name, settings)
+            if misaligned:
+                return Skip(name, str(item.damaged), misaligned)
     except ImageError as error:
         return Skip(name, str(current), str(error))
     return name, compress_image(clean, level), compress_image(damaged, level)
+
+
+def _misalignment(clean, damaged, clean_name: str, settings: PrepareSettings) -> str | None:
+    """Why a pair is not one picture, checked at one size whatever ``image_size`` is."""
+    size = ALIGNMENT_SIZE
+    difference = intact_difference(
+        fit_square(clean, size, settings.fit), fit_square(damaged, size, settings.fit)
+    )
+    if difference <= settings.pair_tolerance:
+        return None
+    return (
+        f"misaligned pair: intact pixels differ from {clean_name} by {difference:.1f} grey "
+        f"levels (median at {size} px; dataset.pair_tolerance {settings.pair_tolerance:g})"
+    )
 
 
 def _items(
@@ -119,6 +129,21 @@ def _items(
         return [(demo_name(i), i) for i in range(settings.demo_images)], Discovery([], [])
     discovery = discover(settings.source, Path(folder))
     return [(pair.name, pair) for pair in discovery.pairs], discovery
+
+
+def check_planned_split(settings: PrepareSettings, folder: Path | None) -> None:
+    """Refuse, before any image is decoded, a split that would leave a side empty.
+
+    Only names decide the split, so the plan is exact up to the images later skipped
+    (prepare checks again after decoding).
+    """
+    items, _ = _items(settings, folder)
+    if not items:
+        return  # prepare names what is wrong with the folder
+    tests = sum(
+        split_of(name, settings.seed, settings.test_fraction) == "test" for name, _ in items
+    )
+    _check_split_sizes({"train": len(items) - tests, "test": tests}, settings.test_fraction)
 
 
 def write_skipped(path: Path, skipped: list[Skip]) -> None:
@@ -210,8 +235,16 @@ def prepare(
 
 
 def _check_split_sizes(counts: dict[str, int], test_fraction: float) -> None:
-    """Refuse a split that leaves either side empty; warn when the test split is too small to say much."""
+    """Refuse a split that leaves either side empty; warn when the test split is too small to say much.
+
+    ``test_fraction`` 0 asks for no test split at all (a training benchmark's dataset);
+    the workflow's schema never allows it.
+    """
     total = counts["train"] + counts["test"]
+    if test_fraction == 0:
+        if counts["train"] == 0:
+            raise ValueError("no usable image pairs for the train split")
+        return
     for split in ("test", "train"):
         if counts[split] == 0:
             raise ValueError(

@@ -37,87 +37,24 @@ def _alias_bomb() -> str:
 
 NAN, INF = float("nan"), float("inf")
 DAMAGED_OUTPUTS = {"dataset.h5": "results/t/dataset.h5", "vae.h5": "results/t/predictions/vae.h5"}
+# fmt: off
 CONFIG_CASES = [
-    (
-        "test-fraction-nan",
-        {"dataset": {"test_fraction": NAN}},
-        None,
-        (),
-        "config key dataset.test_fraction: nan is not a finite number",
-    ),
-    (
-        "learning-rate-nan",
-        {"models": {"vae": {"learning_rate": NAN}}},
-        None,
-        (),
-        "config key models.vae.learning_rate: nan is not a finite number",
-    ),
-    (
-        "learning-rate-inf",
-        {"models": {"gan": {"learning_rate": INF}}},
-        None,
-        (),
-        "config key models.gan.learning_rate: inf is not a finite number",
-    ),
-    (
-        "strokes-reversed",
-        {"dataset": {"damage": {"strokes": [24, 2]}}},
-        None,
-        (),
-        "config key dataset.damage.strokes: [24, 2] is reversed",
-    ),
-    (
-        "blobs-reversed",
-        {"dataset": {"damage": {"blobs": [6, 0]}}},
-        None,
-        (),
-        "config key dataset.damage.blobs: [6, 0] is reversed",
-    ),
-    (
-        "width-reversed",
-        {"dataset": {"damage": {"stroke_width": [5, 2]}}},
-        None,
-        (),
-        "config key dataset.damage.stroke_width: [5, 2] is reversed",
-    ),
-    (
-        "no-damage",
-        {"dataset": {"damage": {"strokes": [0, 0], "blobs": [0, 0]}}},
-        None,
-        (),
-        "config key dataset.damage: strokes and blobs are both at most 0",
-    ),
+    ("test-fraction-nan", {"dataset": {"test_fraction": NAN}}, None, (), "config key dataset.test_fraction: nan is not a finite number"),
+    ("learning-rate-nan", {"models": {"vae": {"learning_rate": NAN}}}, None, (), "config key models.vae.learning_rate: nan is not a finite number"),
+    ("learning-rate-inf", {"models": {"gan": {"learning_rate": INF}}}, None, (), "config key models.gan.learning_rate: inf is not a finite number"),
+    ("strokes-reversed", {"dataset": {"damage": {"strokes": [24, 2]}}}, None, (), "config key dataset.damage.strokes: [24, 2] is reversed"),
+    ("blobs-reversed", {"dataset": {"damage": {"blobs": [6, 0]}}}, None, (), "config key dataset.damage.blobs: [6, 0] is reversed"),
+    ("width-reversed", {"dataset": {"damage": {"stroke_width": [5, 2]}}}, None, (), "config key dataset.damage.stroke_width: [5, 2] is reversed"),
+    ("no-damage", {"dataset": {"damage": {"strokes": [0, 0], "blobs": [0, 0]}}}, None, (), "config key dataset.damage: strokes and blobs are both at most 0"),
     ("run-name-newline", {"run": "ok\n"}, None, (), "config key run: 'ok\\n' does not match"),
-    (
-        "model-name-newline",
-        {"models": {"vae2\n": {"family": "vae"}}},
-        None,
-        (),
-        "config key models: 'vae2\\n' does not match",
-    ),
-    (
-        "yaml-syntax-error",
-        None,
-        "run: demo\ndataset: {source: demo\n  image_size: [1,\n",
-        (),
-        "config.yaml, line 3, column 13: not valid YAML",
-    ),
+    ("model-name-newline", {"models": {"vae2\n": {"family": "vae"}}}, None, (), "config key models: 'vae2\\n' does not match"),
+    ("yaml-syntax-error", None, "run: demo\ndataset: {source: demo\n  image_size: [1,\n", (), "config.yaml, line 3, column 13: not valid YAML"),
     ("yaml-alias-bomb", None, _alias_bomb(), (), "more than 10000 values"),
-    (
-        "dataset-truncated",
-        {},
-        None,
-        ("dataset.h5",),
-        "results/t/dataset.h5: not a readable HDF5 file",
-    ),
-    (
-        "predictions-truncated",
-        {},
-        None,
-        ("vae.h5",),
-        "results/t/predictions/vae.h5: not a readable HDF5 file",
-    ),
+    ("test-split-empty", {"dataset": {"demo_images": 4, "test_fraction": 0.01}}, None, (), "config key dataset.test_fraction: 0.01 of 4 usable pairs puts no image in the test split"),
+    ("dataset-truncated", {}, None, ("dataset.h5",), "results/t/dataset.h5: not a readable HDF5 file"),
+    ("predictions-truncated", {}, None, ("vae.h5",), "results/t/predictions/vae.h5: not a readable HDF5 file"),
 ]
+# fmt: on
 
 
 def _damaged_hdf5(path: Path) -> None:
@@ -191,25 +128,17 @@ def _few(root: Path) -> None:
         save_pair(root / "clean" / f"p{i}.jpg", root / "damaged" / f"p{i}.png", seed=i)
 
 
+# fmt: off
 FOLDER_CASES = [
     ("pair-mirrored", lambda root: _misaligned(root, "mirrored"), {}, ("odd", "misaligned pair")),
-    (
-        "pair-other-crop",
-        lambda root: _misaligned(root, "cropped"),
-        {"fit": "center_crop"},
-        ("odd", "misaligned pair"),
-    ),
+    ("pair-other-crop", lambda root: _misaligned(root, "cropped"), {"fit": "center_crop"}, ("odd", "misaligned pair")),
     ("pair-exif-one-side", lambda root: _misaligned(root, "exif"), {}, ("odd", "misaligned pair")),
     ("clean-broken-link", _broken_link, {}, ("gone", "broken symbolic link")),
     ("two-unicode-forms", _unicode_forms, {}, ("caf\u00e9x", "one name in two Unicode forms")),
-    (
-        "empty-test-split",
-        _few,
-        {"test_fraction": 0.001},
-        "dataset.test_fraction: 0.001 of 3 usable pairs puts no image in the test split",
-    ),
+    ("empty-test-split", _few, {"test_fraction": 0.001}, "dataset.test_fraction: 0.001 of 3 usable pairs puts no image in the test split"),
     ("empty-train-split", _few, {"test_fraction": 0.999}, "puts no image in the train split"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
@@ -316,90 +245,32 @@ def _output_is_a_file(tmp: Path) -> None:
     (tmp / "out").write_text("a file, not a folder")
 
 
+# fmt: off
 RESTORE_CASES = [
     ("output-is-input", None, "{model} {in} {in}", "is the input folder or inside it"),
     ("output-inside-input", None, "{model} {in} {in}/restored", "is the input folder or inside it"),
     ("output-replaces-its-input", None, "{model} {in}/a.png {in}", "would replace its own input"),
-    (
-        "existing-output-file",
-        _existing_output,
-        "{model} {in} {out}",
-        "1 file(s) would be replaced (a.png); pass --overwrite",
-    ),
+    ("existing-output-file", _existing_output, "{model} {in} {out}", "1 file(s) would be replaced (a.png); pass --overwrite"),
     ("output-is-a-file", _output_is_a_file, "{model} {in} {out}", "exists and is not a folder"),
-    (
-        "output-below-a-file",
-        _output_is_a_file,
-        "{model} {in} {out}/sub",
-        "cannot create the output folder",
-    ),
-    (
-        "model-discriminator",
-        None,
-        "{models}/discriminator.keras {in} {out}",
-        "this model gives float32 (1, 1)",
-    ),
+    ("output-below-a-file", _output_is_a_file, "{model} {in} {out}/sub", "cannot create the output folder"),
+    ("model-discriminator", None, "{models}/discriminator.keras {in} {out}", "this model gives float32 (1, 1)"),
     ("model-one-channel", None, "{models}/one_channel.keras {in} {out}", "(1, 16, 16, 1)"),
     ("model-half-size", None, "{models}/half_size.keras {in} {out}", "(1, 8, 8, 3)"),
     ("model-grey-input", None, "{models}/grey_input.keras {in} {out}", "takes square RGB images"),
     ("model-two-inputs", None, "{models}/two_inputs.keras {in} {out}", "one input and one output"),
     ("model-text", None, "{models}/text.keras {in} {out}", "text.keras: not a Keras archive"),
-    (
-        "model-random-bytes",
-        None,
-        "{models}/random.keras {in} {out}",
-        "random.keras: not a Keras archive",
-    ),
+    ("model-random-bytes", None, "{models}/random.keras {in} {out}", "random.keras: not a Keras archive"),
     ("model-empty", None, "{models}/empty.keras {in} {out}", "empty.keras: empty file (0 bytes)"),
-    (
-        "model-without-config",
-        None,
-        "{models}/no_config.keras {in} {out}",
-        "no_config.keras: the archive holds no config.json",
-    ),
-    (
-        "model-wrong-suffix",
-        None,
-        "{models}/model.h5 {in} {out}",
-        "model.h5: expected a .keras file",
-    ),
-    (
-        "model-is-a-folder",
-        None,
-        "{models}/a_folder.keras {in} {out}",
-        "a_folder.keras: a folder, not a model file",
-    ),
-    (
-        "model-missing",
-        None,
-        "{models}/missing.keras {in} {out}",
-        "missing.keras: no such model file",
-    ),
-    (
-        "batch-size-zero",
-        None,
-        "{model} {in} {out} --batch-size 0",
-        "--batch-size: must be at least 1, got 0",
-    ),
-    (
-        "threshold-too-high",
-        None,
-        "{model} {in} {out} --threshold 999",
-        "--threshold: must be 0..255, got 999",
-    ),
-    (
-        "overlap-negative",
-        None,
-        "{model} {in} {out} --overlap -1",
-        "--overlap: must be at least 0, got -1",
-    ),
-    (
-        "max-pixels-zero",
-        None,
-        "{model} {in} {out} --max-pixels 0",
-        "--max-pixels: must be at least 1",
-    ),
+    ("model-without-config", None, "{models}/no_config.keras {in} {out}", "no_config.keras: the archive holds no config.json"),
+    ("model-wrong-suffix", None, "{models}/model.h5 {in} {out}", "model.h5: expected a .keras file"),
+    ("model-is-a-folder", None, "{models}/a_folder.keras {in} {out}", "a_folder.keras: a folder, not a model file"),
+    ("model-missing", None, "{models}/missing.keras {in} {out}", "missing.keras: no such model file"),
+    ("batch-size-zero", None, "{model} {in} {out} --batch-size 0", "--batch-size: must be at least 1, got 0"),
+    ("threshold-too-high", None, "{model} {in} {out} --threshold 999", "--threshold: must be 0..255, got 999"),
+    ("overlap-negative", None, "{model} {in} {out} --overlap -1", "--overlap: must be at least 0, got -1"),
+    ("max-pixels-zero", None, "{model} {in} {out} --max-pixels 0", "--max-pixels: must be at least 1"),
 ]
+# fmt: on
 
 
 @pytest.fixture(scope="module")

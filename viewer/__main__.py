@@ -1,4 +1,10 @@
-"""``python -m viewer RUN_DIR``: open the viewer, or render one screenshot and exit."""
+"""``python -m viewer RUN_DIR``: open the viewer, or render one screenshot and exit.
+
+A run that cannot be shown (no directory, no or an unreadable ``dataset.h5``, an empty
+test split) ends with one line, ``error: <file>: <reason>``, and exit status 2, before
+any window; a wrong option gets argparse's usage and error. A screenshot of a run with
+problems prints each as ``warning: ...`` (the window's banner says the same).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from viewer.runfiles import Run, RunError
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit status 2: the run cannot be shown at all."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(2)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             count = run.size
             unknown = run.unknown_models(args.models) if args.models else None
     except RunError as error:
-        parser.error(str(error))
+        fail(str(error))
     if unknown:
         parser.error(f"--models: {unknown}")
     if not 0 <= args.index < max(count, 1):
@@ -72,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         if not window.grab().save(str(args.screenshot), "PNG"):
             print(f"error: cannot write {args.screenshot}", file=sys.stderr)
             return 1
+        for problem in window.problems:
+            print(f"warning: {' '.join(problem.split())}", file=sys.stderr)
         print(args.screenshot)
-        return 0
+        # The run became unreadable after the check above: the PNG shows only the message.
+        return 0 if window.run is not None else 1
     return app.exec()
 
 

@@ -47,6 +47,32 @@ def label(model: str) -> str:
     return model.upper() if len(model) <= 3 else model
 
 
+def valid(metric: str, value: float | np.ndarray) -> bool | np.ndarray:
+    """Whether ``value`` is a score ``metric`` can take: the viewer's one validity rule.
+
+    The range comes from the metric spec (``Metric.low``/``high``, the rule of
+    ``Metric.possible``): negative MSE, SSIM above 1 and NaN are not. Works on a float
+    (a bool back) or an array (a boolean array back, without a Python loop).
+    """
+    spec = contract.metric(metric)
+    values = np.asarray(value, dtype=float)
+    with np.errstate(invalid="ignore"):
+        ok = (values >= spec.low) & (values <= spec.high)  # NaN compares False
+    return bool(ok) if ok.ndim == 0 else ok
+
+
+def possible_range(metric: str) -> str:
+    spec = contract.metric(metric)
+    return f"possible: {spec.low:g} to {spec.high:g}"
+
+
+def why_impossible(metric: str, value: float) -> str | None:
+    """'impossible value: MSE -3.0 (possible: 0 to inf)', or None for a valid value."""
+    if valid(metric, value):
+        return None
+    return f"impossible value: {contract.metric(metric).label} {value} ({possible_range(metric)})"
+
+
 def _models_matching(pattern: str, folders: bool = False) -> set[str]:
     """The model names of the files (or folders) a RunPaths path made with model ``*`` matches."""
     path = Path(pattern)
@@ -246,12 +272,12 @@ class Run:
         if not self._names_match(model, rel, names):
             return None
         for metric in metrics:
-            spec = contract.metric(metric)
-            impossible = [v for v in values[metric] if not spec.possible(v)]
-            if impossible:  # shown, but flagged: a broken scorer or a hand-edited file
+            impossible = values[metric][~valid(metric, values[metric])]
+            if len(impossible):  # shown, but flagged: a broken scorer or a hand-edited file
+                spec = contract.metric(metric)
                 self.problems.append(
                     f"{rel}: {len(impossible)} impossible {spec.label} value(s), e.g. "
-                    f"{impossible[0]} (possible: {spec.low} to {spec.high})"
+                    f"{impossible[0]} ({possible_range(metric)}); marked red in the table"
                 )
         return values
 

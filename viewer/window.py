@@ -9,11 +9,12 @@ is re-opened after a short quiet period, keeping the image that was on screen.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QFileSystemWatcher, Qt, QTimer
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtGui import QAction, QColor, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,6 +25,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -34,20 +36,32 @@ from PyQt6.QtWidgets import (
 
 from restorebench import contract
 from viewer.conditions import presets
-from viewer.panels import PanelGrid
-from viewer.runfiles import INPUT_MODEL, Run, RunError, label
-from viewer.table import ScoreTable
+from viewer.panels import PanelGrid, Title
+from viewer.runfiles import INPUT_MODEL, Run, RunError, label, valid, why_impossible
+from viewer.table import IMPOSSIBLE_COLOUR, ScoreTable, plain_tooltip
 
 RELOAD_DELAY_MS = 500
+CELL_PADDING = 14  # px around a table cell's text
+SORT_ARROW = 16  # px the header's sort indicator takes
+NAME_COLUMN_MAX = 130  # px: longer image names are elided in the middle (full name in the tooltip)
+TABLE_ROW_HEIGHT = 20
+SUMMARY_MAX_ROWS = 8  # more models than this scroll inside the summary
 
 
-def score_title(name: str, scores: dict[str, float] | None) -> str:
-    """Panel title: the name and that image's scores, the spec's metrics over two lines."""
+def score_title(name: str, scores: dict[str, float] | None) -> Title:
+    """Panel title: the name and that image's score per spec metric, wrapped to the panel;
+    a score its metric cannot take is red and marked '(impossible)'."""
     if scores is None:
-        return f"<b>{name}</b><br>no scores"
-    shown = [f"{m.label} {m.show(scores[m.name])}" for m in contract.METRICS if m.name in scores]
-    half = (len(shown) + 1) // 2
-    return f"<b>{name}</b> &nbsp; {' · '.join(shown[:half])}<br>{' · '.join(shown[half:])}"
+        return Title(name, items=["no scores"])
+    title = Title(name)
+    for m in contract.METRICS:
+        if m.name in scores:
+            value = scores[m.name]
+            if not valid(m.name, value):
+                title.bad.add(len(title.items))
+            bad = "" if valid(m.name, value) else " (impossible)"
+            title.items.append(f"{m.label} {m.show(value)}{bad}")
+    return title
 
 
 class ViewerWindow(QMainWindow):
@@ -62,6 +76,8 @@ class ViewerWindow(QMainWindow):
         self.asked = list(models) if models is not None else None
         self.chosen = set(models or ())
         self._offered: set[str] = set()  # models that had a box: a new one is ticked by default
+        self._hover: tuple[int, int] | None = None  # the last image pixel under the cursor
+        self._splitter_dragged = False  # the user set the table's width: keep it
         self.setWindowTitle(f"restorebench viewer — {self.run_path}")
         self._build()
         self._watcher = QFileSystemWatcher(self)
@@ -82,10 +98,14 @@ class ViewerWindow(QMainWindow):
         self.model_boxes: dict[str, QCheckBox] = {}
         self.diff_box = QCheckBox("Difference view (D)")
         self.diff_box.toggled.connect(self.set_diff_mode)
+        self.fit_button = QPushButton("Fit (F)")
+        self.fit_button.setToolTip("Show the whole image in every panel (F or Ctrl+0)")
+        self.fit_button.clicked.connect(self.fit_images)
 
         self.panels = PanelGrid()
         self.panels.pixelHovered.connect(self._hovered)
         self.pixel_label = QLabel("Pixel values appear here under the cursor.")
+        self.pixel_label.setTextFormat(Qt.TextFormat.PlainText)
         self.pixel_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         left = QWidget()
@@ -94,6 +114,7 @@ class ViewerWindow(QMainWindow):
         top.addWidget(QLabel("Panels:"))
         top.addLayout(self.model_bar)
         top.addStretch(1)
+        top.addWidget(self.fit_button)
         top.addWidget(self.diff_box)
         left_layout.addLayout(top)
         left_layout.addWidget(self.panels, 1)
@@ -104,16 +125,32 @@ class ViewerWindow(QMainWindow):
             placeholderText="condition, e.g. gan.ssim < vae.ssim and vae.psnr > 20"
         )
         self.presets = QComboBox()
+        # As narrow as a short text: long preset names must not squeeze the condition field.
+        self.presets.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.presets.setMinimumContentsLength(12)
         self.presets.activated.connect(lambda i: self.condition.setText(self.presets.itemData(i)))
         self.filter_error = QLabel(wordWrap=True)
+        self.filter_error.setTextFormat(Qt.TextFormat.PlainText)
         self.filter_error.setStyleSheet("color:#a00;")
         self.name_filter.textChanged.connect(self._apply_filter)
         self.condition.textChanged.connect(self._apply_filter)
         self.count_label = QLabel()
 
         self.table = ScoreTable()
+        self.metric_box = QComboBox()
+        self.metric_box.setToolTip("The metric every model column of the table shows")
+        for spec in contract.METRICS:
+            self.metric_box.addItem(spec.label, spec.name)
+        self.metric_box.setCurrentIndex(self.metric_box.findData(self.table.metric))
+        self.metric_box.currentIndexChanged.connect(
+            lambda i: self.set_metric(self.metric_box.itemData(i))
+        )
         self.table_view = QTableView()
         self.table_view.setModel(self.table)
+        self.table_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table_view.setWordWrap(False)
         self.table_view.setSortingEnabled(True)
         self.table_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -121,16 +158,22 @@ class ViewerWindow(QMainWindow):
         self.table_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table_view.verticalHeader().hide()
         self.table_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table_view.verticalHeader().setDefaultSectionSize(20)
-        self.table_view.horizontalHeader().setDefaultSectionSize(78)
+        self.table_view.verticalHeader().setDefaultSectionSize(TABLE_ROW_HEIGHT)
+        self.table_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table_view.horizontalHeader().setStretchLastSection(False)
         self.table_view.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.modelReset.connect(self._order_changed)
         self.table.layoutChanged.connect(self._order_changed)
 
         self.summary_label = QLabel("Means")
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
         self.summary = QTableWidget()
         self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.summary.setMaximumHeight(150)
+        self.summary.setWordWrap(False)
+        self.summary.verticalHeader().setDefaultSectionSize(TABLE_ROW_HEIGHT)
+        self.summary.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.summary.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -143,15 +186,23 @@ class ViewerWindow(QMainWindow):
         conditions.addWidget(self.presets)
         right_layout.addLayout(conditions)
         right_layout.addWidget(self.filter_error)
+        shown = QHBoxLayout()
+        shown.addWidget(QLabel("Table shows:"))
+        shown.addWidget(self.metric_box)
+        shown.addStretch(1)
+        right_layout.addLayout(shown)
         right_layout.addWidget(self.table_view, 1)
         right_layout.addWidget(self.summary_label)
         right_layout.addWidget(self.summary)
 
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setChildrenCollapsible(False)
+        splitter.splitterMoved.connect(self._splitter_moved)
+        self._right = right
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -175,9 +226,12 @@ class ViewerWindow(QMainWindow):
             (view_menu, "First image", "Home", lambda: self.go_to_row(0)),
             (view_menu, "Last image", "End", lambda: self.go_to_row(self.table.rowCount() - 1)),
             (view_menu, "Toggle difference view", "D", self.diff_box.toggle),
+            (view_menu, "Fit images to panels", ("F", "Ctrl+0"), self.fit_images),
         ]
-        for menu_, text, keys, slot in entries:
-            action = QAction(text, self, shortcut=QKeySequence(keys))
+        for menu_, title, keys, slot in entries:
+            action = QAction(title, self)
+            keys = (keys,) if isinstance(keys, str) else keys
+            action.setShortcuts([QKeySequence(k) for k in keys])
             action.triggered.connect(slot)
             menu_.addAction(action)
             self.addAction(action)
@@ -199,12 +253,13 @@ class ViewerWindow(QMainWindow):
         self._rebuild_model_boxes()
         self._rebuild_presets()
         self._rebuild_panels()
-        self.table.set_run(self.run)
-        self.table_view.resizeColumnToContents(1)
-        self.condition.blockSignals(True)
-        self.condition.setText(self.table.condition)
-        self.condition.blockSignals(False)
+        self.table.set_run(
+            self.run
+        )  # keeps the condition typed, reporting it if it no longer applies
+        self._show_condition_error()
+        self._fit_table_columns()
         self._fill_summary()
+        self._size_splitter()
         self._watch()
         start = self.run.names.index(name) if self.run and name in self.run.names else None
         if start is not None and self.table.row_of(start) is not None:
@@ -242,7 +297,8 @@ class ViewerWindow(QMainWindow):
             box.deleteLater()
         self.model_boxes = {}
         for model in self.run.image_models() if self.run else []:
-            box = QCheckBox(label(model), checked=model in self.chosen)
+            # '&' would otherwise mark a keyboard accelerator and vanish from the label.
+            box = QCheckBox(label(model).replace("&", "&&"), checked=model in self.chosen)
             box.toggled.connect(lambda on, m=model: self.choose_model(m, on))
             self.model_bar.addWidget(box)
             self.model_boxes[model] = box
@@ -259,14 +315,17 @@ class ViewerWindow(QMainWindow):
     def _rebuild_presets(self) -> None:
         self.presets.clear()
         self.presets.addItem("Preset conditions…", "")
-        for text, condition in presets(self.run.trained_models() if self.run else [], INPUT_MODEL):
-            self.presets.addItem(text, condition)
+        for title, condition in presets(self.run.trained_models() if self.run else [], INPUT_MODEL):
+            self.presets.addItem(title, condition)
+        # The combo is narrow; its list is as wide as its longest entry.
+        self.presets.view().setMinimumWidth(self.presets.view().sizeHintForColumn(0) + 24)
 
     def _rebuild_panels(self) -> None:
         models = self.run.image_models() if self.run else []
         self.panels.set_panels(["damaged", "clean"] + [m for m in models if m in self.chosen])
 
     def _fill_summary(self) -> None:
+        """Model x metric means, every cell on screen; the tooltip has sd, median, CI and n."""
         rows = self.run.summary if self.run else []
         models = list(dict.fromkeys(r.model for r in rows))
         specs = {m.name: m for m in contract.METRICS}
@@ -275,18 +334,108 @@ class ViewerWindow(QMainWindow):
         self.summary.setHorizontalHeaderLabels([m.label for m in specs.values()])
         self.summary.setRowCount(len(models))
         self.summary.setVerticalHeaderLabels([label(m) for m in models])
+        for column, spec in enumerate(specs.values()):
+            better = "lower" if spec.lower_is_better else "higher"
+            header = self.summary.horizontalHeaderItem(column)
+            header.setToolTip(
+                plain_tooltip(f"{spec.label}: mean over the test images ({better} is better)")
+            )
         for row in rows:
             if row.metric not in specs:
                 continue
             item = QTableWidgetItem(specs[row.metric].show(row.mean))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            item.setToolTip(
-                f"{row.model} {row.metric}: mean {row.mean:.4g} ± {row.std:.3g} (sd), median {row.median:.4g}, "
-                f"95% CI [{row.ci_low:.4g}, {row.ci_high:.4g}], n = {row.n}"
+            tip = (
+                f"{label(row.model)} {specs[row.metric].label}: mean {row.mean:.4g} ± {row.std:.3g} (sd), "
+                f"median {row.median:.4g}, 95% CI [{row.ci_low:.4g}, {row.ci_high:.4g}], n = {row.n}"
             )
+            if why := why_impossible(row.metric, row.mean):
+                item.setBackground(QColor(IMPOSSIBLE_COLOUR))
+                tip = f"{why}\n{tip}"
+            item.setToolTip(plain_tooltip(tip))
             self.summary.setItem(models.index(row.model), list(specs).index(row.metric), item)
         source = self.run.summary_source if self.run else "nothing loaded"
-        self.summary_label.setText(f"Mean per model (from {source})")
+        self.summary_label.setText(f"Mean per model (from {source}; hover for sd, median, CI, n)")
+        self.summary.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # As tall as its rows (up to SUMMARY_MAX_ROWS): no scroll bar hides a model.
+        shown = min(len(models), SUMMARY_MAX_ROWS)
+        frame = 2 * self.summary.frameWidth()
+        header = self.summary.horizontalHeader().sizeHint().height()
+        extra = 0 if len(models) <= SUMMARY_MAX_ROWS else 2
+        self.summary.setFixedHeight(header + shown * TABLE_ROW_HEIGHT + frame + extra)
+
+    def summary_width(self) -> int:
+        """Pixels the summary needs for every header and mean to show unclipped."""
+        metrics = self.summary.fontMetrics()
+        header_metrics = self.summary.horizontalHeader().fontMetrics()
+        width = self.summary.verticalHeader().sizeHint().width() + 2 * self.summary.frameWidth()
+        for column in range(self.summary.columnCount()):
+            texts = [self.summary.horizontalHeaderItem(column).text()]
+            cells = [self.summary.item(r, column) for r in range(self.summary.rowCount())]
+            width += CELL_PADDING + max(
+                [header_metrics.horizontalAdvance(texts[0])]
+                + [metrics.horizontalAdvance(c.text()) for c in cells if c is not None]
+            )
+        return width
+
+    # -- table geometry --------------------------------------------------------------------
+    def _fit_table_columns(self) -> None:
+        """Narrow columns sized to what they show: the # column to the largest index, the name
+        column to the names (at most NAME_COLUMN_MAX, elided in the middle beyond), one
+        column per model to its header and its widest value of the chosen metric."""
+        table, header = self.table, self.table_view.horizontalHeader()
+        metrics, header_metrics = self.table_view.fontMetrics(), header.fontMetrics()
+
+        def needs(texts: list[str], title: str) -> int:
+            cell = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+            # Room for the sort arrow beside the header text.
+            return max(cell, header_metrics.horizontalAdvance(title) + SORT_ARROW) + CELL_PADDING
+
+        self.table_view.setColumnWidth(0, needs([str(max(len(table.names) - 1, 0))], "#"))
+        longest = sorted(table.names, key=len)[-20:]
+        self.table_view.setColumnWidth(1, min(needs(longest, "name"), NAME_COLUMN_MAX))
+        spec = table.specs[table.metric]
+        for column, model in enumerate(table.models, start=2):
+            values = table.scores[model][table.metric]
+            finite = values[np.isfinite(values)]
+            samples = [spec.show(v) for v in (finite.min(), finite.max())] if len(finite) else []
+            samples += [spec.show(v) for v in np.unique(values[~np.isfinite(values)])]
+            self.table_view.setColumnWidth(column, needs(samples, table.headers()[column]))
+
+    def table_width(self) -> int:
+        """Pixels the table needs to show every column without a horizontal scroll bar."""
+        columns = sum(self.table_view.columnWidth(c) for c in range(self.table.columnCount()))
+        scroll = self.table_view.verticalScrollBar().sizeHint().width()
+        return columns + scroll + 2 * self.table_view.frameWidth() + 2
+
+    def _size_splitter(self) -> None:
+        """Give the table pane what its table and summary need (within 30-50 % of the window),
+        the panels the rest; once the user drags the divider, their width is kept."""
+        if self._splitter_dragged:
+            return
+        total = self.splitter.width()
+        if total <= 0:
+            return
+        margins = self._right.layout().contentsMargins()
+        need = max(self.table_width(), self.summary_width()) + margins.left() + margins.right()
+        right = int(min(max(need, 0.3 * total), 0.5 * total))
+        self.splitter.setSizes([total - right, right])
+
+    def _splitter_moved(self, *_args) -> None:
+        self._splitter_dragged = True
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._size_splitter()
+
+    def set_metric(self, metric: str) -> None:
+        """Show ``metric`` in the table's model columns (the same as the combo above it)."""
+        if self.metric_box.currentData() != metric:
+            self.metric_box.setCurrentIndex(self.metric_box.findData(metric))  # comes back here
+            return
+        self.table.set_metric(metric)
+        self._fit_table_columns()
+        self._size_splitter()
 
     # -- navigation ------------------------------------------------------------------------
     def go_to_row(self, row: int) -> None:
@@ -322,12 +471,22 @@ class ViewerWindow(QMainWindow):
             self.go_to_row(row)
 
     def _apply_filter(self) -> None:
-        try:
-            self.table.set_filter(self.name_filter.text(), self.condition.text())
-        except ValueError as error:
-            self.filter_error.setText(f"Condition not applied: {error}")
-        else:
+        condition = self.condition.text()
+        if self.presets.currentIndex() > 0 and self.presets.currentData() != condition:
+            self.presets.setCurrentIndex(0)  # cleared or edited by hand: no longer that preset
+        self.table.set_filter(self.name_filter.text(), condition)
+        self._show_condition_error()
+
+    def _show_condition_error(self) -> None:
+        """A malformed condition filters nothing; say so, and why, in red."""
+        error = self.table.condition_error
+        if error is None:
             self.filter_error.setText("")
+            return
+        rows = (
+            "every row matching the name filter" if self.table.name_filter.strip() else "every row"
+        )
+        self.filter_error.setText(f"Condition not applied, showing {rows}: {error}")
 
     # -- display ---------------------------------------------------------------------------
     def image_scores(self, model: str, index: int) -> dict[str, float] | None:
@@ -356,7 +515,7 @@ class ViewerWindow(QMainWindow):
                 self._add_problem(f"{key}: image {index} ('{name}') cannot be read ({error})")
             model = self.run.models.get(INPUT_MODEL if key == "damaged" else key)
             if key == "clean":
-                titles[key] = f"<b>clean</b> (reference)<br>{name} · #{index}"
+                titles[key] = Title("clean", "(reference)", [name, f"#{index}"])
             elif key == "damaged":
                 titles[key] = score_title("damaged input", self.image_scores(INPUT_MODEL, index))
             else:
@@ -364,16 +523,22 @@ class ViewerWindow(QMainWindow):
             if images[key] is None:
                 reason = "; ".join(model.missing) if model and model.missing else "cannot be read"
                 notes[key] = f"not available\n({reason})"
-                titles[key] = f"<b>{label(key)}</b> — not available"
+                titles[key] = Title(label(key), "— not available")
         self.panels.show_images(images, titles, notes)
+        self._refresh_pixel()
 
     def _show_nothing(self) -> None:
         keys = list(self.panels.panels)
         self.panels.show_images(
             {k: None for k in keys},
-            {k: f"<b>{k}</b>" for k in keys},
+            {k: Title(label(k)) for k in keys},
             {k: "not available" for k in keys},
         )
+        self._refresh_pixel()
+
+    def fit_images(self) -> None:
+        """Show every panel's whole image again (F, Ctrl+0, the Fit button)."""
+        self.panels.fit()
 
     def set_diff_mode(self, on: bool) -> None:
         if self.diff_box.isChecked() != on:
@@ -406,7 +571,21 @@ class ViewerWindow(QMainWindow):
 
     def _hovered(self, x: int, y: int) -> None:
         if x >= 0:
+            self._hover = (x, y)
+            self._refresh_pixel()
+
+    def _refresh_pixel(self) -> None:
+        """Re-read the readout at the last pixel pointed at: after moving to another image
+        with the keyboard it shows that image's values, not the previous one's."""
+        shape = next((im.shape for im in self.panels.images.values() if im is not None), None)
+        if self._hover is None or shape is None:
+            return
+        x, y = self._hover
+        if 0 <= x < shape[1] and 0 <= y < shape[0]:
             self.pixel_label.setText(self.pixel_report(x, y))
+        else:
+            self._hover = None
+            self.pixel_label.setText("Pixel values appear here under the cursor.")
 
     # -- export ----------------------------------------------------------------------------
     def export_png(self, path: Path | str | None = None) -> Path | None:
@@ -438,7 +617,9 @@ class ViewerWindow(QMainWindow):
         return Path(path)
 
     def _current_name(self) -> str:
-        return self.run.names[self.current] if self.run and self.current is not None else "none"
+        """The image's name made safe for a file name ('a/b<c>' -> 'a_b_c_')."""
+        name = self.run.names[self.current] if self.run and self.current is not None else "none"
+        return re.sub(r"[^\w.-]", "_", name)
 
     def closeEvent(self, event) -> None:
         if self.run:

@@ -184,3 +184,22 @@ def source_path():
     if dataset["source"] == "humanface8000" and dataset["path"] is None:
         return DOWNLOAD_DIR
     return dataset["path"] or ""
+
+
+def _check_planned_split():
+    """An empty test or train split is refused before any job starts (names decide it)."""
+    from restorebench.prepare import PrepareSettings, check_planned_split
+
+    dataset = config["dataset"]
+    if dataset["source"] == "humanface8000" and dataset["path"] is None:
+        return  # not downloaded yet: prepare checks after the download
+    _source_folders()  # a missing folder is named first
+    try:
+        check_planned_split(
+            PrepareSettings.from_config(dataset), Path(source_path() or ".")
+        )
+    except ValueError as error:
+        raise WorkflowError(str(error)) from None
+
+
+_check_planned_split()
