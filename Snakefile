@@ -1,6 +1,7 @@
 # restorebench: damaged/clean image pairs -> HDF5 dataset -> VAE and GAN -> scores.
 # Run: snakemake --cores all   (see README.md; the config is validated before any work)
 import os
+import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
@@ -34,3 +35,13 @@ rule all:
     input:
         PATHS.dataset,
         score_targets(),
+
+
+onsuccess:
+    from restorebench.summary import closing_message
+
+    message = closing_message(
+        PATHS, TRAINED, config["score"]["rank_metric"], sys.executable
+    )
+    if message:
+        print(message)

@@ -47,6 +47,10 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+# The scores a finished run prints, of the spec above.
+HEADLINE_METRICS = ("psnr", "ssim")
+
+
 def metric_names() -> tuple[str, ...]:
     return tuple(m.name for m in METRICS)
 

@@ -270,3 +270,61 @@ def render_markdown(
             *_score_table(origin_stats, ORIGIN_REPORTED),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _command_prefix(executable: str) -> str:
+    """Where this run's commands live, as the user would type it (``.venv/bin/``)."""
+    folder = Path(executable).parent
+    try:
+        relative = folder.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return f"{folder}/"
+    return f"{relative}/"
+
+
+def closing_message(
+    paths: contract.RunPaths, trained: list[str], rank_metric: str, executable: str
+) -> str | None:
+    """What a finished run says last: its headline scores and the three commands to try next.
+
+    None when the run has no summary yet (a target short of it was asked for).
+    """
+    path = Path(paths.summary)
+    if not path.is_file():
+        return None
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    means = {(row["model"], row["metric"]): float(row["mean"]) for row in rows}
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    specs = [spec for spec in contract.METRICS if spec.name in contract.HEADLINE_METRICS]
+    width = max(len(model) for model in [*models, "model"])
+    table = [f"  {'model':<{width}}  " + "  ".join(f"{spec.label:>10}" for spec in specs)]
+    for model in models:
+        cells = [
+            f"{spec.show(means[model, spec.name]):>10}" if (model, spec.name) in means else " " * 10
+            for spec in specs
+        ]
+        table.append(f"  {model:<{width}}  " + "  ".join(cells))
+    rank = contract.metric(rank_metric)
+    scored = [model for model in trained if (model, rank.name) in means]
+    best = (min if rank.lower_is_better else max)(
+        scored, key=lambda model: means[model, rank.name], default=None
+    )
+    bin_prefix = _command_prefix(executable)
+    n = rows[0]["n"] if rows else "0"
+    done = (
+        f"Done: {paths.root}/ ({n} test images; means, with intervals in {paths.summary_markdown})"
+    )
+    lines = [
+        done,
+        *table,
+        "Next:",
+        f"  {bin_prefix}python -m viewer {paths.root}                  # browse every image and its scores",
+        f"  {bin_prefix}snakemake --report {paths.root}/report.html    # figures and tables in one page",
+    ]
+    if best:
+        lines.append(
+            f"  {bin_prefix}restorebench-restore {paths.restorer(best)} my_photos/ restored/"
+            f"   # your own photos, with the best model by {rank.label}"
+        )
+    return "\n".join(lines)

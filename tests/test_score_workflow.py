@@ -44,7 +44,8 @@ def run(tmp_path_factory):
     """One full default-target run with the two baselines (no training needed)."""
     workdir = tmp_path_factory.mktemp("score")
     configure(workdir)
-    run_snakemake(workdir, "--cores", "2")
+    result = run_snakemake(workdir, "--cores", "2")
+    (workdir / "snakemake-output.txt").write_text(result.stdout + result.stderr)
     return workdir
 
 
@@ -68,6 +69,19 @@ def test_predictions_and_metrics_follow_the_test_split(run):
     damaged = read_metrics(results(run) / "metrics/damaged.csv")[1]
     inpainted = read_metrics(results(run) / "metrics/inpaint.csv")[1]
     assert inpainted[:, 0].mean() < damaged[:, 0].mean()  # the baseline does restore
+
+
+def test_the_run_ends_with_its_scores_and_the_next_commands(run):
+    output = (run / "snakemake-output.txt").read_text()
+    closing = output[output.index(f"Done: results/{RUN}/") :]
+    with open(results(run) / "summary.csv") as handle:
+        rows = {row["model"]: row for row in csv.DictReader(handle) if row["metric"] == "psnr"}
+    for model in BASELINES["baselines"]:
+        line = next(line for line in closing.splitlines() if line.split()[:1] == [model])
+        assert f"{float(rows[model]['mean']):.2f}" in line
+    assert (
+        f"-m viewer results/{RUN}" in closing and f"--report results/{RUN}/report.html" in closing
+    )
 
 
 def test_summary_equals_a_recomputation_from_the_csvs(run):
