@@ -60,7 +60,13 @@ def test_clean_source(tmp_path):
 def test_humanface8000_source_from_a_folder(tmp_path):
     root = tmp_path / "kaggle" / "landscape Images"
     for i in range(5):
-        save_pair(root / "color" / f"{10000 + i}.jpg", root / "gray" / f"{10000 + i}.jpg", (50, 36), i, (64, 64))
+        save_pair(
+            root / "color" / f"{10000 + i}.jpg",
+            root / "gray" / f"{10000 + i}.jpg",
+            (50, 36),
+            i,
+            (64, 64),
+        )
     prepare_run(tmp_path, {"source": "humanface8000", "path": str(tmp_path / "kaggle")})
     attrs, _ = reconciles(tmp_path)
     assert attrs["count_written"] == 5
