@@ -160,6 +160,11 @@ class RunPaths:
         return self._path("summary.md")
 
     @property
+    def summary_html(self) -> str:
+        """summary.md rendered, for the report page (which shows HTML, not Markdown)."""
+        return self._path("summary.html")
+
+    @property
     def summary_origin(self) -> str:
         return self._path("summary_origin.csv")
 

@@ -11,10 +11,12 @@ models, so a rerun gives the same numbers and paired resamples stay paired.
 from __future__ import annotations
 
 import csv
+import html
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import markdown
 import numpy as np
 
 from restorebench import contract
@@ -272,6 +274,24 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title><style>
+body {{ font-family: sans-serif; margin: 1em; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def render_html(markdown_text: str, title: str = "Summary") -> str:
+    """summary.md as a page of its own: Snakemake's report shows HTML inline, Markdown only as a download."""
+    body = markdown.markdown(markdown_text, extensions=["tables"], output_format="html")
+    return HTML_PAGE.format(title=html.escape(title), body=body)
+
+
 def _command_prefix(executable: str) -> str:
     """Where this run's commands live, as the user would type it (``.venv/bin/``)."""
     folder = Path(executable).parent
@@ -320,7 +340,7 @@ def closing_message(
         *table,
         "Next:",
         f"  {bin_prefix}python -m viewer {paths.root}                  # browse every image and its scores",
-        f"  {bin_prefix}snakemake --report {paths.root}/report.html    # figures and tables in one page",
+        f"  {bin_prefix}snakemake --cores 1 --report {paths.root}/report.html   # figures and tables in one page",
     ]
     if best:
         lines.append(

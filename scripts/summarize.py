@@ -1,10 +1,16 @@
-"""Rule summarize: metrics/*.csv -> summary.csv, comparisons.csv, summary.md (logic in restorebench.summary)."""
+"""Rule summarize: metrics/*.csv -> summary.csv, comparisons.csv, summary.md, summary.html (logic in restorebench.summary)."""
 
 from pathlib import Path
 
 from restorebench.contract import COMPARISON_FIELDS, SUMMARY_FIELDS
 from restorebench.logs import run_logged
-from restorebench.summary import load_tables, render_markdown, summarize, write_csv
+from restorebench.summary import (
+    load_tables,
+    render_html,
+    render_markdown,
+    summarize,
+    write_csv,
+)
 
 
 def main(smk) -> None:
@@ -26,6 +32,7 @@ def main(smk) -> None:
         stats, comparisons, smk.params.confidence, smk.params.resamples, origin_stats
     )
     Path(smk.output.markdown).write_text(markdown)
+    Path(smk.output.html).write_text(render_html(markdown))
 
 
 if __name__ == "__main__":

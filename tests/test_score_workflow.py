@@ -139,6 +139,11 @@ def test_report_builds_with_figures_and_captions(run):
     html = report.read_text()
     assert "percentile-bootstrap" in html  # a caption
     assert "examples_inpaint.png" in html and "distributions.png" in html
+    assert "summary.html" in html  # the tables, shown in the page, not only as downloads
+    page = (results(run) / "summary.html").read_text()
+    assert page.count("<table>") == 2  # the scores and the paired comparisons
+    for model in BASELINES["baselines"]:
+        assert f"<td>{model}</td>" in page
 
 
 def test_a_changed_inpaint_setting_reruns_only_the_inpaint_branch(run, tmp_path):

@@ -42,6 +42,12 @@ SUMMARY_OUTPUTS = {
         PATHS.summary_markdown,
         caption="../report/summary_markdown.rst",
         category="Scores",
+        labels={"table": "summary (Markdown)"},
+    ),
+    "html": report(
+        PATHS.summary_html,
+        caption="../report/summary_html.rst",
+        category="Scores",
         labels={"table": "summary"},
     ),
 }
