@@ -155,26 +155,46 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
     return columns
 
 
-def plot_history(histories: dict[str, dict[str, np.ndarray]], path: Path) -> None:
-    """One row per model, one panel per quantity; validation curves dashed beside training ones."""
-    families = {
-        model: sorted({k.removeprefix("val_") for k in columns if k != "epoch"})
+HISTORY_COLUMNS = 4  # panels per row: the figure reads at screen width
+
+
+def _history_order(names: set[str]) -> list[str]:
+    """Validation scores first (every family has them, so models line up), then the losses."""
+    shared = [spec.name for spec in contract.METRICS if spec.name in names]
+    return shared + sorted(names - set(shared))
+
+
+def plot_history(histories: dict[str, dict[str, np.ndarray]], path: Path) -> plt.Figure:
+    """Each model's curves, wrapped at four panels a row; validation dashed beside training."""
+    quantities = {
+        model: _history_order({k.removeprefix("val_") for k in columns if k != "epoch"})
         for model, columns in histories.items()
     }
-    width = max((len(f) for f in families.values()), default=1) or 1
+    rows_of = {
+        model: max(1, -(-len(names) // HISTORY_COLUMNS)) for model, names in quantities.items()
+    }
     figure, axes = plt.subplots(
-        len(histories), width, figsize=(3.6 * width, 3 * len(histories)), squeeze=False
+        sum(rows_of.values()),
+        HISTORY_COLUMNS,
+        figsize=(3.2 * HISTORY_COLUMNS, 2.6 * sum(rows_of.values())),
+        squeeze=False,
     )
-    for row, (model, columns) in enumerate(histories.items()):
-        for axis, family in zip(axes[row], families[model]):
-            epoch = columns["epoch"] + 1
-            for key, style in ((family, "-"), (f"val_{family}", "--")):
+    first = 0
+    for model, columns in histories.items():
+        panels = axes[first : first + rows_of[model]].flat
+        epoch = columns["epoch"] + 1
+        for index, axis in enumerate(panels):
+            if index >= len(quantities[model]):
+                axis.axis("off")
+                continue
+            quantity = quantities[model][index]
+            for key, style in ((quantity, "-"), (f"val_{quantity}", "--")):
                 if key in columns:
                     axis.plot(epoch, columns[key], style, marker=".", label=key)
-            axis.set_title(f"{model}: {family}", fontsize=9)
-            axis.set_xlabel("epoch")
-            axis.legend(fontsize=7)
-        for axis in axes[row][len(families[model]) :]:
-            axis.axis("off")
+            axis.set_title(f"{model}: {quantity}", fontsize=11)
+            axis.set_xlabel("epoch", fontsize=9)
+            axis.legend(fontsize=8)
+        first += rows_of[model]
     figure.tight_layout()
     _save(figure, path)
+    return figure

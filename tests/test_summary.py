@@ -196,3 +196,17 @@ def test_an_image_name_is_drawn_as_written(tmp_path, tables, name):
     figure = plot_examples("a", *images, names, tables["a"][:, 2], "ssim", tmp_path / "e.png")
     labels = [axis.get_ylabel() for axis in figure.axes]
     assert any(name in label for label in labels) and (tmp_path / "e.png").stat().st_size > 0
+
+
+def test_training_curves_read_at_screen_width(tmp_path):
+    """Many quantities wrap into rows of four, shared scores first, instead of one long strip."""
+    epochs = np.arange(3.0)
+    gan = {"epoch": epochs, **{k: epochs + 1 for k in ("d_loss", "g_loss", "l1", "gan_loss")}}
+    gan |= {f"val_{m}": epochs for m in ("psnr", "ssim")} | {"val_l1": epochs}
+    vae = {"epoch": epochs, "loss": epochs, "kl": epochs, "val_psnr": epochs, "val_ssim": epochs}
+    figure = plot_history({"gan": gan, "vae": vae}, tmp_path / "t.png")
+    width, height = figure.get_size_inches()
+    assert width <= 13 and height < width  # was 25 x 6 in for seven panels a row
+    titles = [axis.get_title() for axis in figure.axes if axis.get_title()]
+    assert titles[:2] == ["gan: ssim", "gan: psnr"]
+    assert len(titles) == 6 + 4 and all(axis.title.get_fontsize() >= 10 for axis in figure.axes)
