@@ -10,11 +10,25 @@ import h5py
 import numpy as np
 import pytest
 from PIL import Image
-from PyQt6.QtCore import Qt
-from viewer_fixtures import N_TEST, SIZE, read_metric, read_test, small_run
+from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtGui import QColor, QImage, QWheelEvent
+from PyQt6.QtWidgets import QApplication
+from viewer_fixtures import (
+    N_TEST,
+    SIZE,
+    as_shown,
+    empty_test_split,
+    read_metric,
+    read_test,
+    rename_images,
+    set_scores,
+    small_run,
+)
 
 from bench.fakerun import make_fake_run
-from viewer.window import RELOAD_DELAY_MS, ViewerWindow
+from restorebench import contract
+from viewer.table import IMPOSSIBLE_COLOUR
+from viewer.window import NAME_COLUMN_MAX, RELOAD_DELAY_MS, ViewerWindow
 
 
 @pytest.fixture
@@ -48,7 +62,16 @@ def test_loads_first_image_with_scores(window, fake_run):
     assert f"PSNR (dB) {read_metric(fake_run, 'gan', 'psnr')[0]:.2f}" in gan_title
     damaged_title = window.panels.panels["damaged"].plot.titleLabel.text
     assert f"MSE {read_metric(fake_run, 'damaged', 'mse')[0]:.1f}" in damaged_title
-    assert window.table.rowCount() == N_TEST and window.table.columnCount() == 2 + 4 * 4
+    # One column per scored model, all showing the chosen metric: the spec's first
+    # higher-is-better one by default.
+    assert window.table.rowCount() == N_TEST and window.table.columnCount() == 2 + 4
+    assert window.table.headers() == ["#", "name", "VAE", "GAN", "damaged", "inpaint"]
+    first_higher = next(m for m in contract.METRICS if not m.lower_is_better)
+    assert window.table.metric == first_higher.name
+    assert window.metric_box.currentText() == first_higher.label
+    gan = window.table.column_of("gan")
+    shown_gan = window.table.data(window.table.index(0, gan))
+    assert shown_gan == first_higher.show(read_metric(fake_run, "gan", first_higher.name)[0])
     # The summary panel shows the means of summary.csv.
     assert window.summary.rowCount() == 4 and "summary.csv" in window.summary_label.text()
     vae_row = [window.summary.verticalHeaderItem(r).text() for r in range(4)].index("VAE")
@@ -69,13 +92,22 @@ def test_baseline_panel_is_selectable(window, fake_run):
 
 
 def test_sorting_by_a_score_column(window, fake_run):
-    column = window.table.headers().index("GAN SSIM")
+    window.set_metric("ssim")
+    column = window.table.column_of("gan")
     window.table_view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
     ssim = read_metric(fake_run, "gan", "ssim")
     order = list(window.table.order)
     assert sorted(ssim, reverse=True) == list(ssim[order])
     shown_text = [window.table.data(window.table.index(r, column)) for r in range(3)]
     assert shown_text == [f"{v:.4f}" for v in ssim[order[:3]]]
+    # Choosing another metric re-sorts the same model's column by it.
+    window.metric_box.setCurrentIndex(window.metric_box.findData("mse"))
+    mse = read_metric(fake_run, "gan", "mse")
+    assert window.table.metric == "mse" and list(mse[window.table.order]) == sorted(
+        mse, reverse=True
+    )
+    assert window.table.data(window.table.index(0, column)) == f"{mse.max():.1f}"
+    assert window.table_view.currentIndex().row() == window.table.row_of(window.current)
     window.table_view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
     assert list(window.table.order) == list(range(N_TEST))
     # The image on screen stays selected through a re-sort.
@@ -126,8 +158,8 @@ def test_keyboard_navigation(window, qtbot, fake_run):
     qtbot.keyClick(window.table_view, Qt.Key.Key_Home)
     assert window.current == 0
     # Navigation follows the table's visible (sorted) order.
-    column = window.table.headers().index("VAE MSE")
-    window.table_view.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    window.set_metric("mse")
+    window.table_view.sortByColumn(window.table.column_of("vae"), Qt.SortOrder.AscendingOrder)
     qtbot.keyClick(window.table_view, Qt.Key.Key_Home)
     qtbot.keyClick(window.table_view, Qt.Key.Key_Right)
     assert window.current == int(np.argsort(read_metric(fake_run, "vae", "mse"), kind="stable")[1])
@@ -216,12 +248,7 @@ def test_partial_run(qtbot, tmp_path):
     gan = win.panels.panels["gan"]
     assert gan.note.toPlainText().startswith("not available") and not gan.rgb.isVisible()
     assert "not available" in gan.plot.titleLabel.text
-    assert win.table.headers()[2:] == ["VAE MSE", "VAE NRMSE", "VAE SSIM", "VAE PSNR (dB)"] + [
-        "damaged MSE",
-        "damaged NRMSE",
-        "damaged SSIM",
-        "damaged PSNR (dB)",
-    ]
+    assert win.table.headers()[2:] == ["VAE", "damaged"]  # gan has no scores: no column
     assert "metrics/*.csv" in win.summary_label.text() and win.summary.rowCount() == 2
     win.step(1)
     assert win.current == 1
@@ -242,7 +269,7 @@ def test_corrupt_files_show_a_message(qtbot, fake_run):
     assert "predictions/vae.h5: cannot be read as HDF5" in text
     assert "metrics/gan.csv: names do not match dataset.h5 (row 2 is 'someone_else'" in text
     assert "not available" in win.panels.panels["vae"].note.toPlainText()
-    assert "GAN SSIM" not in win.table.headers()
+    assert "GAN" not in win.table.headers()
     win.show_index(4)  # the damaged chunk: a message, the other panels still shown
     assert "gan: image 4 ('img00004') cannot be read" in win.banner.text()
     assert win.panels.panels["gan"].note.toPlainText().startswith("not available")
@@ -287,7 +314,7 @@ def test_models_of_any_name_get_panels_in_summary_order(qtbot, tmp_path):
     assert win.problems == []
     assert list(win.model_boxes) == ["vae_origin", "gan_lr2e4", "inpaint"]
     assert list(win.panels.panels) == ["damaged", "clean", "vae_origin", "gan_lr2e4"]
-    assert "gan_lr2e4 SSIM" in win.table.headers()
+    assert "gan_lr2e4" in win.table.headers()
 
 
 def test_asking_for_a_model_the_run_lacks_says_so(qtbot, fake_run):
@@ -299,3 +326,318 @@ def test_asking_for_a_model_the_run_lacks_says_so(qtbot, fake_run):
     )
     assert not win.banner.isHidden() and "'gam'" in win.banner.text()
     assert list(win.panels.panels) == ["damaged", "clean", "gan"]
+
+
+# -- robustness ---------------------------------------------------------------------------
+def test_empty_or_unreadable_dataset_is_named_in_the_window(qtbot, tmp_path):
+    """No traceback: the banner names dataset.h5 and the reason, the window stays usable."""
+    run = make_fake_run(tmp_path / "run", 4, 16)
+    data = (run / "dataset.h5").read_bytes()
+    empty_test_split(run)
+    win = ViewerWindow(run)
+    qtbot.addWidget(win)
+    win.show()
+    assert "dataset.h5: the test split is empty" in win.banner.text() and not win.banner.isHidden()
+    assert win.run is None and win.table.rowCount() == 0
+    win.step(1)  # keys do nothing rather than fail
+    win.fit_images()
+    (run / "dataset.h5").write_bytes(data[: len(data) // 2])  # truncated
+    win.reload()
+    assert "dataset.h5: cannot be read as HDF5" in win.banner.text()
+    (run / "dataset.h5").write_bytes(data)
+    win.reload()
+    assert win.run is not None and win.table.rowCount() == 4 and win.banner.isHidden()
+
+
+def test_impossible_scores_are_marked_in_the_window(qtbot, fake_run):
+    set_scores(fake_run, "vae", {(0, "mse"): "-3", (1, "ssim"): "1.5", (2, "psnr"): "nan"})
+    summary = (fake_run / "summary.csv").read_text().splitlines()
+    header = summary[0].split(",")
+    for i, line in enumerate(summary):
+        cells = line.split(",")
+        if cells[:2] == ["gan", "ssim"]:
+            cells[header.index("mean")] = "1.2"
+            summary[i] = ",".join(cells)
+    (fake_run / "summary.csv").write_text("\n".join(summary) + "\n")
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.show()
+    banner = win.banner.text()
+    for metric in ("MSE", "SSIM", "PSNR (dB)"):
+        assert f"metrics/vae.csv: 1 impossible {metric} value(s)" in banner
+    # The cell: red, and the tooltip says why.
+    win.set_metric("mse")
+    cell = win.table.index(win.table.row_of(0), win.table.column_of("vae"))
+    assert win.table.data(cell, Qt.ItemDataRole.BackgroundRole) == QColor(IMPOSSIBLE_COLOUR)
+    assert as_shown(win.table.data(cell, Qt.ItemDataRole.ToolTipRole)).startswith(
+        "impossible value: MSE -3.0"
+    )
+    # The panel title marks it too.
+    assert "(impossible)" in win.panels.panels["vae"].plot.titleLabel.item.toPlainText()
+    assert "(impossible)" not in win.panels.panels["gan"].plot.titleLabel.item.toPlainText()
+    # An impossible mean in summary.csv is marked in the summary.
+    rows = [win.summary.verticalHeaderItem(r).text() for r in range(win.summary.rowCount())]
+    item = win.summary.item(rows.index("GAN"), [m.name for m in contract.METRICS].index("ssim"))
+    assert item.background().color() == QColor(IMPOSSIBLE_COLOUR)
+    assert as_shown(item.toolTip()).startswith("impossible value: SSIM 1.2")
+
+
+ODD_NAMES = ["$x^2$", "a_b_c", "fish & chips", "<b>bold</b>", "<i>x", "&amp;", "1<2>0"]
+
+
+def test_image_names_show_literally(qtbot, tmp_path):
+    """No HTML or math reading of a name: titles, table, tooltips and banner show it as written."""
+    run = make_fake_run(tmp_path / "run", len(ODD_NAMES), 16)
+    rename_images(run, ODD_NAMES)
+    with h5py.File(run / "predictions" / "gan.h5", "r+") as file:
+        file["images"].id.write_direct_chunk((3, 0, 0, 0), b"not deflate data")
+    win = ViewerWindow(run)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.problems == []
+    for index, name in enumerate(ODD_NAMES):
+        win.show_index(index)
+        title = win.panels.panels["clean"].plot.titleLabel.item.toPlainText()
+        assert f"{name} · #{index}" in title
+        row = win.table.row_of(index)
+        assert win.table.data(win.table.index(row, 1)) == name
+        assert (
+            as_shown(win.table.data(win.table.index(row, 1), Qt.ItemDataRole.ToolTipRole)) == name
+        )
+    assert "gan: image 3 ('<b>bold</b>') cannot be read" in as_shown(win.banner.text())
+    assert win._current_name() == "1_2_0"  # a safe default file name for the export
+
+
+# -- daily use ------------------------------------------------------------------------------
+def _fits(widget, text: str, width: int) -> bool:
+    return widget.fontMetrics().horizontalAdvance(text) <= width
+
+
+@pytest.mark.parametrize("size", [(1500, 900), (1280, 720)])
+def test_table_and_summary_fit_on_screen(qtbot, fake_run, size):
+    long_name = "a_very_long_image_name_from_some_camera_roll_0001.png"
+    rename_images(fake_run, [long_name] + [f"img{i:05d}" for i in range(1, N_TEST)])
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    view, table = win.table_view, win.table
+    # Every model side by side, the whole table inside the viewport: no horizontal scrolling.
+    assert table.headers()[2:] == ["VAE", "GAN", "damaged", "inpaint"]
+    assert view.horizontalScrollBar().maximum() == 0
+    header = view.horizontalHeader()
+    for column in range(table.columnCount()):
+        right = view.columnViewportPosition(column) + view.columnWidth(column)
+        assert right <= view.viewport().width(), table.headers()[column]
+        assert _fits(header, table.headers()[column], view.columnWidth(column) - 14)
+        if column == 1:
+            continue
+        for row in range(table.rowCount()):
+            value = table.data(table.index(row, column))
+            assert _fits(view, value, view.columnWidth(column) - 6), (column, value)
+    # The name column stays narrow: a long name is elided, the tooltip has all of it.
+    assert view.columnWidth(1) <= NAME_COLUMN_MAX
+    assert view.textElideMode() == Qt.TextElideMode.ElideMiddle
+    cell = table.index(table.row_of(0), 1)
+    assert as_shown(table.data(cell, Qt.ItemDataRole.ToolTipRole)) == long_name
+    # The summary: every model and every metric's mean readable, no scroll bar.
+    summary = win.summary
+    assert summary.rowCount() == 4 and summary.columnCount() == len(contract.METRICS)
+    assert summary.horizontalScrollBar().maximum() == 0
+    assert summary.verticalScrollBar().maximum() == 0
+    for column in range(summary.columnCount()):
+        width = summary.columnWidth(column)
+        assert _fits(summary.horizontalHeader(), summary.horizontalHeaderItem(column).text(), width)
+        for row in range(summary.rowCount()):
+            assert _fits(summary, summary.item(row, column).text(), width - 6)
+        tip = as_shown(summary.item(0, column).toolTip())
+        assert "sd" in tip and "median" in tip and "95% CI" in tip and "n = 12" in tip
+    # The filter fields keep room to type.
+    assert win.condition.width() >= 150 and win.name_filter.width() >= 150
+
+
+def _wheel(win: ViewerWindow, key: str, steps: int = 2) -> None:
+    """Zoom with the mouse wheel over a panel, as a user does."""
+    grid = win.panels
+    pos = grid.mapFromScene(grid.panels[key].view.sceneBoundingRect().center())
+    event = QWheelEvent(
+        QPointF(pos),
+        QPointF(grid.viewport().mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(grid.viewport(), event)
+
+
+def _fitted(win: ViewerWindow) -> bool:
+    """Every panel shows its whole image as large as the panel allows, right under its title:
+    the view's range starts at the image's top row and is just the image along one axis,
+    at the scale the panel's size in pixels gives (the range is current at once, the
+    drawn geometry only after a paint)."""
+    for panel in win.panels.panels.values():
+        image = panel.rgb.image if panel.rgb.image is not None else panel.diff.image
+        height, width = image.shape[:2]
+        (x0, x1), (y0, y1) = panel.view.viewRange()
+        scale = min(panel.view.width() / width, panel.view.height() / height)
+        if abs(y0) > 0.01 or x0 > 0.01 or x1 < width - 0.01 or y1 < height - 0.01:
+            return False
+        if abs((x1 - x0) * scale - panel.view.width()) > 1.5:
+            return False
+        if abs((y1 - y0) * scale - panel.view.height()) > 1.5:
+            return False
+    return True
+
+
+def test_fit_and_zoom_through_navigation_reload_and_resize(window, qtbot):
+    window.resize(1500, 900)
+    qtbot.waitUntil(lambda: _fitted(window))
+    _wheel(window, "gan")
+    assert window.panels.zoomed and not _fitted(window)
+    zoomed = window.panels.panels["vae"].view.viewRange()
+    # A zoom the user chose survives moving to another image, F5 and a resize.
+    qtbot.keyClick(window.table_view, Qt.Key.Key_Right)
+    assert window.current == 1 and np.allclose(window.panels.panels["vae"].view.viewRange(), zoomed)
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert np.allclose(window.panels.panels["vae"].view.viewRange(), zoomed, atol=0.01)
+    # Fit: the button, F and Ctrl+0.
+    window.fit_button.click()
+    assert not window.panels.zoomed and _fitted(window)
+    for keys in (
+        (Qt.Key.Key_F, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier),
+    ):
+        _wheel(window, "clean")
+        assert not _fitted(window)
+        qtbot.keyClick(window.table_view, keys[0], keys[1])
+        assert _fitted(window), keys
+    # Typing F in a text field types it.
+    _wheel(window, "clean")
+    qtbot.keyClicks(window.name_filter, "f")
+    assert window.name_filter.text() == "f" and window.panels.zoomed
+    window.name_filter.clear()
+    window.fit_images()
+    # Not zoomed: shrinking or growing the window refits the images, and so do new panels.
+    for size in ((1280, 720), (900, 600), (1500, 900)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda: _fitted(window))
+    window.model_boxes["inpaint"].click()
+    qtbot.waitUntil(lambda: _fitted(window))
+    qtbot.keyClick(window.table_view, Qt.Key.Key_Right)
+    assert _fitted(window)
+
+
+def test_pixel_readout_follows_keyboard_navigation(window, qtbot, fake_run):
+    test = read_test(fake_run)
+    grid = window.panels
+    view = grid.panels["gan"].view
+    qtbot.mouseMove(grid.viewport(), grid.mapFromScene(view.sceneBoundingRect().center()))
+    assert window.pixel_label.text().startswith("x ")
+    x, y = (int(v) for v in window.pixel_label.text().split(" · ")[0][2:].split(", y "))
+    window.table_view.setFocus()
+    for index in (1, 2):
+        qtbot.keyClick(window.table_view, Qt.Key.Key_Right)
+        assert window.current == index
+        r, g, b = test["clean"][index][y, x]
+        assert f"clean ({r}, {g}, {b})" in window.pixel_label.text()
+        assert window.pixel_label.text() == window.pixel_report(x, y)
+
+
+def test_a_malformed_condition_filters_nothing(window, qtbot):
+    window.condition.setText("vae.psnr > 1e9")
+    assert window.table.rowCount() == 0 and window.filter_error.text() == ""
+    window.condition.setText("vae.psnr > 1e9 and")  # half typed
+    assert window.table.rowCount() == N_TEST  # not the 0 rows of the condition before
+    error = window.filter_error.text()
+    assert error.startswith("Condition not applied, showing every row:") and "cannot read" in error
+    window.name_filter.setText("img0000")
+    assert window.table.rowCount() == 10
+    assert "showing every row matching the name filter" in window.filter_error.text()
+    window.condition.setText("vae.psnr > 1e9")
+    assert window.table.rowCount() == 0 and window.filter_error.text() == ""
+    window.name_filter.clear()
+    window.condition.clear()
+    assert window.table.rowCount() == N_TEST
+    # A condition naming a model that went away on reload: kept, named, not applied.
+    window.condition.setText("gan.ssim < 2")
+    window.run_path.joinpath("metrics", "gan.csv").unlink()
+    window.run_path.joinpath("predictions", "gan.h5").unlink()
+    window.reload()
+    assert window.condition.text() == "gan.ssim < 2" and window.table.rowCount() == N_TEST
+    assert "unknown model 'gan'" in window.filter_error.text()
+
+
+def test_preset_label_resets_when_the_condition_changes(window, qtbot):
+    texts = [window.presets.itemText(i) for i in range(window.presets.count())]
+    preset = texts.index("GAN worse than VAE (SSIM)")
+
+    def choose() -> None:
+        window.presets.setCurrentIndex(preset)
+        window.presets.activated.emit(preset)
+        assert window.condition.text() == "gan.ssim < vae.ssim"
+        assert window.presets.currentIndex() == preset
+
+    choose()
+    window.condition.clear()
+    assert window.presets.currentIndex() == 0
+    choose()
+    window.condition.setFocus()
+    qtbot.keyClick(window.condition, Qt.Key.Key_End)
+    qtbot.keyClicks(window.condition, " and vae.psnr > 0")
+    assert window.presets.currentIndex() == 0
+    assert window.presets.currentText() == "Preset conditions…"
+
+
+def _dark_pixels(image: np.ndarray, rect, limit: int = 90) -> int:
+    left, top = max(int(rect.left()), 0), max(int(rect.top()), 0)
+    crop = image[top : int(np.ceil(rect.bottom())), left : int(np.ceil(rect.right()))]
+    return int((crop.mean(axis=2) < limit).sum())
+
+
+@pytest.mark.parametrize("size", [(1500, 900), (1280, 720)])
+def test_five_panels_titles_and_colour_bar_are_readable_and_aligned(qtbot, fake_run, size):
+    win = ViewerWindow(fake_run, models=["vae", "gan", "inpaint"])
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.set_diff_mode(True)
+    win.show()
+    qtbot.waitExposed(win)
+    grid = win.panels
+    assert len(grid.panels) == 5
+    qtbot.wait(100)  # the layout settles
+    shot = grid.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(shot.constBits().asstring(shot.sizeInBytes()), np.uint8)
+    pixels = pixels.reshape(shot.height(), shot.bytesPerLine())[:, : 3 * shot.width()]
+    pixels = pixels.reshape(shot.height(), shot.width(), 3)
+    assert shot.width() == grid.width()
+
+    def rect(item):
+        return grid.mapFromScene(item.sceneBoundingRect()).boundingRect()
+
+    # Titles: dark text on the white background (not pyqtgraph's grey), inside the window.
+    for key, panel in grid.panels.items():
+        title = rect(panel.plot.titleLabel)
+        assert title.right() <= grid.width() and title.left() >= 0, key
+        assert _dark_pixels(pixels, title, limit=60) > 20, key
+    # The colour bar: the tick values and the label are drawn, dark, and not cut off.
+    bar = grid.colorbar
+    ticks, label = rect(bar.axis), rect(bar.getAxis("left"))
+    assert ticks.width() >= 40 and ticks.right() <= grid.width()
+    assert _dark_pixels(pixels, ticks.adjusted(8, 0, 0, 0)) > 50  # right of the tick marks
+    assert _dark_pixels(pixels, label) > 50
+    # Aligned: in each row the images have one size and one top, right under the titles.
+    panels = list(grid.panels.values())
+    for row in (panels[:3], panels[3:]):
+        images = [
+            p.rgb.sceneBoundingRect() if p.rgb.isVisible() else p.diff.sceneBoundingRect()
+            for p in row
+        ]
+        titles = [p.plot.titleLabel.sceneBoundingRect() for p in row]
+        assert max(i.top() for i in images) - min(i.top() for i in images) <= 1
+        assert max(i.width() for i in images) - min(i.width() for i in images) <= 1
+        for image, title in zip(images, titles):
+            assert -0.5 <= image.top() - title.bottom() <= 3

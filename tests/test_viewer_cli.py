@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from system_packages import apt_install
-from viewer_fixtures import REPO, small_run
+from viewer_fixtures import REPO, empty_test_split, set_scores, small_run
 
 
 @pytest.fixture
@@ -55,10 +55,49 @@ def test_index_out_of_range(fake_run):
     )
 
 
-def test_models_the_run_lacks_are_a_command_line_error(fake_run):
+def test_models_the_run_lacks_are_a_command_line_error(fake_run, tmp_path):
     result = viewer(str(fake_run), "--screenshot", "x.png", "--models", "vae,vea")
     assert result.returncode == 2
     assert "--models: the run has no model 'vea' (available: vae, gan, inpaint)" in result.stderr
+    # Only unknown names: every one is named, with the models the run has; no window opens.
+    out = tmp_path / "never.png"
+    result = viewer(str(fake_run), "--screenshot", str(out), "--models", "foo,bar")
+    assert result.returncode == 2 and not out.exists()
+    assert (
+        "--models: the run has no model 'foo', 'bar' (available: vae, gan, inpaint)"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["empty test split", "truncated"])
+def test_a_dataset_that_cannot_be_shown_is_a_one_line_error(fake_run, tmp_path, damage):
+    """No traceback and no usage text: one line naming dataset.h5 and the reason, exit 2."""
+    dataset = fake_run / "dataset.h5"
+    if damage == "truncated":
+        dataset.write_bytes(dataset.read_bytes()[:1000])
+        reason = "dataset.h5: cannot be read as HDF5"
+    else:
+        empty_test_split(fake_run)
+        reason = "dataset.h5: the test split is empty"
+    out = tmp_path / "shot.png"
+    for args in (["--screenshot", str(out)], []):  # without --screenshot no window opens either
+        result = viewer(str(fake_run), *args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"error: {dataset}") and reason in lines[0]
+    assert not out.exists()
+
+
+def test_screenshot_prints_the_problems_it_shows(fake_run, tmp_path):
+    set_scores(fake_run, "vae", {(0, "mse"): "-3", (1, "ssim"): "1.5"})
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = viewer(str(fake_run), "--screenshot", str(out), env=env)
+    assert result.returncode == 0 and out.is_file(), result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("metrics/vae.csv: 1 impossible MSE value(s)" in w for w in warnings)
+    assert any("metrics/vae.csv: 1 impossible SSIM value(s)" in w for w in warnings)
 
 
 # The viewer reads files only: none of the workflow's heavy or training code may load.

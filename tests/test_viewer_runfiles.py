@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import h5py
 import numpy as np
@@ -13,12 +14,13 @@ from skimage.metrics import (
     peak_signal_noise_ratio,
     structural_similarity,
 )
-from viewer_fixtures import N_TEST, SIZE, read_metric, small_run
+from viewer_fixtures import N_TEST, SIZE, as_shown, read_metric, small_run
 
 from bench.fakerun import make_fake_run
+from restorebench import contract
 from restorebench.dataset import read_split, validate_dataset
 from viewer.conditions import evaluate
-from viewer.runfiles import Run, RunError
+from viewer.runfiles import Run, RunError, valid
 
 
 @pytest.fixture
@@ -206,9 +208,40 @@ def test_impossible_scores_are_flagged_where_they_show(fake_run, qtbot):
         for label in ("MSE", "SSIM", "PSNR (dB)"):
             assert f"metrics/vae.csv: 1 impossible {label} value(s)" in text
         table = ScoreTable(run)
-        column = 2 + table.columns.index(("vae", "mse"))
+        table.set_metric("mse")
+        column = table.column_of("vae")
         flagged = table.index(table.row_of(0), column)
         fine = table.index(table.row_of(4), column)
         assert table.data(flagged, Qt.ItemDataRole.BackgroundRole) is not None
-        assert "impossible MSE: -3.0" in table.data(flagged, Qt.ItemDataRole.ToolTipRole)
+        tooltip = as_shown(table.data(flagged, Qt.ItemDataRole.ToolTipRole))
+        assert tooltip == "impossible value: MSE -3.0 (possible: 0 to inf)"
         assert table.data(fine, Qt.ItemDataRole.BackgroundRole) is None
+        for metric, row in (("ssim", 1), ("psnr", 2)):
+            table.set_metric(metric)
+            cell = table.index(table.row_of(row), column)
+            assert table.data(cell, Qt.ItemDataRole.BackgroundRole) is not None
+
+
+def test_one_validity_rule_from_the_metric_spec():
+    """valid() is the spec's Metric.possible, for single values and for whole columns."""
+    samples = [
+        -1e9,
+        -1.0001,
+        -1.0,
+        -0.5,
+        0.0,
+        0.5,
+        1.0,
+        1.0001,
+        40.0,
+        math.inf,
+        -math.inf,
+        math.nan,
+    ]
+    for spec in contract.METRICS:
+        expected = [spec.possible(v) for v in samples]
+        assert [valid(spec.name, v) for v in samples] == expected
+        assert valid(spec.name, np.array(samples)).tolist() == expected
+    assert not valid("mse", -3.0) and not valid("nrmse", -0.1)
+    assert not valid("ssim", 1.5) and not valid("ssim", -1.5) and valid("ssim", -1.0)
+    assert not valid("psnr", math.nan) and valid("psnr", math.inf)

@@ -37,3 +37,53 @@ def read_test(run: Path) -> dict[str, np.ndarray]:
     """
     with h5py.File(run / "dataset.h5", "r", locking=False) as file:
         return {kind: file["test"][kind][()] for kind in ("clean", "damaged")}
+
+
+def rename_images(run: Path, names: list[str]) -> None:
+    """Give the test images other names, consistently in dataset.h5, predictions and metrics."""
+    strings = h5py.string_dtype()
+    files = [run / "dataset.h5", *sorted((run / "predictions").glob("*.h5"))]
+    for path in files:
+        with h5py.File(path, "r+", locking=False) as file:
+            group = file.get("test", file)
+            del group["names"]
+            group.create_dataset("names", data=names, dtype=strings)
+    for path in sorted((run / "metrics").glob("*.csv")):
+        with open(path, newline="") as handle:
+            rows = list(csv.reader(handle))
+        column = rows[0].index("name")
+        for row, name in zip(rows[1:], names):
+            row[column] = name
+        with open(path, "w", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+
+
+def empty_test_split(run: Path) -> None:
+    """Leave dataset.h5 with a test split of 0 images (fakerun's train split is empty)."""
+    with h5py.File(run / "dataset.h5", "r+", locking=False) as file:
+        for key in ("clean", "damaged", "names"):
+            del file["test"][key]
+            file.copy(file["train"][key], file["test"], key)
+
+
+def set_scores(run: Path, model: str, changes: dict[tuple[int, str], str]) -> None:
+    """Overwrite cells of metrics/<model>.csv: {(row, metric): text}."""
+    path = run / "metrics" / f"{model}.csv"
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    for (row, metric), text in changes.items():
+        rows[1 + row][rows[0].index(metric)] = text
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def as_shown(text: str) -> str:
+    """The characters Qt puts on screen for a label or tooltip text (rich text is rendered)."""
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtGui import QTextDocument
+
+    if not Qt.mightBeRichText(text):
+        return text
+    document = QTextDocument()
+    document.setHtml(text)
+    return document.toPlainText()

@@ -27,6 +27,7 @@ ERROR_LABEL = "|error| vs clean (mean over RGB)"
 TEXT_COLOUR = "#000"
 BAD_COLOUR = "#c00"  # a score its metric cannot take
 BAR_WIDTH = 25
+TICK_AXIS_WIDTH = 45  # pyqtgraph's width for the colour bar's tick values
 TITLE_POINTS = 9
 TITLE_MARGIN = 10  # px: the title's text document margins and a little air
 
@@ -317,8 +318,13 @@ class PanelGrid(pg.GraphicsLayoutWidget):
             show_diff = self.diff_mode and key in self.diffs
             panel.rgb.setVisible(has_image and not show_diff)
             panel.diff.setVisible(show_diff)
-        if self.colorbar is not None:
+        if self.colorbar is not None and self.colorbar.isVisible() != self.diff_mode:
             self.colorbar.setVisible(self.diff_mode)
+            if self.diff_mode:
+                # pyqtgraph sizes an axis to 0 when it changes while hidden (as the levels
+                # do while the view is off): size both again, or the tick values are cut.
+                self.colorbar.axis.setWidth(TICK_AXIS_WIDTH)
+                self.colorbar.getAxis("left").showLabel(True)
 
     def levels(self) -> tuple[float, float]:
         """The shared colour scale of the difference heatmaps."""

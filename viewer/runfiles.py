@@ -55,10 +55,11 @@ def valid(metric: str, value: float | np.ndarray) -> bool | np.ndarray:
     (a bool back) or an array (a boolean array back, without a Python loop).
     """
     spec = contract.metric(metric)
+    if np.ndim(value) == 0:
+        return bool(spec.low <= float(value) <= spec.high)  # NaN compares False
     values = np.asarray(value, dtype=float)
     with np.errstate(invalid="ignore"):
-        ok = (values >= spec.low) & (values <= spec.high)  # NaN compares False
-    return bool(ok) if ok.ndim == 0 else ok
+        return (values >= spec.low) & (values <= spec.high)
 
 
 def possible_range(metric: str) -> str:

@@ -60,6 +60,7 @@ class ScoreTable(QAbstractTableModel):
         if self.metric not in self.specs:
             self.metric = default_metric()
         self.models = list(self.scores)
+        self._valid: dict[tuple[str, str], np.ndarray] = {}  # (model, metric): valid(...) mask
         self._index_keys = [np.arange(len(self.names)), np.array(self.names, dtype=str)]
         if self.sort_key not in ("#", "name", *self.models):
             self.sort_key = "#"
@@ -194,12 +195,20 @@ class ScoreTable(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
             return plain_tooltip(self.names[image])  # the full name of an elided cell
         if column >= 2 and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole):
-            value = float(self.scores[self.models[column - 2]][self.metric][image])
-            if not valid(self.metric, value):
+            model = self.models[column - 2]
+            if not self._valid_mask(model)[image]:
+                value = float(self.scores[model][self.metric][image])
                 if role == Qt.ItemDataRole.BackgroundRole:
                     return QColor(IMPOSSIBLE_COLOUR)
                 return plain_tooltip(why_impossible(self.metric, value))
         return None
+
+    def _valid_mask(self, model: str) -> np.ndarray:
+        """Which of ``model``'s scores of the chosen metric are possible, computed once."""
+        key = (model, self.metric)
+        if key not in self._valid:
+            self._valid[key] = valid(self.metric, self.scores[model][self.metric])
+        return self._valid[key]
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

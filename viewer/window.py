@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QFileSystemWatcher, Qt, QTimer
+from PyQt6.QtCore import QFileSystemWatcher, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QColor, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -57,11 +57,22 @@ def score_title(name: str, scores: dict[str, float] | None) -> Title:
     for m in contract.METRICS:
         if m.name in scores:
             value = scores[m.name]
+            shown = f"{m.label} {m.show(value)}"
             if not valid(m.name, value):
                 title.bad.add(len(title.items))
-            bad = "" if valid(m.name, value) else " (impossible)"
-            title.items.append(f"{m.label} {m.show(value)}{bad}")
+                shown += " (impossible)"
+            title.items.append(shown)
     return title
+
+
+class _Splitter(QSplitter):
+    """A QSplitter that says when it has its new size (a window's resize comes before)."""
+
+    resized = pyqtSignal()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
 
 class ViewerWindow(QMainWindow):
@@ -90,6 +101,7 @@ class ViewerWindow(QMainWindow):
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.banner = QLabel(wordWrap=True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)  # escaped lines joined by <br>
         self.banner.setStyleSheet("background:#fde2e2; color:#800; padding:4px;")
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.hide()
@@ -195,13 +207,14 @@ class ViewerWindow(QMainWindow):
         right_layout.addWidget(self.summary_label)
         right_layout.addWidget(self.summary)
 
-        self.splitter = splitter = QSplitter()
+        self.splitter = splitter = _Splitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setChildrenCollapsible(False)
         splitter.splitterMoved.connect(self._splitter_moved)
+        splitter.resized.connect(self._size_splitter)
         self._right = right
 
         central = QWidget()
@@ -253,9 +266,8 @@ class ViewerWindow(QMainWindow):
         self._rebuild_model_boxes()
         self._rebuild_presets()
         self._rebuild_panels()
-        self.table.set_run(
-            self.run
-        )  # keeps the condition typed, reporting it if it no longer applies
+        # The table keeps the condition typed, and reports it if it no longer applies.
+        self.table.set_run(self.run)
         self._show_condition_error()
         self._fit_table_columns()
         self._fill_summary()
@@ -356,7 +368,6 @@ class ViewerWindow(QMainWindow):
             self.summary.setItem(models.index(row.model), list(specs).index(row.metric), item)
         source = self.run.summary_source if self.run else "nothing loaded"
         self.summary_label.setText(f"Mean per model (from {source}; hover for sd, median, CI, n)")
-        self.summary.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # As tall as its rows (up to SUMMARY_MAX_ROWS): no scroll bar hides a model.
         shown = min(len(models), SUMMARY_MAX_ROWS)
         frame = 2 * self.summary.frameWidth()
@@ -370,12 +381,10 @@ class ViewerWindow(QMainWindow):
         header_metrics = self.summary.horizontalHeader().fontMetrics()
         width = self.summary.verticalHeader().sizeHint().width() + 2 * self.summary.frameWidth()
         for column in range(self.summary.columnCount()):
-            texts = [self.summary.horizontalHeaderItem(column).text()]
+            title = self.summary.horizontalHeaderItem(column).text()
             cells = [self.summary.item(r, column) for r in range(self.summary.rowCount())]
-            width += CELL_PADDING + max(
-                [header_metrics.horizontalAdvance(texts[0])]
-                + [metrics.horizontalAdvance(c.text()) for c in cells if c is not None]
-            )
+            widths = [metrics.horizontalAdvance(c.text()) for c in cells if c is not None]
+            width += CELL_PADDING + max([header_metrics.horizontalAdvance(title), *widths])
         return width
 
     # -- table geometry --------------------------------------------------------------------
@@ -424,12 +433,10 @@ class ViewerWindow(QMainWindow):
     def _splitter_moved(self, *_args) -> None:
         self._splitter_dragged = True
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._size_splitter()
-
     def set_metric(self, metric: str) -> None:
         """Show ``metric`` in the table's model columns (the same as the combo above it)."""
+        if self.metric_box.findData(metric) < 0:
+            return
         if self.metric_box.currentData() != metric:
             self.metric_box.setCurrentIndex(self.metric_box.findData(metric))  # comes back here
             return
