@@ -1,8 +1,9 @@
 """The embedded demo: clean images cut from the photographs bundled with scikit-image.
 
 No download and no file outside the installed packages, so the default run works on
-any fresh machine. Varied crops, scales and flips of a dozen photos give a few hundred
-distinct images, enough for the models to learn something on a CPU in minutes.
+any fresh machine. Varied crops, scales and flips of fifteen photos give a few hundred
+distinct images, enough for the models to learn something on a CPU in minutes. Whole
+photos go to the test split: a test crop never shows a scene the models trained on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ PHOTOS = (
     "coins",
     "grass",
     "gravel",
+    "brick",
+    "cell",
+    "clock",
 )
 
 
@@ -38,13 +42,26 @@ def _photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(image[..., :3], dtype=np.uint8)
 
 
+def photo_of(index: int) -> str:
+    return PHOTOS[index % len(PHOTOS)]
+
+
 def demo_name(index: int) -> str:
-    return f"demo_{index:05d}_{PHOTOS[index % len(PHOTOS)]}"
+    return f"demo_{index:05d}_{photo_of(index)}"
+
+
+def test_photos(count: int, seed: int, test_fraction: float) -> frozenset[str]:
+    """The photos whose crops make the test split: ``test_fraction`` of the photos used,
+    rounded, at least one and never all, chosen by a hash of (seed, photo)."""
+    used = list(PHOTOS[: min(count, len(PHOTOS))])
+    share = min(max(round(test_fraction * len(used)), 1), len(used) - 1)
+    ranked = sorted(used, key=lambda photo: hashlib.sha256(f"{seed}:{photo}".encode()).digest())
+    return frozenset(ranked[:share])
 
 
 def demo_image(index: int, seed: int) -> np.ndarray:
     """A deterministic square crop (any size; callers resize) of one bundled photo."""
-    photo = _photo(PHOTOS[index % len(PHOTOS)])
+    photo = _photo(photo_of(index))
     digest = hashlib.sha256(f"{seed}:demo:{index}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
     height, width = photo.shape[:2]

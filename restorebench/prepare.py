@@ -20,7 +20,7 @@ from restorebench import contract
 from restorebench.alignment import ALIGNMENT_SIZE, intact_difference
 from restorebench.damage import DamageSettings, apply_damage
 from restorebench.dataset import DatasetWriter, compress_image, split_of
-from restorebench.demo import demo_image, demo_name
+from restorebench.demo import demo_image, demo_name, photo_of, test_photos
 from restorebench.images import ImageError, fit_square, load_rgb
 from restorebench.sources import Discovery, Pair, Skip, discover
 from restorebench.versions import installed_versions
@@ -140,10 +140,16 @@ def check_planned_split(settings: PrepareSettings, folder: Path | None) -> None:
     items, _ = _items(settings, folder)
     if not items:
         return  # prepare names what is wrong with the folder
-    tests = sum(
-        split_of(name, settings.seed, settings.test_fraction) == "test" for name, _ in items
-    )
+    tests = sum(split == "test" for split in _splits(settings, items).values())
     _check_split_sizes({"train": len(items) - tests, "test": tests}, settings.test_fraction)
+
+
+def _splits(settings: PrepareSettings, items: list[tuple[str, Pair | int]]) -> dict[str, str]:
+    """Each item's split: by its name, or for the demo by the photo it was cut from."""
+    if settings.source == "demo":
+        test = test_photos(settings.demo_images, settings.seed, settings.test_fraction)
+        return {name: "test" if photo_of(index) in test else "train" for name, index in items}
+    return {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
 
 
 def write_skipped(path: Path, skipped: list[Skip]) -> None:
@@ -181,7 +187,7 @@ def prepare(
         raise ValueError(
             f"no usable image pairs in {folder}: {found} found, all skipped (see the log)"
         )
-    splits = {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
+    splits = _splits(settings, items)
     capacity = {split: sum(1 for s in splits.values() if s == split) for split in ("train", "test")}
     _check_split_sizes(capacity, settings.test_fraction)
     tasks = [(name, item, settings) for name, item in items]
@@ -281,13 +287,23 @@ class _pool:
             self.executor.shutdown(cancel_futures=True)
 
 
+def _split_rule(settings: PrepareSettings) -> str:
+    if settings.source == "demo":
+        test = sorted(test_photos(settings.demo_images, settings.seed, settings.test_fraction))
+        return (
+            "demo: every crop of a photo on one side; test photos (test_fraction of the photos, "
+            f"by sha256(f'{{seed}}:{{photo}}')): {', '.join(test)}"
+        )
+    return "test if sha256(f'{seed}:{name}')[:8] / 2**64 < test_fraction"
+
+
 def _provenance(settings: PrepareSettings, folder: Path | None, report: PrepareReport) -> dict:
     return {
         "source": settings.source,
         "source_path": str(Path(folder).resolve()) if folder else "",
         "image_size": settings.image_size,
         "fit": settings.fit,
-        "split_rule": "test if sha256(f'{seed}:{name}')[:8] / 2**64 < test_fraction",
+        "split_rule": _split_rule(settings),
         "seed": settings.seed,
         "test_fraction": settings.test_fraction,
         "count_found": report.found,

@@ -27,7 +27,7 @@ from restorebench.restore import main as restore_main
 # The workflow's config: each case is refused before any job starts (nothing is written
 # under results/), with a message naming the key or file. One line per case:
 # (id, overrides of the test config or None, the raw text of config.yaml or None,
-#  files to damage before the run, the expected message)
+#  the files to make first (FILES), the expected message)
 def _alias_bomb() -> str:
     lines = ["run: t", "dataset: {source: demo, image_size: 32, test_fraction: 0.2, seed: 1}"]
     lines.append('a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]')
@@ -36,7 +36,7 @@ def _alias_bomb() -> str:
 
 
 NAN, INF = float("nan"), float("inf")
-DAMAGED_OUTPUTS = {"dataset.h5": "results/t/dataset.h5", "vae.h5": "results/t/predictions/vae.h5"}
+
 # fmt: off
 CONFIG_CASES = [
     ("test-fraction-nan", {"dataset": {"test_fraction": NAN}}, None, (), "config key dataset.test_fraction: nan is not a finite number"),
@@ -50,7 +50,7 @@ CONFIG_CASES = [
     ("model-name-newline", {"models": {"vae2\n": {"family": "vae"}}}, None, (), "config key models: 'vae2\\n' does not match"),
     ("yaml-syntax-error", None, "run: demo\ndataset: {source: demo\n  image_size: [1,\n", (), "config.yaml, line 3, column 13: not valid YAML"),
     ("yaml-alias-bomb", None, _alias_bomb(), (), "more than 10000 values"),
-    ("test-split-empty", {"dataset": {"demo_images": 4, "test_fraction": 0.01}}, None, (), "config key dataset.test_fraction: 0.01 of 4 usable pairs puts no image in the test split"),
+    ("test-split-empty", {"dataset": {"source": "clean", "path": "photos", "test_fraction": 0.01}}, None, ("3 photos",), "config key dataset.test_fraction: 0.01 of 3 usable pairs puts no image in the test split"),
     ("dataset-truncated", {}, None, ("dataset.h5",), "results/t/dataset.h5: not a readable HDF5 file"),
     ("predictions-truncated", {}, None, ("vae.h5",), "results/t/predictions/vae.h5: not a readable HDF5 file"),
 ]
@@ -65,19 +65,29 @@ def _damaged_hdf5(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
+# The files a case needs in the working directory, by the name its line gives.
+FILES = {
+    "dataset.h5": lambda workdir: _damaged_hdf5(workdir / "results/t/dataset.h5"),
+    "vae.h5": lambda workdir: _damaged_hdf5(workdir / "results/t/predictions/vae.h5"),
+    "3 photos": lambda workdir: [
+        save_photo(workdir / "photos" / f"p{i}.jpg", seed=i) for i in range(3)
+    ],
+}
+
+
 @pytest.mark.workflow
 @pytest.mark.parametrize(
-    "overrides, text, damaged, message",
+    "overrides, text, files, message",
     [case[1:] for case in CONFIG_CASES],
     ids=[case[0] for case in CONFIG_CASES],
 )
-def test_a_bad_config_is_refused_before_any_job(tmp_path, overrides, text, damaged, message):
+def test_a_bad_config_is_refused_before_any_job(tmp_path, overrides, text, files, message):
     if text is None:
         write_config(tmp_path, merge({"run": "t"}, overrides))
     else:
         (tmp_path / "config.yaml").write_text(text)
-    for name in damaged:
-        _damaged_hdf5(tmp_path / DAMAGED_OUTPUTS[name])
+    for name in files:
+        FILES[name](tmp_path)
     before = sorted(tmp_path.rglob("*"))
     result = run_snakemake(tmp_path, "--cores", "1", "-n", check=False)
     output = result.stdout + result.stderr

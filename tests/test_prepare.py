@@ -125,6 +125,21 @@ def test_demo_source_needs_no_files(tmp_path):
     assert read_skipped(tmp_path / "s.tsv") == []
 
 
+@pytest.mark.parametrize("count, fraction", [(60, 0.1), (20, 0.3), (4, 0.01), (4, 0.99)])
+def test_the_demo_keeps_each_photo_on_one_side(tmp_path, count, fraction):
+    """Test crops never come from a photo the models train on, and neither side is empty."""
+    path = tmp_path / "d.h5"
+    prepare(
+        settings("demo", demo_images=count, test_fraction=fraction), None, path, tmp_path / "s.tsv"
+    )
+    photo = {
+        split: {name.split("_", 2)[2] for name in read_split(path, split).names}
+        for split in ("train", "test")
+    }
+    assert photo["train"] and photo["test"] and not photo["train"] & photo["test"]
+    assert ", ".join(sorted(photo["test"])) in read_attrs(path)["split_rule"]
+
+
 def test_all_files_bad_stops_with_a_clear_error(tmp_path):
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "a.txt").write_text("x")
