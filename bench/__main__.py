@@ -54,6 +54,8 @@ FULL = {
         for change in ({"policy": "mixed_bfloat16"}, {"jit": True})
     ],
     "single_thread": [{"model": "gan", "size": 64, "batch": 64, "warmup": 1, "steps": 3}],
+    "allocator": {"model": "gan", "size": 64, "batch": 64, "warmup": 1, "steps": 3},
+    "allocator_rounds": 2,
     "score": {"size": 64, "test": 816, "train": 64},
     "viewer": {"images": 8164, "size": 256, "steps": 100},
     "demo_overrides": {},
@@ -87,6 +89,8 @@ QUICK = {
         }
     ],
     "single_thread": [],
+    "allocator": {"model": "gan", "size": 16, "batch": 4, "warmup": 1, "steps": 1},
+    "allocator_rounds": 1,
     "score": {"size": 16, "test": 8, "train": 8, **TINY_NETS},
     "viewer": {"images": 20, "size": 32, "steps": 5},
     "demo_overrides": {
@@ -104,6 +108,7 @@ ITEMS = (
     "prepare",
     "training",
     "origin",
+    "allocator",
     "breakdown",
     "predict_score",
     "viewer",
@@ -130,10 +135,10 @@ def run(profile: dict, only: set[str], scratch: Path) -> dict:
         items.log(f"{name} done in {time.perf_counter() - start:.0f} s")
         return results[name]
 
-    needs_data = only & {"prepare", "training", "origin", "breakdown", "predict_score"}
+    needs_data = only & {"prepare", "training", "origin", "allocator", "breakdown", "predict_score"}
     data = items.humanface_data(profile, scratch) if needs_data else None
     attempt("prepare", lambda: items.prepare(profile, scratch, data))
-    if only & {"training", "origin"}:
+    if only & {"training", "origin", "allocator"}:
         subset, datasets = items.training_datasets(profile, scratch, data)
 
         def training():
@@ -154,6 +159,7 @@ def run(profile: dict, only: set[str], scratch: Path) -> dict:
 
         attempt("training", training)
         attempt("origin", lambda: items.origin(profile, subset, datasets))
+        attempt("allocator", lambda: items.allocator(profile, datasets))
     attempt("breakdown", lambda: items.breakdown(profile, data))
     attempt("predict_score", lambda: items.predict_score(profile, scratch, data))
     attempt("viewer", lambda: items.viewer(profile, scratch))

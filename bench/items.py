@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -214,6 +217,90 @@ def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
             }
         rows.append(row)
     return rows
+
+
+def _busy_loop() -> None:
+    while True:
+        pass
+
+
+def _timed_child(spec: dict, datasets: dict[str, str], threads: int, environ: dict) -> dict:
+    """One train_probe child; its result with the CPU seconds it spent in user and kernel mode."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = {
+        **os.environ,
+        **environ,
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(min(2, threads)),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.train_probe", json.dumps(datasets), json.dumps([spec])],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"bench.train_probe failed:\n{result.stderr[-3000:]}")
+    (row,) = json.loads(result.stdout.strip().splitlines()[-1])
+    user, kernel = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return {**row, "user_s": user, "sys_s": kernel, "sys_share": kernel / (user + kernel)}
+
+
+def allocator(profile: dict, datasets: dict[str, str]) -> dict:
+    """Our GAN step with the allocator setting (``accel.keep_freed_memory``) and without
+    (RESTOREBENCH_MALLOC=default), quiet and beside a competing CPU load of as many busy
+    threads as there are cores. Contenders alternate, round after round; each ratio is the
+    median of the rounds' ratios."""
+    spec, threads = profile["allocator"], profile["cores"]
+    settings = {"ours": {}, "glibc default": {"RESTOREBENCH_MALLOC": "default"}}
+    runs: dict[str, list[dict]] = {}
+    for _ in range(profile["allocator_rounds"]):
+        for load in ("quiet", "loaded"):
+            hogs = []
+            if load == "loaded":
+                context = multiprocessing.get_context("spawn")
+                hogs = [context.Process(target=_busy_loop, daemon=True) for _ in range(threads)]
+                for hog in hogs:
+                    hog.start()
+            try:
+                for name, environ in settings.items():
+                    row = _timed_child(spec, datasets, threads, environ)
+                    runs.setdefault(f"{name}, {load}", []).append(row)
+            finally:
+                for hog in hogs:
+                    hog.kill()
+                    hog.join()
+
+    def median(key: str, field: str) -> float:
+        return statistics.median(row[field] for row in runs[key])
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(
+            x["images_per_s"] / y["images_per_s"] for x, y in zip(runs[a], runs[b])
+        )
+
+    return {
+        "spec": spec,
+        "load_threads": threads,
+        "runs": {
+            key: {
+                "images_per_s": median(key, "images_per_s"),
+                "sys_share": median(key, "sys_share"),
+                "rounds": len(rows),
+            }
+            for key, rows in runs.items()
+        },
+        "speedup_quiet": ratio("ours, quiet", "glibc default, quiet"),
+        "speedup_loaded": ratio("ours, loaded", "glibc default, loaded"),
+        "slowdown_under_load": {
+            name: 1 / ratio(f"{name}, loaded", f"{name}, quiet") for name in settings
+        },
+    }
 
 
 def breakdown(profile: dict, data: Path) -> dict:

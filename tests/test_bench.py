@@ -21,6 +21,7 @@ SECTIONS = (
     "## Prepare",
     "## Training throughput",
     "## Side by side with the origin's training loop",
+    "## Memory allocator and a busy machine",
     "## Where the time goes",
     "## Predict + score",
     "## Viewer",
@@ -107,6 +108,13 @@ def test_items_hold_real_figures(quick_run):
     }
     assert items["viewer"]["images"] == 20 and items["viewer"]["next_ms"] > 0
     assert items["dry_run"]["nothing_to_do"]
+    allocator = items["allocator"]
+    assert set(allocator["runs"]) == {
+        f"{name}, {load}" for name in ("ours", "glibc default") for load in ("quiet", "loaded")
+    }
+    for run in allocator["runs"].values():
+        assert run["images_per_s"] > 0 and 0 <= run["sys_share"] < 1
+    assert allocator["slowdown_under_load"]["ours"] > 0 and allocator["speedup_quiet"] > 0
     demo = items["demo"]
     assert demo["wall_s"] > 0 and set(demo["beats_damaged"]) == {"vae", "gan"}
     assert set(demo["means"]) == {"damaged", "inpaint", "vae", "gan"}
@@ -145,6 +153,8 @@ def test_markdown_reports_each_item_beside_its_target(quick_run):
         "<= 3 s",
         "<= 10 min",
         ">= 2,000 images/s",
+        "< 5 %",
+        "<= 2.5x (fair share 2x)",
     ):
         assert target in summary
 
