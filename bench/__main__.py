@@ -204,6 +204,12 @@ def main() -> None:
     parser.add_argument(
         "--from-results", action="store_true", help="only rewrite the markdown from --results"
     )
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        default=quality.FACES,
+        help="the quality item's folder of clean photos (default: the team's faces-dev)",
+    )
     args = parser.parse_args()
     if args.from_results:
         args.markdown.write_text(report.markdown(with_trials(json.loads(args.results.read_text()))))
@@ -214,7 +220,7 @@ def main() -> None:
         parser.error(
             f"--only: unknown item(s) {', '.join(sorted(unknown))}; choose from {', '.join(ITEMS)}"
         )
-    profile = QUICK if args.quick else FULL
+    profile = {**(QUICK if args.quick else FULL), "photos": str(args.photos)}
     described = machine.describe()
     scratch = args.scratch / ("quick" if args.quick else "full")
     scratch.mkdir(parents=True, exist_ok=True)

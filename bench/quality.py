@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import tempfile
 import time
@@ -54,15 +55,22 @@ def recipe(model: str, overrides: dict | None = None) -> dict:
     return {"family": entry["family"], **dataclasses.asdict(settings)}
 
 
-def faces_dataset(size: int, scratch: Path) -> Path:
-    """faces-dev prepared as configs/faces-dev.yaml does, at ``size`` px (cached in ``scratch``)."""
+def faces_dataset(size: int, scratch: Path, photos: Path = FACES) -> Path:
+    """A folder of clean photos prepared as configs/faces-dev.yaml does, at ``size`` px.
+
+    Cached in ``scratch`` per folder and size. faces-dev is the set the team measures on;
+    any folder of photos builds the same kind of benchmark (``--photos``).
+    """
     from restorebench.prepare import PrepareSettings, prepare
 
-    if not FACES.is_dir():
+    photos = Path(photos)
+    if not photos.is_dir():
         raise FileNotFoundError(
-            f"{FACES}: the shared faces-dev photos are not here (they sit beside the repository)"
+            f"{photos}: no such folder of photos (give one with --photos; the team's "
+            "../shared/data/faces-dev sits beside its checkout only)"
         )
-    path = scratch / f"faces-dev-{size}.h5"
+    tag = hashlib.sha256(str(photos.resolve()).encode()).hexdigest()[:8]
+    path = scratch / f"{photos.name}-{tag}-{size}.h5"
     if not path.exists():
         section = {
             **config()["dataset"],
@@ -74,9 +82,9 @@ def faces_dataset(size: int, scratch: Path) -> Path:
         }
         prepare(
             PrepareSettings.from_config(section),
-            FACES,
+            photos,
             path,
-            scratch / f"faces-dev-{size}-skipped.tsv",
+            scratch / f"{path.stem}-skipped.tsv",
         )
     return path
 
@@ -188,12 +196,13 @@ def contest(
     threads: int,
     models=CONTENDERS,
     overrides: dict | None = None,
+    photos: Path = FACES,
 ) -> dict:
     """Every contender at one size and budget, plus the references, on one dataset."""
     from restorebench.dataset import read_names
 
     scratch.mkdir(parents=True, exist_ok=True)
-    dataset = faces_dataset(size, scratch)
+    dataset = faces_dataset(size, scratch, photos)
     scores = references(dataset)
     for name in models:
         log(f"quality {size} px: training {name} for {budget_s:.0f} s")
@@ -206,6 +215,7 @@ def contest(
     return {
         "size": size,
         "budget_s": budget_s,
+        "photos": str(photos),
         "train_images": len(read_names(dataset, "train")),
         "test_images": len(read_names(dataset, "test")),
         "scores": scores,
@@ -215,8 +225,10 @@ def contest(
 def item(profile: dict, scratch: Path) -> list[dict]:
     """The suite's item: every contender at every size of the profile."""
     q = profile["quality"]
+    photos = Path(profile.get("photos", FACES))
     return [
-        contest(size, q["budget_s"], scratch / "quality", profile["cores"]) for size in q["sizes"]
+        contest(size, q["budget_s"], scratch / "quality", profile["cores"], photos=photos)
+        for size in q["sizes"]
     ]
 
 
@@ -247,6 +259,9 @@ def main() -> None:
     )
     parser.add_argument("--label", required=True, help="what this trial changes, for the table")
     parser.add_argument(
+        "--photos", type=Path, default=FACES, help="folder of clean photos (default: faces-dev)"
+    )
+    parser.add_argument(
         "--scratch",
         type=Path,
         default=Path(tempfile.gettempdir()) / "restorebench-bench" / "full" / "quality",
@@ -263,7 +278,7 @@ def main() -> None:
     for model, field, value in args.set:
         overrides.setdefault(model, {})[field] = value
     cores = len(os.sched_getaffinity(0))
-    result = contest(args.size, args.budget, args.scratch, cores, models, overrides)
+    result = contest(args.size, args.budget, args.scratch, cores, models, overrides, args.photos)
     trials = json.loads(TRIALS.read_text()) if TRIALS.exists() else []
     trials.append(
         {

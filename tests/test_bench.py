@@ -79,7 +79,7 @@ def test_every_item_ran_without_error(quick_run):
         if isinstance(item, dict) and "error" in item
     }
     if not FACES.is_dir():  # a user's clone: the quality item needs the shared photos and says so
-        assert "faces-dev photos are not here" in failed.pop("quality")
+        assert "no such folder of photos (give one with --photos" in failed.pop("quality")
     assert not failed
 
 
