@@ -51,7 +51,13 @@ def configure(threads: int | None = None) -> None:
     cores Snakemake granted the job. Freed memory is kept for reuse
     (:func:`keep_freed_memory`).
     """
-    keep_freed_memory()
+    kept = keep_freed_memory()
+    log.info(
+        "memory allocator: %s",
+        "glibc keeps freed memory for reuse (RESTOREBENCH_MALLOC=default turns it off)"
+        if kept
+        else "the platform's default",
+    )
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

@@ -44,7 +44,10 @@ def test_trains_both_models_and_reruns_only_what_a_config_change_touches(tmp_pat
         }
         with open(tmp_path / PATHS.history(model)) as handle:
             assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1"]
-        assert f"{model} epoch 2/2" in (tmp_path / f"results/t/logs/train_{model}.log").read_text()
+        log = (tmp_path / f"results/t/logs/train_{model}.log").read_text()
+        assert f"{model} epoch 2/2" in log
+        if sys.platform.startswith("linux"):  # the training job runs with the allocator setting
+            assert "memory allocator: glibc keeps freed memory for reuse" in log
         assert (tmp_path / f"results/t/benchmarks/train_{model}.tsv").exists()
     test = read_split(tmp_path / "results/t/dataset.h5", "test")
     for path in MODELS:
