@@ -291,6 +291,7 @@ def allocator(profile: dict, datasets: dict[str, str]) -> dict:
             key: {
                 "images_per_s": median(key, "images_per_s"),
                 "sys_share": median(key, "sys_share"),
+                "steady_sys_share": median(key, "steady_kernel_share"),
                 "rounds": len(rows),
             }
             for key, rows in runs.items()

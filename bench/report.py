@@ -93,8 +93,8 @@ def _summary(doc: dict) -> list[str]:
     if not _error(a):
         ours = a["runs"]
         row(
-            "GAN training: kernel share of its CPU time, quiet",
-            ours["ours, quiet"]["sys_share"] * 100,
+            "GAN training: kernel share of its CPU time in steady steps, quiet",
+            ours["ours, quiet"]["steady_sys_share"] * 100,
             "%",
             5,
             "< 5 %",
@@ -347,16 +347,18 @@ def _allocator(it: dict) -> list[str]:
             "`bench.train_probe` with the workflow's allocator setting (`accel.keep_freed_memory`: glibc "
             "keeps freed memory instead of unmapping it) and without it (`RESTOREBENCH_MALLOC=default`), "
             f"quiet and beside {a['load_threads']} busy Python threads, alternating round after round. "
-            "Kernel share: the child's system CPU time over its whole CPU time (start-up included)."
+            "Kernel share: system CPU time over all CPU time of the child, in its steady training "
+            "steps (after the warm-up) and over its whole life (start-up included)."
         ),
         "",
-        "| setting | load | images/s | kernel share of CPU | rounds |",
-        "|---|---|---|---|---|",
+        "| setting | load | images/s | kernel share, steady steps | kernel share, whole process | rounds |",
+        "|---|---|---|---|---|---|",
     ]
     for key, run in a["runs"].items():
         name, load = key.split(", ")
         lines.append(
-            f"| {name} | {load} | {_f(run['images_per_s'])} | {run['sys_share']:.1%} | {run['rounds']} |"
+            f"| {name} | {load} | {_f(run['images_per_s'])} | {run['steady_sys_share']:.1%} "
+            f"| {run['sys_share']:.1%} | {run['rounds']} |"
         )
     slow = a["slowdown_under_load"]
     lines += [
@@ -667,6 +669,12 @@ def markdown(doc: dict) -> str:
             f"- Rerun later into these results (`--merge`): {', '.join(rerun['items'])} on {r['date']}, commit "
             f"`{r['commit']}`, load average at start {', '.join(map(str, r['load_average_at_start']))}, "
             f"{rerun['suite_s'] / 60:.1f} min"
+            + (
+                f"; on another machine: {r['cpu']}, {r['cores']} cores, "
+                + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in r["matrix_flags"].items())
+                if (r["cpu"], r["matrix_flags"]) != (m["cpu"], m["matrix_flags"])
+                else ""
+            )
         )
     out.append("")
     out += ["## Summary", "", *_summary(doc), ""]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import resource
 import statistics
 import sys
 import time
@@ -44,17 +45,29 @@ def origin_settings(family: str, batch: int) -> CommonSettings:
 
 
 class StepClock(keras.callbacks.Callback):
-    """Seconds per batch, end to end: the first from its start, the rest end to end."""
+    """Seconds per batch, end to end: the first from its start, the rest end to end; and
+    the process's user and kernel CPU seconds at each of those moments."""
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:
-            self.ends = [time.perf_counter()]
+            self.ends, self.cpu = [time.perf_counter()], [_cpu()]
 
     def on_train_batch_end(self, batch, logs=None):
         self.ends.append(time.perf_counter())
+        self.cpu.append(_cpu())
 
     def steps(self) -> list[float]:
         return list(np.diff(self.ends))
+
+    def kernel_share(self, first: int) -> float:
+        """System CPU over all CPU from the end of batch ``first`` on (the steady steps)."""
+        (user0, system0), (user1, system1) = self.cpu[first], self.cpu[-1]
+        return (system1 - system0) / max(1e-9, (user1 - user0) + (system1 - system0))
+
+
+def _cpu() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
 
 
 def data_seconds(batches: PairBatches, count: int) -> float:
@@ -100,6 +113,7 @@ def measure(dataset: Path, spec: dict) -> dict:
         "step_s": statistics.median(steady),
         "steps_s": steady,
         "images_per_s": batch / statistics.median(steady),
+        "steady_kernel_share": clock.kernel_share(warmup),
         "data_s": data_seconds(batches, min(len(batches), steps)),
     }
 

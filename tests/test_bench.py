@@ -114,6 +114,7 @@ def test_items_hold_real_figures(quick_run):
     }
     for run in allocator["runs"].values():
         assert run["images_per_s"] > 0 and 0 <= run["sys_share"] < 1
+        assert 0 <= run["steady_sys_share"] < 1
     assert allocator["slowdown_under_load"]["ours"] > 0 and allocator["speedup_quiet"] > 0
     demo = items["demo"]
     assert demo["wall_s"] > 0 and set(demo["beats_damaged"]) == {"vae", "gan"}
