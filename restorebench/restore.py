@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from collections import Counter
 from pathlib import Path
@@ -153,17 +154,47 @@ def _output_problem(
             "(or replace) the originals. Choose another output folder"
         )
     inputs = {path.resolve() for path in paths}
-    if any((folder / name).resolve() in inputs for name in names.values()):
+    identities = {_identity(path) for path in paths} - {None}  # a hard link is the same file
+    if any(
+        (folder / name).resolve() in inputs or _identity(folder / name) in identities
+        for name in names.values()
+    ):
         return (
             f"{output}: a restored file would replace its own input; choose another output folder"
         )
-    existing = sorted(name for name in names.values() if (folder / name).exists())
+    # lexists: a dangling symlink is in the way too (writing through it would create its target)
+    existing = sorted(name for name in names.values() if os.path.lexists(folder / name))
     if existing and not overwrite:
         shown = ", ".join(existing[:3]) + (
             f" and {len(existing) - 3} more" if len(existing) > 3 else ""
         )
         return f"{output}: {len(existing)} file(s) would be replaced ({shown}); pass --overwrite to replace them"
     return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _write_png(image: Image.Image, target: Path) -> None:
+    """Write ``target`` whole or not at all: a new file renamed into place.
+
+    An entry already there (a symlink or a hard link too) is replaced, never written
+    through, so --overwrite cannot change a file outside the output folder.
+    """
+    temporary = target.with_name(f".restorebench-{secrets.token_hex(6)}.partial")
+    try:
+        with os.fdopen(
+            os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb"
+        ) as file:
+            image.save(file, format="PNG")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -277,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep_undamaged:
             restored = keep_undamaged(image, restored, args.threshold)
         try:
-            _as_written(restored, _is_grey(image)).save(args.output / names[path])
+            _write_png(_as_written(restored, _is_grey(image)), args.output / names[path])
         except OSError as error:
             print(f"error: {args.output / names[path]}: cannot write: {error}", file=sys.stderr)
             return 2

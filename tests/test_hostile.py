@@ -255,12 +255,24 @@ def _output_is_a_file(tmp: Path) -> None:
     (tmp / "out").write_text("a file, not a folder")
 
 
+def _dangling_link(tmp: Path) -> None:
+    (tmp / "out").mkdir()
+    (tmp / "out" / "a.png").symlink_to(tmp / "elsewhere.png")
+
+
+def _hard_link_to_input(tmp: Path) -> None:
+    (tmp / "out").mkdir()
+    (tmp / "out" / "a.png").hardlink_to(tmp / "in" / "a.png")
+
+
 # fmt: off
 RESTORE_CASES = [
     ("output-is-input", None, "{model} {in} {in}", "is the input folder or inside it"),
     ("output-inside-input", None, "{model} {in} {in}/restored", "is the input folder or inside it"),
     ("output-replaces-its-input", None, "{model} {in}/a.png {in}", "would replace its own input"),
     ("existing-output-file", _existing_output, "{model} {in} {out}", "1 file(s) would be replaced (a.png); pass --overwrite"),
+    ("output-dangling-symlink", _dangling_link, "{model} {in} {out}", "1 file(s) would be replaced (a.png); pass --overwrite"),
+    ("output-hard-link-to-input", _hard_link_to_input, "{model} {in} {out} --overwrite", "would replace its own input"),
     ("output-is-a-file", _output_is_a_file, "{model} {in} {out}", "exists and is not a folder"),
     ("output-below-a-file", _output_is_a_file, "{model} {in} {out}/sub", "cannot create the output folder"),
     ("model-discriminator", None, "{models}/discriminator.keras {in} {out}", "this model gives float32 (1, 1)"),
@@ -352,6 +364,20 @@ def test_overwrite_replaces_only_when_asked(tmp_path, restore_files):
     assert restore_main(arguments) == 2 and (out / "a.png").read_bytes() == b"old"
     assert restore_main([*arguments, "--overwrite"]) == 0
     assert Image.open(out / "a.png").size == (24, 20)
+
+
+def test_overwrite_replaces_a_symlink_not_the_file_it_points_to(tmp_path, restore_files):
+    photos, out = tmp_path / "in", tmp_path / "out"
+    photos.mkdir()
+    out.mkdir()
+    Image.fromarray(np.full((20, 24, 3), 90, np.uint8)).save(photos / "a.png")
+    (tmp_path / "notes.png").write_bytes(b"the user's file elsewhere")
+    (out / "a.png").symlink_to(tmp_path / "notes.png")
+    arguments = [str(restore_files / "identity.keras"), str(photos), str(out), "--overwrite"]
+    assert restore_main(arguments) == 0
+    assert (tmp_path / "notes.png").read_bytes() == b"the user's file elsewhere"
+    assert not (out / "a.png").is_symlink() and Image.open(out / "a.png").size == (24, 20)
+    assert sorted(path.name for path in out.iterdir()) == ["a.png"]  # no temporary left
 
 
 def test_a_greyscale_photo_comes_back_greyscale(tmp_path, restore_files):
