@@ -66,6 +66,7 @@ def test_every_item_ran_without_error(quick_run):
         "prepare",
         "training",
         "origin",
+        "allocator",
         "breakdown",
         "predict_score",
         "viewer",
