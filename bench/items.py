@@ -30,10 +30,16 @@ PATHS = contract.RunPaths.of_run("score")
 ORIGIN_POLICIES = ("float32", "mixed_bfloat16")
 
 
-def _child(module: str, *args: str, threads: int, timeout: float = 3600) -> object:
-    """Run ``python -m module ARGS`` with TensorFlow held to ``threads`` cores; its last stdout line is JSON."""
+def _child(
+    module: str, *args: str, threads: int, timeout: float = 3600, environ: dict | None = None
+) -> object:
+    """Run ``python -m module ARGS`` with TensorFlow held to ``threads`` cores; its last stdout line is JSON.
+
+    ``environ`` adds variables to the child's environment.
+    """
     env = {
         **os.environ,
+        **(environ or {}),
         "TF_NUM_INTRAOP_THREADS": str(threads),
         "TF_NUM_INTEROP_THREADS": str(min(2, threads)),
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -227,26 +233,14 @@ def _busy_loop() -> None:
 def _timed_child(spec: dict, datasets: dict[str, str], threads: int, environ: dict) -> dict:
     """One train_probe child; its result with the CPU seconds it spent in user and kernel mode."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = {
-        **os.environ,
-        **environ,
-        "TF_NUM_INTRAOP_THREADS": str(threads),
-        "TF_NUM_INTEROP_THREADS": str(min(2, threads)),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.train_probe", json.dumps(datasets), json.dumps([spec])],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=3600,
+    (row,) = _child(
+        "bench.train_probe",
+        json.dumps(datasets),
+        json.dumps([spec]),
+        threads=threads,
+        environ=environ,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise RuntimeError(f"bench.train_probe failed:\n{result.stderr[-3000:]}")
-    (row,) = json.loads(result.stdout.strip().splitlines()[-1])
     user, kernel = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     return {**row, "user_s": user, "sys_s": kernel, "sys_share": kernel / (user + kernel)}
 

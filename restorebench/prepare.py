@@ -214,7 +214,7 @@ def prepare(
                 raise ValueError(
                     f"no usable image pairs: {found} found, all skipped (reasons in the log)"
                 )
-            _check_split_sizes(report.written, settings.test_fraction)
+            _check_split_sizes(report.written, settings.test_fraction, warn=True)
             if report.total_written + len(skipped) != found:
                 raise RuntimeError(
                     f"counts do not reconcile: {found} found, {report.total_written} written, {len(skipped)} skipped"
@@ -240,8 +240,9 @@ def prepare(
     return report
 
 
-def _check_split_sizes(counts: dict[str, int], test_fraction: float) -> None:
-    """Refuse a split that leaves either side empty; warn when the test split is too small to say much.
+def _check_split_sizes(counts: dict[str, int], test_fraction: float, warn: bool = False) -> None:
+    """Refuse a split that leaves either side empty; with ``warn`` (once, for the dataset
+    written), warn when the test split is too small to say much.
 
     ``test_fraction`` 0 asks for no test split at all (a training benchmark's dataset);
     the workflow's schema never allows it.
@@ -257,7 +258,7 @@ def _check_split_sizes(counts: dict[str, int], test_fraction: float) -> None:
                 f"config key dataset.test_fraction: {test_fraction} of {total} usable pairs puts "
                 f"no image in the {split} split; change it or add images"
             )
-    if counts["test"] < contract.MIN_TEST_IMAGES:
+    if warn and counts["test"] < contract.MIN_TEST_IMAGES:
         log.warning(
             "only %d test images (dataset.test_fraction %s of %d): scores and their intervals "
             "will say little",

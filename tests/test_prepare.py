@@ -1,6 +1,7 @@
 """prepare(): from raw folders to dataset.h5, bad files skipped and counted."""
 
 import csv
+import logging
 
 import numpy as np
 import pytest
@@ -159,3 +160,15 @@ def test_humanface8000_refuses_center_crop():
                 "fit": "center_crop",
             }
         )
+
+
+def test_a_tiny_test_split_is_warned_about_once(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="restorebench.prepare")
+    prepare(
+        settings("demo", demo_images=20, test_fraction=0.1),
+        None,
+        tmp_path / "d.h5",
+        tmp_path / "s.tsv",
+    )
+    warnings = [r.getMessage() for r in caplog.records if "test images" in r.getMessage()]
+    assert len(warnings) == 1 and "scores and their intervals will say little" in warnings[0]
