@@ -4,7 +4,10 @@ exports, partial and broken runs, reload."""
 from __future__ import annotations
 
 import csv
+import gc
+import re
 import shutil
+import weakref
 
 import h5py
 import numpy as np
@@ -18,7 +21,9 @@ from viewer_fixtures import (
     SIZE,
     as_shown,
     empty_test_split,
+    grab_pixels,
     read_metric,
+    read_prediction,
     read_test,
     rename_images,
     set_scores,
@@ -27,6 +32,7 @@ from viewer_fixtures import (
 
 from bench.fakerun import make_fake_run
 from restorebench import contract
+from viewer.compare import CompareState, parse_pair, split_column, swipe
 from viewer.table import IMPOSSIBLE_COLOUR
 from viewer.window import NAME_COLUMN_MAX, RELOAD_DELAY_MS, ViewerWindow
 
@@ -641,3 +647,336 @@ def test_five_panels_titles_and_colour_bar_are_readable_and_aligned(qtbot, fake_
         assert max(i.width() for i in images) - min(i.width() for i in images) <= 1
         for image, title in zip(images, titles):
             assert -0.5 <= image.top() - title.bottom() <= 3
+
+
+# -- compare: swipe and flicker ---------------------------------------------------------------
+def test_compare_state_rules():
+    """The Qt-free rules: modes, divider, flicker steps, defaults, the swipe of two arrays."""
+    state = CompareState()
+    assert not state.active and state.mode == "off"
+    assert [state.cycle() for _ in range(3)] == ["swipe", "flicker", "off"]
+    with pytest.raises(ValueError, match="unknown compare mode 'blink'"):
+        state.set_mode("blink")
+    state.set_divider(1.7)
+    assert state.divider == 1.0
+    state.set_divider(-1)
+    assert state.divider == 0.0
+    assert [split_column(f, 24) for f in (0, 0.25, 0.5, 1)] == [0, 6, 12, 24]
+    state.set_divider(0.75)
+    state.nudge(-1)
+    assert state.divider == pytest.approx(0.7)
+    state.nudge(1)
+    state.nudge(1)
+    assert state.divider == pytest.approx(0.9)
+    state.fit_to(["damaged", "clean", "vae", "gan"])
+    assert (state.a, state.b) == ("vae", "clean")
+    state.set_mode("flicker")
+    assert state.shown == "vae" and state.flick() == "clean" and state.flick() == "vae"
+    state.swap()
+    assert (state.a, state.b) == ("clean", "vae")
+    state.fit_to(["damaged", "clean", "gan"])  # vae's panel went away: clean stays
+    assert (state.a, state.b) == ("clean", "gan")
+    state.fit_to(["damaged", "clean"])
+    assert (state.a, state.b) == ("clean", "damaged")
+    a, b = np.zeros((4, 10, 3), np.uint8), np.full((4, 10, 3), 200, np.uint8)
+    out = swipe(a, b, 0.3)
+    assert (out[:, :3] == 0).all() and (out[:, 3:] == 200).all()
+    panels = ["damaged", "clean", "vae", "gan"]
+    assert parse_pair("gan,clean", panels) == ("gan", "clean")
+    for text, message in [
+        ("gan", "give two panels as A,B"),
+        ("gan,vea", "the run has no panel 'vea' (available: damaged, clean, vae, gan)"),
+        ("gan,gan", "A and B are the same panel"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parse_pair(text, panels)
+
+
+def _pixel_at(win: ViewerWindow, pixels: np.ndarray, x: int, y: int) -> np.ndarray:
+    """The colour drawn at the centre of image pixel (x, y) in the compare view's grab."""
+    compare = win.compare_view
+    scene = compare.view.mapViewToScene(QPointF(x + 0.5, y + 0.5))
+    point = compare.mapFromScene(scene) + compare.viewport().pos()
+    return pixels[point.y(), point.x()].astype(int)
+
+
+def _compare_window(qtbot, fake_run) -> ViewerWindow:
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.resize(1280, 720)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    return win
+
+
+def test_swipe_shows_a_left_and_b_right_on_screen(qtbot, fake_run):
+    """Real pixels: left of the divider the grab shows A's colours, right of it B's."""
+    win = _compare_window(qtbot, fake_run)
+    gan, clean = read_prediction(fake_run, "gan", 0), read_test(fake_run)["clean"][0]
+    win.set_compare_pair("gan", "clean")
+    win.set_compare_mode("swipe")
+    assert win.view_stack.currentWidget() is win.compare_view
+    for divider in (0.25, 0.5, 0.75):
+        win.set_divider(divider)
+        split = round(divider * SIZE)
+        # The image items hold exactly each side's columns, where they are in the image.
+        left, right = (win.compare_view.sides[s][0] for s in ("left", "right"))
+        assert np.array_equal(left.image, gan[:, :split]) and left.pos().x() == 0
+        assert np.array_equal(right.image, clean[:, split:]) and right.pos().x() == split
+        assert win.compare_view.line.value() == split
+        qtbot.wait(50)  # painted
+        pixels = grab_pixels(win.compare_view)
+        checked = 0
+        # Away from the divider line (and its labels near the top).
+        for y in range(SIZE // 3, SIZE, 3):
+            for x in [*range(0, split - 1, 2), *range(split + 1, SIZE, 2)]:
+                expected, other = (gan, clean) if x < split else (clean, gan)
+                drawn = _pixel_at(win, pixels, x, y)
+                assert np.abs(drawn - expected[y, x]).max() <= 2, (divider, x, y)
+                if np.abs(expected[y, x].astype(int) - other[y, x]).max() > 10:
+                    checked += 1  # there, A and B differ: the drawn colour tells them apart
+        assert checked > 10
+    title = win.compare_view.title_text()
+    assert "A (left): GAN" in title and "B (right): clean" in title
+    assert f"SSIM {read_metric(fake_run, 'gan', 'ssim')[0]:.4f}" in title
+
+
+def test_flicker_alternates_by_its_timer_and_by_hand(qtbot, fake_run):
+    """The timer's slot shows the other one each tick (driven by hand: no waiting)."""
+    win = _compare_window(qtbot, fake_run)
+    gan, vae = read_prediction(fake_run, "gan", 0), read_prediction(fake_run, "vae", 0)
+    win.set_compare_pair("gan", "vae")
+    win.set_compare_mode("flicker")
+    assert win.flicker_timer.isActive() and win.flicker_timer.interval() == 500
+    left = win.compare_view.sides["left"][0]
+    assert not win.compare_view.line.isVisible()
+    assert not win.compare_view.sides["right"][0].isVisible()
+    differs = np.argwhere(np.abs(gan.astype(int) - vae).max(axis=2) > 20)
+    y, x = (int(v) for v in differs[len(differs) // 2])
+    for expected, name, other in [(vae, "B: VAE", "A: GAN"), (gan, "A: GAN", "B: VAE")] * 2:
+        win.flicker_timer.timeout.emit()  # one tick
+        assert np.array_equal(left.image, expected)
+        assert f"showing {name}" in win.compare_view.title_text()
+        assert f"{other} (next)" in win.compare_view.title_text()
+        qtbot.wait(20)
+        drawn = _pixel_at(win, grab_pixels(win.compare_view), x, y)
+        assert np.abs(drawn - expected[y, x]).max() <= 2
+    # Space steps by hand and pauses the flicker; P starts it again.
+    qtbot.keyClick(win.table_view, Qt.Key.Key_Space)
+    assert not win.flicker_timer.isActive() and not win.auto_box.isChecked()
+    assert win.compare.showing == "b" and np.array_equal(left.image, vae)
+    win.step_button.click()
+    assert win.compare.showing == "a" and np.array_equal(left.image, gan)
+    qtbot.keyClick(win.table_view, Qt.Key.Key_P)
+    assert win.flicker_timer.isActive() and win.auto_box.isChecked()
+    # Leaving the flicker stops the timer; a tick then changes nothing.
+    win.set_compare_mode("off")
+    assert not win.flicker_timer.isActive()
+    win.flick()
+    assert win.compare.showing == "a"
+
+
+def test_compare_follows_navigation_and_the_difference_view(qtbot, fake_run):
+    win = _compare_window(qtbot, fake_run)
+    test = read_test(fake_run)
+    win.set_compare_pair("gan", "clean")
+    win.set_compare_mode("swipe")
+    win.set_divider(0.5)
+    sides = win.compare_view.sides
+    win.table_view.setFocus()
+    for index in (1, 2):
+        qtbot.keyClick(win.table_view, Qt.Key.Key_Right)
+        assert win.current == index and win.compare.mode == "swipe"
+        assert np.array_equal(
+            sides["left"][0].image, read_prediction(fake_run, "gan", index)[:, :12]
+        )
+        assert np.array_equal(sides["right"][0].image, test["clean"][index][:, 12:])
+        assert f"#{index}" in win.compare_view.title_text()
+    # The difference view compares the heatmaps (the clean reference stays an image).
+    qtbot.keyClick(win.table_view, Qt.Key.Key_D)
+    gan = read_prediction(fake_run, "gan", 2).astype(float)
+    heat = np.abs(gan - test["clean"][2].astype(float)).mean(axis=2)
+    left_rgb, left_diff = sides["left"]
+    assert left_diff.isVisible() and not left_rgb.isVisible()
+    assert np.allclose(left_diff.image, heat[:, :12], atol=1e-4)
+    assert sides["right"][0].isVisible() and not sides["right"][1].isVisible()
+    win.set_compare_pair(None, "vae")
+    vae = read_prediction(fake_run, "vae", 2).astype(float)
+    vae_heat = np.abs(vae - test["clean"][2].astype(float)).mean(axis=2)
+    assert np.allclose(sides["right"][1].image, vae_heat[:, 12:], atol=1e-4)
+    # One colour scale with the panels; dragging the compare view's bar sets the panels'.
+    assert tuple(win.compare_view.colorbar.levels()) == pytest.approx(win.panels.levels())
+    assert tuple(sides["right"][1].getLevels()) == pytest.approx(win.panels.levels())
+    assert win.compare_view.colorbar.isVisible()
+    win.compare_view.colorbar.setLevels((0, 40))
+    win.compare_view.colorbar.sigLevelsChanged.emit(win.compare_view.colorbar)
+    assert tuple(win.panels.levels()) == (0, 40)
+    # A reload keeps the comparison.
+    qtbot.keyClick(win, Qt.Key.Key_F5)
+    assert win.compare.mode == "swipe" and (win.compare.a, win.compare.b) == ("gan", "vae")
+    assert win.current == 2 and win.view_stack.currentWidget() is win.compare_view
+
+
+def _contains(outer, inner, tolerance: float = 0.05) -> bool:
+    (ox0, ox1), (oy0, oy1) = outer
+    (ix0, ix1), (iy0, iy1) = inner
+    return (
+        ox0 <= ix0 + tolerance
+        and ox1 >= ix1 - tolerance
+        and oy0 <= iy0 + tolerance
+        and oy1 >= iy1 - tolerance
+    )
+
+
+def _centre(view_range) -> np.ndarray:
+    return np.array([sum(view_range[0]) / 2, sum(view_range[1]) / 2])
+
+
+def test_compare_view_is_linked_to_the_panels_zoom(qtbot, fake_run):
+    """Zooming the compare view moves the panels (and counts as the user's zoom), and the
+    other way round; Fit shows the whole image in the compare view."""
+    win = _compare_window(qtbot, fake_run)
+    win.set_compare_mode("swipe")
+    compare = win.compare_view.view
+    qtbot.waitUntil(lambda: compare.width() > 300)
+    # Fitted: the whole image, as large as the compare view allows, at the top.
+    (x0, x1), (y0, y1) = compare.viewRange()
+    assert abs(y0) < 0.01 and x0 <= 0.01 and x1 >= SIZE - 0.01 and y1 >= SIZE - 0.01
+    assert min(x1 - x0, y1 - y0) == pytest.approx(SIZE, abs=0.05)
+    # A wheel zoom over the compare view, as a user does.
+    pos = win.compare_view.mapFromScene(compare.sceneBoundingRect().center())
+    event = QWheelEvent(
+        QPointF(pos),
+        QPointF(win.compare_view.viewport().mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(win.compare_view.viewport(), event)
+    zoomed = compare.viewRange()
+    assert win.panels.zoomed and zoomed[0][1] - zoomed[0][0] < SIZE * 0.9
+    for panel in win.panels.panels.values():  # every panel shows that region
+        assert _contains(panel.view.viewRange(), zoomed)
+        assert np.allclose(_centre(panel.view.viewRange()), _centre(zoomed), atol=0.05)
+    # Kept through navigation, and when the grid comes back.
+    qtbot.keyClick(win.table_view, Qt.Key.Key_Right)
+    assert np.allclose(compare.viewRange(), zoomed)
+    win.set_compare_mode("off")
+    assert win.view_stack.currentWidget() is win.panels
+    assert _contains(win.panels.panels["gan"].view.viewRange(), zoomed)
+    # Panning a panel moves the compare view too.
+    win.panels.panels["vae"].view.setRange(xRange=(2, 8), yRange=(10, 16), padding=0)
+    win.set_compare_mode("swipe")
+    assert _contains(compare.viewRange(), ((2, 8), (10, 16)))
+    assert np.allclose(_centre(compare.viewRange()), (5, 13), atol=0.05)
+    # Fit (F) while comparing: the whole image again, in the compare view and the panels.
+    qtbot.keyClick(win.table_view, Qt.Key.Key_F)
+    assert not win.panels.zoomed
+    (x0, x1), (y0, y1) = compare.viewRange()
+    assert abs(y0) < 0.01 and min(x1 - x0, y1 - y0) == pytest.approx(SIZE, abs=0.05)
+    win.set_compare_mode("off")
+    qtbot.waitUntil(lambda: _fitted(win))
+
+
+def test_compare_keys_and_controls(qtbot, fake_run):
+    win = _compare_window(qtbot, fake_run)
+    win.table_view.setFocus()
+    # C cycles off -> swipe -> flicker -> off; the grid comes back.
+    modes = []
+    for _ in range(3):
+        qtbot.keyClick(win.table_view, Qt.Key.Key_C)
+        modes.append((win.compare.mode, win.compare_mode_box.currentData()))
+    assert modes == [("swipe", "swipe"), ("flicker", "flicker"), ("off", "off")]
+    assert win.view_stack.currentWidget() is win.panels
+    # Typing C in a text field types it.
+    qtbot.keyClicks(win.name_filter, "c")
+    assert win.name_filter.text() == "c" and win.compare.mode == "off"
+    win.name_filter.clear()
+    # A and B list the panels shown; the defaults: the first model against clean.
+    choices = [win.compare_a.itemData(i) for i in range(win.compare_a.count())]
+    assert choices == ["damaged", "clean", "vae", "gan"]
+    assert (win.compare.a, win.compare.b) == ("vae", "clean")
+    assert win.compare_a.currentText() == "VAE" and win.compare_b.currentText() == "clean"
+    win.compare_mode_box.setCurrentIndex(win.compare_mode_box.findData("swipe"))
+    assert win.compare.mode == "swipe"
+    # Choosing for A what B shows swaps them; the swap button too.
+    index = win.compare_a.findData("clean")
+    win.compare_a.setCurrentIndex(index)
+    win.compare_a.activated.emit(index)
+    assert (win.compare.a, win.compare.b) == ("clean", "vae")
+    win.swap_button.click()
+    assert (win.compare.a, win.compare.b) == ("vae", "clean")
+    # The divider: the slider, dragging the line, [ and ].
+    win.divider_slider.setValue(30)
+    assert win.compare.divider == pytest.approx(0.3) and win.divider_label.text() == "30 %"
+    assert win.compare_view.line.value() == split_column(0.3, SIZE)
+    win.compare_view.line.setValue(18)  # what a drag of the line does
+    assert win.compare.divider == pytest.approx(0.75) and win.divider_slider.value() == 75
+    # The sides stay named beside the moved divider.
+    assert win.compare_view.outline.label.toPlainText() == "◀ A: VAE "
+    assert win.compare_view.line.label.toPlainText() == " B: clean ▶"
+    assert win.compare_view.sides["right"][0].pos().x() == 18
+    qtbot.keyClick(win.table_view, Qt.Key.Key_BracketLeft)
+    assert win.compare.divider == pytest.approx(0.7)
+    qtbot.keyClick(win.table_view, Qt.Key.Key_BracketRight)
+    assert win.compare.divider == pytest.approx(0.8) and win.divider_slider.value() == 80
+    # Only the controls of the mode are shown.
+    assert win.divider_slider.isVisible() and not win.step_button.isVisible()
+    # Unticking a compared model: A falls back to a panel still shown.
+    win.model_boxes["vae"].click()
+    assert (win.compare.a, win.compare.b) == ("gan", "clean")
+    assert win.compare_a.currentText() == "GAN"
+    # The export saves what is on screen: the compare view.
+    png = win.export_png(fake_run / "compare.png")
+    assert QImage(str(png)).size() == win.compare_view.size()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1500, 900)])
+def test_compare_view_leaves_table_and_summary_on_screen(qtbot, fake_run, size):
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.set_compare_mode("swipe")
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(50)
+    view, summary = win.table_view, win.summary
+    assert view.horizontalScrollBar().maximum() == 0
+    last = win.table.columnCount() - 1
+    assert view.columnViewportPosition(last) + view.columnWidth(last) <= view.viewport().width()
+    assert summary.horizontalScrollBar().maximum() == 0
+    assert summary.verticalScrollBar().maximum() == 0
+    assert win.compare_view.width() >= 500 and win.compare_view.height() >= 400
+    # The title and the whole compare bar are inside the window.
+    title = win.compare_view.plot.titleLabel.sceneBoundingRect()
+    assert title.right() <= win.compare_view.width()
+    for widget in (win.compare_mode_box, win.compare_b, win.divider_label):
+        right = widget.mapTo(win, QPoint(widget.width(), 0)).x()
+        assert right <= win.splitter.sizes()[0] + 8, widget
+
+
+def test_a_window_is_freed_when_its_last_reference_goes(qtbot, fake_run):
+    """No slot keeps the window in a reference cycle (slots are bound methods, not lambdas
+    holding ``self``), so it is destroyed when dropped, never later by the cyclic garbage
+    collector at an arbitrary moment, e.g. while Qt delivers one of its events (a crash)."""
+    gc.collect()
+    gc.disable()
+    try:
+        win = ViewerWindow(fake_run)
+        win.show()
+        win.model_boxes["inpaint"].click()
+        win.set_compare_pair("gan", "inpaint")
+        for mode in ("swipe", "flicker", "off"):
+            win.set_compare_mode(mode)
+        win.step(1)
+        win.close()
+        ref = weakref.ref(win)
+        del win
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -216,3 +216,54 @@ def test_screenshot_under_xvfb(fake_run, tmp_path, xvfb_display):
     result = viewer(str(fake_run), "--screenshot", str(out), "--models", "vae,gan,inpaint", env=env)
     assert result.returncode == 0, result.stderr
     assert_not_blank(out)
+
+
+def _divider_columns(image: np.ndarray) -> list[int]:
+    """Columns of the swipe's divider: black outline columns over the middle rows."""
+    rows = image[image.shape[0] // 4 : 3 * image.shape[0] // 4].astype(int)
+    black = (rows.sum(axis=2) == 0).mean(axis=0)
+    return [int(x) for x in np.flatnonzero(black > 0.95)]
+
+
+def test_screenshot_of_a_swipe_at_half(fake_run, tmp_path):
+    """--compare A,B renders the swipe, its divider in the middle of the image, at 1280x720."""
+    out = tmp_path / "swipe.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    args = ["--screenshot", str(out), "--size", "1280x720", "--compare", "gan,clean"]
+    result = viewer(str(fake_run), *args, "--compare-mode", "swipe", env=env)
+    assert result.returncode == 0, result.stderr
+    assert_not_blank(out)
+    image = np.asarray(Image.open(out).convert("RGB"))
+    assert image.shape[:2] == (720, 1280)
+    divider = _divider_columns(image[:, : image.shape[1] * 6 // 10])
+    assert len(divider) == 2 and divider[1] - divider[0] <= 4, divider
+    # The image: the colourful columns of the left pane; the divider halves it.
+    rows = image[180:600, : image.shape[1] * 6 // 10].astype(int)
+    colourful = np.flatnonzero(((rows.max(axis=2) - rows.min(axis=2)) > 30).mean(axis=0) > 0.5)
+    middle = (colourful.min() + colourful.max() + 1) / 2
+    assert abs(np.mean(divider) - middle) <= 3, (divider, colourful.min(), colourful.max())
+    # A flicker shows no divider; a baseline without a panel gets one to be compared.
+    out = tmp_path / "flicker.png"
+    args = ["--screenshot", str(out), "--compare", "inpaint,gan", "--compare-mode", "flicker"]
+    result = viewer(str(fake_run), *args, env=env)
+    assert result.returncode == 0, result.stderr
+    assert_not_blank(out)
+    assert _divider_columns(np.asarray(Image.open(out).convert("RGB"))) == []
+
+
+def test_compare_names_the_run_lacks_are_a_command_line_error(fake_run, tmp_path):
+    out = tmp_path / "never.png"
+    cases = [
+        (
+            ["--compare", "gan,foo"],
+            "--compare: the run has no panel 'foo' (available: damaged, clean, vae, gan, inpaint)",
+        ),
+        (["--compare", "gan"], "--compare: give two panels as A,B (e.g. gan,clean), got 'gan'"),
+        (["--compare", "gan,gan"], "--compare: A and B are the same panel ('gan')"),
+        (["--compare-mode", "swipe"], "--compare-mode needs --compare A,B"),
+        (["--compare", "gan,clean", "--compare-mode", "blink"], "invalid choice: 'blink'"),
+    ]
+    for args, message in cases:
+        result = viewer(str(fake_run), "--screenshot", str(out), *args)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and not out.exists()

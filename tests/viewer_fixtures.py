@@ -87,3 +87,19 @@ def as_shown(text: str) -> str:
     document = QTextDocument()
     document.setHtml(text)
     return document.toPlainText()
+
+
+def read_prediction(run: Path, model: str, index: int) -> np.ndarray:
+    """One stored restoration, read independently of the viewer."""
+    with h5py.File(run / "predictions" / f"{model}.h5", "r", locking=False) as file:
+        return file["images"][index]
+
+
+def grab_pixels(widget) -> np.ndarray:
+    """What ``widget`` draws, as an (H, W, 3) uint8 array (Qt renders it, offscreen too)."""
+    from PyQt6.QtGui import QImage
+
+    shot = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(shot.constBits().asstring(shot.sizeInBytes()), np.uint8)
+    pixels = pixels.reshape(shot.height(), shot.bytesPerLine())[:, : 3 * shot.width()]
+    return pixels.reshape(shot.height(), shot.width(), 3)

@@ -5,5 +5,5 @@ Reads only the files the workflow writes (``dataset.h5``, ``predictions/*.h5``,
 h5py, numpy and csv; it never imports TensorFlow, Keras or the training code, so it
 starts in about a second.
 
-    python -m viewer results/<run> [--screenshot out.png --index N]
+    python -m viewer results/<run> [--screenshot out.png --index N] [--compare gan,clean]
 """

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from viewer.compare import FLICKER, SWIPE, parse_pair
 from viewer.runfiles import Run, RunError
 
 
@@ -41,6 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated model panels to show (default: every trained model of the run)",
     )
     parser.add_argument("--diff", action="store_true", help="start in the difference view")
+    parser.add_argument(
+        "--compare",
+        metavar="A,B",
+        help="compare two panels in the large view, e.g. gan,clean (damaged, clean or a model; "
+        "a model without a panel gets one); the swipe's divider at 50 %%",
+    )
+    parser.add_argument(
+        "--compare-mode",
+        choices=(SWIPE, FLICKER),
+        help="how --compare compares (default swipe; a flicker screenshot shows A)",
+    )
     parser.add_argument("--size", default="1500x900", help="window size WxH (default 1500x900)")
     args = parser.parse_args(argv)
     # Fail on the command line, before any window, when the path is not a run.
@@ -49,10 +61,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         with Run(args.run) as run:
             count = run.size
             unknown = run.unknown_models(args.models) if args.models else None
+            panels = ["damaged", "clean", *run.image_models()]
     except RunError as error:
         fail(str(error))
     if unknown:
         parser.error(f"--models: {unknown}")
+    if args.compare is not None:
+        try:
+            args.compare = parse_pair(args.compare, panels)
+        except ValueError as error:
+            parser.error(f"--compare: {error}")
+    if args.compare_mode and args.compare is None:
+        parser.error("--compare-mode needs --compare A,B")
+    if args.compare and not args.compare_mode:
+        args.compare_mode = SWIPE
     if not 0 <= args.index < max(count, 1):
         parser.error(f"--index {args.index} is out of range: the run has {count} test images")
     try:
@@ -79,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(*args.size)
     window.show_index(args.index)
     window.set_diff_mode(args.diff)
+    if args.compare:
+        window.set_compare_pair(*args.compare)
+        window.set_divider(0.5)
+        window.set_compare_mode(args.compare_mode)
     window.show()
     if args.screenshot:
         app.processEvents()

@@ -4,6 +4,10 @@ The window owns one open :class:`~viewer.runfiles.Run` at a time. Every file
 problem ends up in the red banner at the top rather than in an exception, and
 when the run's files change on disk (Snakemake deletes and rewrites them) the run
 is re-opened after a short quiet period, keeping the image that was on screen.
+
+The compare view (a swipe or a flicker of two panels, :class:`viewer.panels.CompareView`)
+takes the panel grid's place while it is on; its state is a
+:class:`viewer.compare.CompareState`.
 """
 
 from __future__ import annotations
@@ -26,17 +30,21 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPushButton,
+    QSlider,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from restorebench import contract
+from viewer.compare import FLICKER, FLICKER_MS, MODES, OFF, SWIPE, CompareState
 from viewer.conditions import presets
-from viewer.panels import PanelGrid, Title
+from viewer.panels import CompareView, PanelGrid, Title
 from viewer.runfiles import INPUT_MODEL, Run, RunError, label, valid, why_impossible
 from viewer.table import IMPOSSIBLE_COLOUR, ScoreTable, plain_tooltip
 
@@ -46,6 +54,11 @@ SORT_ARROW = 16  # px the header's sort indicator takes
 NAME_COLUMN_MAX = 130  # px: longer image names are elided in the middle (full name in the tooltip)
 TABLE_ROW_HEIGHT = 20
 SUMMARY_MAX_ROWS = 8  # more models than this scroll inside the summary
+
+
+def panel_name(key: str) -> str:
+    """How a panel is named in the compare choices: 'damaged input', 'clean', 'GAN'."""
+    return {"damaged": "damaged input", "clean": "clean"}.get(key) or label(key)
 
 
 def score_title(name: str, scores: dict[str, float] | None) -> Title:
@@ -89,6 +102,7 @@ class ViewerWindow(QMainWindow):
         self._offered: set[str] = set()  # models that had a box: a new one is ticked by default
         self._hover: tuple[int, int] | None = None  # the last image pixel under the cursor
         self._splitter_dragged = False  # the user set the table's width: keep it
+        self.compare = CompareState()
         self.setWindowTitle(f"restorebench viewer — {self.run_path}")
         self._build()
         self._watcher = QFileSystemWatcher(self)
@@ -96,6 +110,9 @@ class ViewerWindow(QMainWindow):
         self._watcher.fileChanged.connect(self._files_changed)
         self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_DELAY_MS)
         self._reload_timer.timeout.connect(self.reload)
+        # The flicker: each tick shows the other of A and B.
+        self.flicker_timer = QTimer(self, interval=FLICKER_MS)
+        self.flicker_timer.timeout.connect(self.flick)
         self.reload()
 
     # -- layout ----------------------------------------------------------------------------
@@ -116,6 +133,13 @@ class ViewerWindow(QMainWindow):
 
         self.panels = PanelGrid()
         self.panels.pixelHovered.connect(self._hovered)
+        self.compare_view = CompareView(self.panels)
+        self.compare_view.pixelHovered.connect(self._hovered)
+        self.compare_view.dividerMoved.connect(self.set_divider)
+        # The compare view takes the grid's place while it is on.
+        self.view_stack = QStackedWidget()
+        self.view_stack.addWidget(self.panels)
+        self.view_stack.addWidget(self.compare_view)
         self.pixel_label = QLabel("Pixel values appear here under the cursor.")
         self.pixel_label.setTextFormat(Qt.TextFormat.PlainText)
         self.pixel_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -129,7 +153,8 @@ class ViewerWindow(QMainWindow):
         top.addWidget(self.fit_button)
         top.addWidget(self.diff_box)
         left_layout.addLayout(top)
-        left_layout.addWidget(self.panels, 1)
+        left_layout.addLayout(self._compare_bar())
+        left_layout.addWidget(self.view_stack, 1)
         left_layout.addWidget(self.pixel_label)
 
         self.name_filter = QLineEdit(placeholderText="filter names (text or glob: img01*)")
@@ -142,7 +167,7 @@ class ViewerWindow(QMainWindow):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.presets.setMinimumContentsLength(12)
-        self.presets.activated.connect(lambda i: self.condition.setText(self.presets.itemData(i)))
+        self.presets.activated.connect(self._preset_chosen)
         self.filter_error = QLabel(wordWrap=True)
         self.filter_error.setTextFormat(Qt.TextFormat.PlainText)
         self.filter_error.setStyleSheet("color:#a00;")
@@ -156,9 +181,7 @@ class ViewerWindow(QMainWindow):
         for spec in contract.METRICS:
             self.metric_box.addItem(spec.label, spec.name)
         self.metric_box.setCurrentIndex(self.metric_box.findData(self.table.metric))
-        self.metric_box.currentIndexChanged.connect(
-            lambda i: self.set_metric(self.metric_box.itemData(i))
-        )
+        self.metric_box.currentIndexChanged.connect(self._metric_chosen)
         self.table_view = QTableView()
         self.table_view.setModel(self.table)
         self.table_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -226,21 +249,79 @@ class ViewerWindow(QMainWindow):
         self._actions()
         self.resize(1500, 900)
 
+    def _compare_bar(self) -> QHBoxLayout:
+        """Compare (C): mode, A and B, then the divider (swipe) or step and auto (flicker)."""
+        self.compare_mode_box = QComboBox()
+        self.compare_mode_box.setToolTip("Compare two panels: swipe or flicker (C cycles)")
+        for mode in MODES:
+            self.compare_mode_box.addItem(mode, mode)
+        self.compare_mode_box.currentIndexChanged.connect(self._compare_mode_chosen)
+        self.compare_a, self.compare_b = QComboBox(), QComboBox()
+        for box, side in ((self.compare_a, "A"), (self.compare_b, "B")):
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(9)
+            box.setToolTip(f"Panel {side} of the comparison")
+        self.compare_a.activated.connect(self._compare_a_chosen)
+        self.compare_b.activated.connect(self._compare_b_chosen)
+        self.swap_button = QToolButton(text="⇄")
+        self.swap_button.setToolTip("Swap A and B")
+        self.swap_button.clicked.connect(self.swap_compare)
+        self.divider_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
+        self.divider_slider.setToolTip(
+            "Swipe divider: A left of it, B right of it ([ and ] move it; or drag the line)"
+        )
+        self.divider_slider.setMinimumWidth(80)
+        self.divider_slider.setMaximumWidth(180)
+        self.divider_slider.valueChanged.connect(self._slider_moved)
+        self.divider_label = QLabel()
+        self.step_button = QPushButton("Step (Space)")
+        self.step_button.setToolTip("Show the other of A and B (pauses the flicker)")
+        self.step_button.clicked.connect(self.step_flicker)
+        self.auto_box = QCheckBox(f"Auto {FLICKER_MS / 1000:g} s (P)", checked=True)
+        self.auto_box.setToolTip(f"Alternate A and B every {FLICKER_MS} ms")
+        self.auto_box.toggled.connect(self.set_flicker_auto)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Compare (C):"))
+        bar.addWidget(self.compare_mode_box)
+        bar.addWidget(QLabel("A"))
+        bar.addWidget(self.compare_a)
+        bar.addWidget(self.swap_button)
+        bar.addWidget(QLabel("B"))
+        bar.addWidget(self.compare_b)
+        bar.addWidget(self.divider_slider)
+        bar.addWidget(self.divider_label)
+        bar.addWidget(self.step_button)
+        bar.addWidget(self.auto_box)
+        bar.addStretch(1)
+        return bar
+
     def _actions(self) -> None:
         menu = self.menuBar()
         file_menu, view_menu = menu.addMenu("&File"), menu.addMenu("&View")
         entries = [
-            (file_menu, "Export quadruplet as PNG…", "Ctrl+E", lambda: self.export_png()),
-            (file_menu, "Export filtered table as CSV…", "Ctrl+Shift+E", lambda: self.export_csv()),
+            (file_menu, "Export quadruplet as PNG…", "Ctrl+E", self._export_png_chosen),
+            (file_menu, "Export filtered table as CSV…", "Ctrl+Shift+E", self._export_csv_chosen),
             (file_menu, "Reload", "F5", self.reload),
             (file_menu, "Quit", "Ctrl+Q", self.close),
-            (view_menu, "Previous image", "Left", lambda: self.step(-1)),
-            (view_menu, "Next image", "Right", lambda: self.step(1)),
-            (view_menu, "First image", "Home", lambda: self.go_to_row(0)),
-            (view_menu, "Last image", "End", lambda: self.go_to_row(self.table.rowCount() - 1)),
+            (view_menu, "Previous image", "Left", self.previous_image),
+            (view_menu, "Next image", "Right", self.next_image),
+            (view_menu, "First image", "Home", self.first_image),
+            (view_menu, "Last image", "End", self.last_image),
             (view_menu, "Toggle difference view", "D", self.diff_box.toggle),
             (view_menu, "Fit images to panels", ("F", "Ctrl+0"), self.fit_images),
+            (view_menu, "Compare: off / swipe / flicker", "C", self.cycle_compare),
+            (view_menu, "Flicker: show the other", "Space", self.step_flicker),
+            (view_menu, "Flicker: auto on/off", "P", self.auto_box.toggle),
+            (view_menu, "Swipe: divider left", "[", self.divider_left),
+            (view_menu, "Swipe: divider right", "]", self.divider_right),
         ]
+        # Slots are bound methods, never lambdas holding ``self``: a lambda makes the window
+        # part of a reference cycle, and then Python's cyclic garbage collector destroys a
+        # closed window at an arbitrary later moment, possibly while Qt is still delivering
+        # one of its events (a crash), instead of when its last reference goes.
+        self.compare_actions: dict[str, QAction] = {}
         for menu_, title, keys, slot in entries:
             action = QAction(title, self)
             keys = (keys,) if isinstance(keys, str) else keys
@@ -248,6 +329,51 @@ class ViewerWindow(QMainWindow):
             action.triggered.connect(slot)
             menu_.addAction(action)
             self.addAction(action)
+            if title.startswith(("Flicker:", "Swipe:")):
+                self.compare_actions[title] = action
+
+    # -- slots of the controls (bound methods: see _actions) ---------------------------------
+    def _preset_chosen(self, i: int) -> None:
+        self.condition.setText(self.presets.itemData(i))
+
+    def _metric_chosen(self, i: int) -> None:
+        self.set_metric(self.metric_box.itemData(i))
+
+    def _compare_mode_chosen(self, i: int) -> None:
+        self.set_compare_mode(self.compare_mode_box.itemData(i))
+
+    def _compare_a_chosen(self, i: int) -> None:
+        self.set_compare_pair(self.compare_a.itemData(i), None)
+
+    def _compare_b_chosen(self, i: int) -> None:
+        self.set_compare_pair(None, self.compare_b.itemData(i))
+
+    def _slider_moved(self, value: int) -> None:
+        self.set_divider(value / 100)
+
+    def _export_png_chosen(self) -> None:
+        self.export_png()
+
+    def _export_csv_chosen(self) -> None:
+        self.export_csv()
+
+    def previous_image(self) -> None:
+        self.step(-1)
+
+    def next_image(self) -> None:
+        self.step(1)
+
+    def first_image(self) -> None:
+        self.go_to_row(0)
+
+    def last_image(self) -> None:
+        self.go_to_row(self.table.rowCount() - 1)
+
+    def divider_left(self) -> None:
+        self.nudge_divider(-1)
+
+    def divider_right(self) -> None:
+        self.nudge_divider(1)
 
     # -- loading ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -311,9 +437,13 @@ class ViewerWindow(QMainWindow):
         for model in self.run.image_models() if self.run else []:
             # '&' would otherwise mark a keyboard accelerator and vanish from the label.
             box = QCheckBox(label(model).replace("&", "&&"), checked=model in self.chosen)
-            box.toggled.connect(lambda on, m=model: self.choose_model(m, on))
+            box.setProperty("model", model)
+            box.toggled.connect(self._model_box_toggled)
             self.model_bar.addWidget(box)
             self.model_boxes[model] = box
+
+    def _model_box_toggled(self, on: bool) -> None:
+        self.choose_model(self.sender().property("model"), on)
 
     def choose_model(self, model: str, on: bool) -> None:
         """Add or remove a model's panel (the same as ticking its box)."""
@@ -335,6 +465,12 @@ class ViewerWindow(QMainWindow):
     def _rebuild_panels(self) -> None:
         models = self.run.image_models() if self.run else []
         self.panels.set_panels(["damaged", "clean"] + [m for m in models if m in self.chosen])
+        self.compare.fit_to(list(self.panels.panels))
+        for box in (self.compare_a, self.compare_b):
+            box.clear()
+            for key in self.panels.panels:
+                box.addItem(panel_name(key), key)
+        self._sync_compare_controls()
 
     def _fill_summary(self) -> None:
         """Model x metric means, every cell on screen; the tooltip has sd, median, CI and n."""
@@ -532,6 +668,7 @@ class ViewerWindow(QMainWindow):
                 notes[key] = f"not available\n({reason})"
                 titles[key] = Title(label(key), "— not available")
         self.panels.show_images(images, titles, notes)
+        self._draw_compare()
         self._refresh_pixel()
 
     def _show_nothing(self) -> None:
@@ -541,16 +678,135 @@ class ViewerWindow(QMainWindow):
             {k: Title(label(k)) for k in keys},
             {k: "not available" for k in keys},
         )
+        self._draw_compare()
         self._refresh_pixel()
 
     def fit_images(self) -> None:
         """Show every panel's whole image again (F, Ctrl+0, the Fit button)."""
         self.panels.fit()
+        if self.compare.active:
+            self.compare_view.fit()
 
     def set_diff_mode(self, on: bool) -> None:
         if self.diff_box.isChecked() != on:
             self.diff_box.setChecked(on)
         self.panels.set_diff_mode(on)
+        self._draw_compare()
+
+    # -- compare ---------------------------------------------------------------------------
+    def set_compare_mode(self, mode: str) -> None:
+        """'off', 'swipe' or 'flicker' (the same as the combo; C cycles)."""
+        was = self.compare.mode
+        self.compare.set_mode(mode)
+        self._sync_compare_controls()
+        self._draw_compare()
+        if was != OFF and mode == OFF and not self.panels.zoomed:
+            self.panels.fit()  # the compare view fitted itself; the panels refit to theirs
+
+    def cycle_compare(self) -> None:
+        """C: off -> swipe -> flicker -> off."""
+        self.set_compare_mode(MODES[(MODES.index(self.compare.mode) + 1) % len(MODES)])
+
+    def set_compare_pair(self, a: str | None, b: str | None) -> None:
+        """Compare panels ``a`` and ``b`` (None keeps that one). Choosing for one side the
+        panel the other side shows swaps them. A model without a panel gets one."""
+        a = self.compare.a if a is None else a
+        b = self.compare.b if b is None else b
+        if a == b:
+            a, b = (a, self.compare.a) if a != self.compare.a else (self.compare.b, b)
+        for key in (a, b):
+            if key not in self.panels.panels and self.run and key in self.run.image_models():
+                self.choose_model(key, True)
+        self.compare.a, self.compare.b = a, b
+        self.compare.fit_to(list(self.panels.panels))
+        self._sync_compare_controls()
+        self._draw_compare()
+
+    def swap_compare(self) -> None:
+        self.compare.swap()
+        self._sync_compare_controls()
+        self._draw_compare()
+
+    def set_divider(self, fraction: float) -> None:
+        """Put the swipe's divider at ``fraction`` of the image width (0: all B, 1: all A)."""
+        self.compare.set_divider(fraction)
+        self._sync_compare_controls()
+        self._draw_compare()
+
+    def nudge_divider(self, steps: int) -> None:
+        """'[' and ']': move the divider a tenth of the width (to the next tenth)."""
+        if self.compare.mode == SWIPE:
+            self.compare.nudge(steps)
+            self.set_divider(self.compare.divider)
+
+    def flick(self) -> None:
+        """The flicker's tick (the timer's slot): show the other of A and B."""
+        if self.compare.mode == FLICKER:
+            self.compare.flick()
+            self._draw_compare()
+
+    def step_flicker(self) -> None:
+        """Space or the Step button: show the other of A and B, and stop the automatic flicker."""
+        if self.compare.mode != FLICKER:
+            return
+        self.set_flicker_auto(False)
+        self.flick()
+
+    def set_flicker_auto(self, on: bool) -> None:
+        self.compare.auto = on
+        self._sync_compare_controls()
+
+    def _sync_compare_controls(self) -> None:
+        """The controls and the timer say what the state says."""
+        state = self.compare
+        widgets = (
+            self.compare_mode_box,
+            self.compare_a,
+            self.compare_b,
+            self.divider_slider,
+            self.auto_box,
+        )
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            self.compare_mode_box.setCurrentIndex(self.compare_mode_box.findData(state.mode))
+            self.compare_a.setCurrentIndex(self.compare_a.findData(state.a))
+            self.compare_b.setCurrentIndex(self.compare_b.findData(state.b))
+            self.divider_slider.setValue(round(100 * state.divider))
+            self.auto_box.setChecked(state.auto)
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+        self.divider_label.setText(f"{100 * state.divider:.0f} %")
+        swiping, flickering = state.mode == SWIPE, state.mode == FLICKER
+        for widget in (self.divider_slider, self.divider_label):
+            widget.setVisible(swiping)
+        for widget in (self.step_button, self.auto_box):
+            widget.setVisible(flickering)
+        for title, action in self.compare_actions.items():
+            action.setEnabled(flickering if title.startswith("Flicker:") else swiping)
+        if flickering and state.auto:
+            if not self.flicker_timer.isActive():
+                self.flicker_timer.start()
+        else:
+            self.flicker_timer.stop()
+
+    def _draw_compare(self) -> None:
+        """Show the compare view (or the grid when it is off) for the image on screen."""
+        on = self.compare.active
+        if not on:
+            self.compare_view.set_linked(False)
+        self.view_stack.setCurrentWidget(self.compare_view if on else self.panels)
+        if on:
+            self.compare_view.set_linked(True)
+            self.compare_view.draw(
+                self.compare,
+                self.panels.images,
+                self.panels.diffs,
+                self.panels.titles,
+                self.panels.diff_mode,
+                self.panels.levels(),
+            )
 
     def _add_problem(self, message: str) -> None:
         if message not in self.problems:
@@ -596,7 +852,8 @@ class ViewerWindow(QMainWindow):
 
     # -- export ----------------------------------------------------------------------------
     def export_png(self, path: Path | str | None = None) -> Path | None:
-        """Save the panels as they are on screen (titles, difference view and colour bar included)."""
+        """Save the panels as they are on screen (titles, difference view and colour bar
+        included); while comparing, the compare view."""
         if path is None:
             default = self.run_path / f"viewer_{self._current_name()}.png"
             path, _ = QFileDialog.getSaveFileName(
@@ -604,7 +861,7 @@ class ViewerWindow(QMainWindow):
             )
             if not path:
                 return None
-        if not self.panels.grab().save(str(path), "PNG"):
+        if not self.view_stack.currentWidget().grab().save(str(path), "PNG"):
             self._add_problem(f"{path}: cannot write the PNG")
             return None
         return Path(path)
