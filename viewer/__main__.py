@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from viewer.compare import FLICKER, SWIPE, parse_pair
-from viewer.runfiles import Run, RunError
+from viewer.runfiles import FIXED_PANELS, Run, RunError
 
 
 def fail(message: str) -> NoReturn:
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         with Run(args.run) as run:
             count = run.size
             unknown = run.unknown_models(args.models) if args.models else None
-            panels = ["damaged", "clean", *run.image_models()]
+            panels = [*FIXED_PANELS, *run.image_models()]
     except RunError as error:
         fail(str(error))
     if unknown:

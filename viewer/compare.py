@@ -1,6 +1,6 @@
 """The compare view's state: which two panels, swipe or flicker, where the divider is.
 
-Qt-free (numpy only), so its rules — the split column of a swipe, what a flicker
+Qt-free, so its rules — the split column of a swipe, what a flicker
 shows next, the defaults when panels come and go — are tested without pixels. The
 window holds one :class:`CompareState`; :class:`viewer.panels.CompareView` draws it.
 """
@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from viewer.runfiles import CLEAN, DAMAGED, FIXED_PANELS
 
 OFF, SWIPE, FLICKER = "off", "swipe", "flicker"
 MODES = (OFF, SWIPE, FLICKER)  # the order C cycles through
@@ -35,9 +37,9 @@ def swipe(a: np.ndarray, b: np.ndarray, divider: float) -> np.ndarray:
 
 def default_pair(panels: list[str]) -> tuple[str, str]:
     """The first restoration against the clean reference (else damaged against clean)."""
-    models = [p for p in panels if p not in ("damaged", "clean")]
-    a = models[0] if models else "damaged"
-    return a, "clean"
+    models = [p for p in panels if p not in FIXED_PANELS]
+    a = models[0] if models else DAMAGED
+    return a, CLEAN
 
 
 def parse_pair(text: str, panels: list[str]) -> tuple[str, str]:

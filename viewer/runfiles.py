@@ -27,6 +27,9 @@ from restorebench import contract
 
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = contract.INPUT_MODEL
+# The two panels every run has, before its models: the input and the reference.
+DAMAGED, CLEAN = "damaged", "clean"
+FIXED_PANELS = (DAMAGED, CLEAN)
 
 
 class RunError(Exception):

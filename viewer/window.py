@@ -45,7 +45,15 @@ from restorebench import contract
 from viewer.compare import FLICKER, FLICKER_MS, MODES, OFF, SWIPE, CompareState
 from viewer.conditions import presets
 from viewer.panels import CompareView, PanelGrid, Title
-from viewer.runfiles import INPUT_MODEL, Run, RunError, label, valid, why_impossible
+from viewer.runfiles import (
+    FIXED_PANELS,
+    INPUT_MODEL,
+    Run,
+    RunError,
+    label,
+    valid,
+    why_impossible,
+)
 from viewer.table import IMPOSSIBLE_COLOUR, ScoreTable, plain_tooltip
 
 RELOAD_DELAY_MS = 500
@@ -464,7 +472,7 @@ class ViewerWindow(QMainWindow):
 
     def _rebuild_panels(self) -> None:
         models = self.run.image_models() if self.run else []
-        self.panels.set_panels(["damaged", "clean"] + [m for m in models if m in self.chosen])
+        self.panels.set_panels([*FIXED_PANELS, *(m for m in models if m in self.chosen)])
         self.compare.fit_to(list(self.panels.panels))
         for box in (self.compare_a, self.compare_b):
             box.clear()
