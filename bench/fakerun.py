@@ -19,6 +19,7 @@ import numpy as np
 
 from restorebench import contract
 from restorebench.dataset import DatasetWriter, compress_image
+from restorebench.masks import score_masks
 from restorebench.metrics import score_images, write_metrics
 from restorebench.predictions import write_predictions
 from restorebench.summary import summarize, write_csv
@@ -75,7 +76,9 @@ def fake_images(
     mask = _scribbles(rng, size)[..., None]
     damaged = np.where(mask, 255.0, clean)
     radius = max(1, size // 32)
-    images = {"clean": clean, "damaged": damaged}
+    # The true mask (0/1) and the soft mask a blend model might find: the strokes, blurred.
+    images = {"clean": clean, "damaged": damaged, "mask": mask[..., 0]}
+    images["found"] = 255 * _blur(mask.astype(np.float64), radius)[..., 0]
     for model in models:
         if model == "vae":
             image = _blur(clean, radius) + 0.3 * (255 - clean) * mask
@@ -96,11 +99,21 @@ def fake_images(
     return {key: np.clip(np.rint(value), 0, 255).astype(np.uint8) for key, value in images.items()}
 
 
+# The fixture's models that store the damage they found: inpaint's hard mask, gan's soft one.
+FINDERS = ("inpaint", "gan")
+
+
 def _write_model(
-    path: str, images: np.ndarray, order: np.ndarray, names: list[str], model: str
+    path: str,
+    images: np.ndarray,
+    order: np.ndarray,
+    names: list[str],
+    model: str,
+    masks: np.ndarray | None,
 ) -> None:
     """One model's predictions file: the pool repeated in test order (a worker's job)."""
-    write_predictions(Path(path), images[order], names, model, LEVEL)
+    found = None if masks is None else masks[order]
+    write_predictions(Path(path), images[order], names, model, LEVEL, masks=found)
 
 
 def make_fake_run(
@@ -127,20 +140,26 @@ def make_fake_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     drawn = [fake_images(rng, size, models) for _ in range(min(pool, n_test))]
-    stacked = {key: np.stack([d[key] for d in drawn]) for key in ("clean", "damaged", *models)}
+    kinds = ("clean", "damaged", "mask", "found", *models)
+    stacked = {key: np.stack([d[key] for d in drawn]) for key in kinds}
+    found = {
+        model: stacked["mask"] * np.uint8(255) if model == "inpaint" else stacked["found"]
+        for model in FINDERS
+        if model in models
+    }
     order = np.arange(n_test) % len(drawn)
     names = [f"img{i:05d}" for i in range(n_test)]
 
     chunks = {
         key: [compress_image(image, LEVEL) for image in stacked[key]]
-        for key in ("clean", "damaged")
+        for key in ("clean", "damaged", "mask")
     }
     writer = DatasetWriter(Path(paths.dataset), size, {"train": 0, "test": n_test}, LEVEL)
     for name, k in zip(names, order):
-        writer.append("test", name, chunks["clean"][k], chunks["damaged"][k])
+        writer.append("test", name, chunks["clean"][k], chunks["damaged"][k], chunks["mask"][k])
     writer.finish({"image_size": size, "source": "fakerun", "seed": seed})
 
-    jobs = [(paths.predictions(m), stacked[m], order, names, m) for m in models]
+    jobs = [(paths.predictions(m), stacked[m], order, names, m, found.get(m)) for m in models]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as executor:
             list(executor.map(_write_model, *zip(*jobs)))
@@ -150,8 +169,12 @@ def make_fake_run(
 
     tables = {}
     for model in models:
-        tables[model] = score_images(stacked["clean"], stacked[model])[order]
+        tables[model] = score_images(stacked["clean"], stacked[model], stacked["mask"])[order]
         write_metrics(Path(paths.metrics(model)), names, tables[model])
+        if model in found:
+            mask_table = score_masks(found[model], stacked["mask"] > 0)[order]
+            columns = tuple(spec.name for spec in contract.MASK_SCORES)
+            write_metrics(Path(paths.mask_scores(model)), names, mask_table, columns)
     if summary:
         stats, _ = summarize(tables, [])
         write_csv(Path(paths.summary), stats, contract.SUMMARY_FIELDS)

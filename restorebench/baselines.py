@@ -5,22 +5,22 @@ classical answer to this damage: find the paint and fill it with scikit-image's
 biharmonic inpainting. Paint is found two ways: opaque near-white pixels (stroke
 cores), and thin lines brighter than their surroundings in every channel (a white
 top-hat of the darkest channel), which catches the anti-aliased edges and sub-pixel
-strokes that a threshold misses once images are resized. On 40 faces-dev images the
-top-hat raised PSNR from 23.1 dB (best threshold alone) to 28.1 dB at 64 px. Its blind
-spot is thin true white in a photo (catchlights, white hair), which it repaints too.
+strokes that a threshold misses once images are resized (docs/scoring.md gives its
+measured effect). Its blind spot is thin true white in a photo (catchlights, white
+hair), which it repaints too. ``inpaint_oracle`` fills the dataset's own mask instead:
+what perfect detection plus the same filling would score.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
 from scipy import ndimage
 from skimage.restoration import inpaint_biharmonic
-
-BASELINES = ("damaged", "inpaint")
 
 
 def damage_mask(
@@ -47,15 +47,45 @@ def damage_mask(
     return mask
 
 
-def inpaint_image(
-    damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None
-) -> np.ndarray:
-    """One (H, W, 3) uint8 image with its detected damage filled in."""
-    mask = damage_mask(damaged, threshold, contrast, dilation)
+def fill(damaged: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) uint8 image with the pixels of ``mask`` filled from the others."""
     if not mask.any() or mask.all():  # nothing to fill, or nothing to fill it from
         return damaged.copy()
     filled = inpaint_biharmonic(damaged, mask, channel_axis=-1)
     return np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8)
+
+
+def inpaint_image(
+    damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None
+) -> np.ndarray:
+    """One (H, W, 3) uint8 image with its detected damage filled in."""
+    return fill(damaged, damage_mask(damaged, threshold, contrast, dilation))
+
+
+def _on_threads(task: Callable, *stacks: np.ndarray, workers: int | None) -> list:
+    """``task`` over the images of the stacks on threads: the filters and the sparse solve
+    release the GIL, so threads use every core without copying the stacks."""
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        return list(pool.map(task, *stacks))
+
+
+def detect_damage(
+    damaged: np.ndarray,
+    threshold: int = 250,
+    contrast: int = 32,
+    dilation: int | None = None,
+    workers: int | None = None,
+) -> np.ndarray:
+    """(N, H, W) bool: :func:`damage_mask` of each image of a (N, H, W, 3) uint8 stack."""
+    task = partial(damage_mask, threshold=threshold, contrast=contrast, dilation=dilation)
+    return np.asarray(_on_threads(task, damaged, workers=workers), bool).reshape(damaged.shape[:3])
+
+
+def fill_images(damaged: np.ndarray, masks: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """:func:`fill` of each image of a (N, H, W, 3) uint8 stack with its mask."""
+    if len(damaged) == 0:
+        return damaged.copy()
+    return np.stack(_on_threads(fill, damaged, masks, workers=workers))
 
 
 def inpaint_images(
@@ -64,14 +94,7 @@ def inpaint_images(
     contrast: int = 32,
     dilation: int | None = None,
     workers: int | None = None,
-) -> np.ndarray:
-    """Inpaint a (N, H, W, 3) uint8 stack on ``workers`` threads (default: all cores).
-
-    The sparse solve releases the GIL: two threads took 0.93 s where one took 1.79 s
-    for 48 images at 256 px, as fast as processes and without copying the stack.
-    """
-    if len(damaged) == 0:
-        return damaged.copy()
-    task = partial(inpaint_image, threshold=threshold, contrast=contrast, dilation=dilation)
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        return np.stack(list(pool.map(task, damaged)))
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``inpaint`` baseline on a (N, H, W, 3) uint8 stack: restorations and detected masks."""
+    masks = detect_damage(damaged, threshold, contrast, dilation, workers)
+    return fill_images(damaged, masks, workers), masks

@@ -38,6 +38,7 @@ def levels(image_size: int, filters: list[int], key: str) -> list[int]:
 
 # A pixel counts as painted where damaged and clean differ by more than this in a channel.
 PAINT_STEP = 8 / 255
+PAINT_MASK = "paint_mask"  # the layer of a blend model's mask, found by name in a saved model
 
 
 def pixel_loss(errors, damaged, clean, damage_weight: float):
@@ -149,9 +150,15 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False):
         activation="sigmoid",
         kernel_initializer=_init(seed + 2),
         dtype="float32",
-        name="paint_mask",
+        name=PAINT_MASK,
     )(x)
     change = layers.Subtract(dtype="float32", name="change")([rgb, image])
     return layers.Add(dtype="float32", name="to_image")(
         [image, layers.Multiply(dtype="float32", name="masked")([mask, change])]
     )
+
+
+def with_paint_mask(network: keras.Model) -> keras.Model:
+    """A blend network (built with ``to_image(blend=True)``) with its paint mask as a second output."""
+    mask = network.get_layer(PAINT_MASK).output
+    return keras.Model(network.inputs, [network.outputs[0], mask], name=f"{network.name}_and_mask")

@@ -8,6 +8,7 @@ paying for numpy, Keras or Snakemake.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -26,6 +27,8 @@ class Metric:
     # The values the score can take; a file with others was not written by its scorer.
     low: float = -math.inf
     high: float = math.inf
+    # Which pixels it scores (REGIONS), or "mask" for a property of the damage itself.
+    region: str = "image"
 
     def show(self, value: float) -> str:
         return self.format.format(value)
@@ -39,11 +42,68 @@ class Metric:
 # restorebench.metrics (registered with ``@metrics.scorer(name)``). Read it as
 # ``contract.METRICS`` at call time, never copied at import, so every consumer (a test's
 # temporary spec too) sees one list.
+# Region scores average over the damaged pixels of the image's mask ("hole") or the others
+# ("intact"); an image without such pixels has none (NaN in the file, left out of means).
+REGIONS = ("image", "hole", "intact")
+# The scores computed in every region but the whole image, by the same name prefixed.
+REGION_MEASURES = (
+    Metric("mse", "MSE", lower_is_better=True, format="{:.1f}", low=0.0),
+    Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}", low=0.0),
+    Metric("mae", "MAE", lower_is_better=True, format="{:.2f}", low=0.0),
+    Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}", low=-1.0, high=1.0),
+)
+
+
+def region_metric(region: str, measure: str) -> str:
+    """The name of ``measure`` scored over ``region`` (``hole_psnr``)."""
+    return measure if region == REGIONS[0] else f"{region}_{measure}"
+
+
+def _in_region(measure: Metric, region: str) -> Metric:
+    return dataclasses.replace(
+        measure,
+        name=region_metric(region, measure.name),
+        label=f"{region} {measure.label}",
+        region=region,
+    )
+
+
+MASK_SHARE = Metric(
+    "mask_share", "damaged share", lower_is_better=True, format="{:.3f}", low=0.0, high=1.0,
+    region="mask",
+)  # fmt: skip
 METRICS: tuple[Metric, ...] = (
     Metric("mse", "MSE", lower_is_better=True, format="{:.1f}", low=0.0),
     Metric("nrmse", "NRMSE", lower_is_better=True, format="{:.4f}", low=0.0),
     Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}", low=-1.0, high=1.0),
     Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}", low=0.0),
+    *(_in_region(measure, region) for region in REGIONS[1:] for measure in REGION_MEASURES),
+    MASK_SHARE,
+)
+
+
+def metrics_in(region: str) -> tuple[Metric, ...]:
+    """The spec's metrics of one region (read at call time, like METRICS)."""
+    return tuple(spec for spec in METRICS if spec.region == region)
+
+
+def scores() -> tuple[Metric, ...]:
+    """The metrics that score a restoration, not the damage (what models are compared on)."""
+    return tuple(spec for spec in METRICS if spec.region != MASK_SHARE.region)
+
+
+# How well a restorer found the damage: its own mask (the inpaint baseline's detection, a
+# blend model's paint mask) against the dataset's, per image; ``mask_ap`` ranks a soft
+# mask's values, the others threshold it at one half.
+MASK_SCORES: tuple[Metric, ...] = tuple(
+    Metric(f"mask_{name}", label, lower_is_better=False, format="{:.3f}", low=0.0, high=1.0)
+    for name, label in (
+        ("iou", "mask IoU"),
+        ("f1", "mask F1"),
+        ("precision", "mask precision"),
+        ("recall", "mask recall"),
+        ("ap", "mask AP"),
+    )
 )
 
 
@@ -56,8 +116,8 @@ def metric_names() -> tuple[str, ...]:
 
 
 def metric(name: str) -> Metric:
-    """The spec of ``name``, or a ValueError listing the known metrics."""
-    for spec in METRICS:
+    """The spec of ``name`` (a metric or a mask score), or a ValueError listing the metrics."""
+    for spec in (*METRICS, *MASK_SCORES):
         if spec.name == name:
             return spec
     raise ValueError(f"unknown metric '{name}', expected one of {metric_names()}")
@@ -66,7 +126,11 @@ def metric(name: str) -> Metric:
 # The restorers that need no training. ``damaged`` returns its input: the score of doing
 # nothing, and the viewer's input panel.
 INPUT_MODEL = "damaged"
-BASELINES = (INPUT_MODEL, "inpaint")
+INPAINT = "inpaint"
+# Classical inpainting given the dataset's mask instead of its own detection: what a perfect
+# detector plus classical filling would score.
+ORACLE = "inpaint_oracle"
+BASELINES = (INPUT_MODEL, INPAINT, ORACLE)
 # Scoring protocols: ours, and the origin notebook's (each image rescaled by its maximum).
 PROTOCOLS = ("ours", "origin")
 
@@ -83,6 +147,8 @@ COMPARISON_FIELDS = (
     "tie_rate",
     "n",
 )
+
+BUCKET_FIELDS = ("model", "metric", "bucket", "low", "high", "mean", "ci_low", "ci_high", "n")
 
 # The groups of dataset.h5 (its writer and readers: restorebench.dataset).
 SPLITS = ("train", "test")
@@ -147,6 +213,10 @@ class RunPaths:
             return self._path("metrics", f"{model}.csv")
         return self._path("metrics", protocol, f"{model}.csv")
 
+    def mask_scores(self, model: str) -> str:
+        """How well ``model`` found the damage, per image (a folder: no model name can clash)."""
+        return self._path("metrics", "masks", f"{model}.csv")
+
     @property
     def summary(self) -> str:
         return self._path("summary.csv")
@@ -163,6 +233,11 @@ class RunPaths:
     def summary_html(self) -> str:
         """summary.md rendered, for the report page (which shows HTML, not Markdown)."""
         return self._path("summary.html")
+
+    @property
+    def summary_buckets(self) -> str:
+        """The scores again, per bucket of the images' damaged share."""
+        return self._path("summary_buckets.csv")
 
     @property
     def summary_origin(self) -> str:

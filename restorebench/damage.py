@@ -105,12 +105,21 @@ def damage_mask(
     return damage_coverage(size, seed, name, settings) > 0
 
 
-def apply_damage(
+def damage_pair(
     clean: np.ndarray, seed: int, name: str, settings: DamageSettings = DamageSettings()
-) -> np.ndarray:
-    """The damaged counterpart of a square uint8 RGB image: clean blended towards white."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The damaged counterpart of a square uint8 RGB image (clean blended towards white)
+    and its exact (H, W) bool mask: every pixel the paint covers at all."""
     height, width = clean.shape[:2]
     if height != width:
         raise ValueError(f"apply_damage expects a square image, got {width}x{height}")
-    alpha = damage_coverage(height, seed, name, settings)[..., None]
-    return np.rint(clean * (1.0 - alpha) + 255.0 * alpha).astype(np.uint8)
+    coverage = damage_coverage(height, seed, name, settings)
+    alpha = coverage[..., None]
+    return np.rint(clean * (1.0 - alpha) + 255.0 * alpha).astype(np.uint8), coverage > 0
+
+
+def apply_damage(
+    clean: np.ndarray, seed: int, name: str, settings: DamageSettings = DamageSettings()
+) -> np.ndarray:
+    """The damaged counterpart of a square uint8 RGB image (see :func:`damage_pair`)."""
+    return damage_pair(clean, seed, name, settings)[0]

@@ -2,8 +2,10 @@
 
 Layout: groups ``train`` and ``test``, each with ``clean`` and ``damaged`` uint8
 arrays (N, H, W, 3) stored one image per gzip chunk, so a viewer or a scorer can
-read any single image without touching the rest, and ``names`` (UTF-8 strings).
-Root attributes carry the provenance (see :func:`DatasetWriter.finish`).
+read any single image without touching the rest, ``mask`` uint8 (N, H, W), 1 where
+the image is damaged (attribute ``mask_rule`` says how it was made), and ``names``
+(UTF-8 strings). Root attributes carry the provenance (see :func:`DatasetWriter.finish`).
+A dataset written before masks existed has none; readers then recover them from the pairs.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import numpy as np
 from isal import isal_zlib
 
 from restorebench.contract import SPLITS
+from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
 
 IMAGE_KINDS = ("clean", "damaged")
+MASK = "mask"
 STRING_DTYPE = h5py.string_dtype("utf-8")
 
 
@@ -72,16 +76,25 @@ class DatasetWriter:
                     compression="gzip",
                     compression_opts=level,
                 )
+            group.create_dataset(
+                MASK,
+                shape=(capacity[split], size, size),
+                maxshape=(None, size, size),
+                dtype=np.uint8,
+                chunks=(1, size, size),
+                compression="gzip",
+                compression_opts=level,
+            )
 
-    def append(self, split: str, name: str, clean: bytes, damaged: bytes) -> None:
-        """Add one pair given as chunks from :func:`compress_image`."""
+    def append(self, split: str, name: str, clean: bytes, damaged: bytes, mask: bytes) -> None:
+        """Add one pair and its mask given as chunks from :func:`compress_image`."""
         index = self.count[split]
         group = self.file[split]
-        for kind, chunk in (("clean", clean), ("damaged", damaged)):
+        for kind, chunk in (("clean", clean), ("damaged", damaged), (MASK, mask)):
             dataset = group[kind]
             if index >= dataset.shape[0]:
                 dataset.resize(index + 1, axis=0)
-            dataset.id.write_direct_chunk((index, 0, 0, 0), chunk)
+            dataset.id.write_direct_chunk((index,) + (0,) * (dataset.ndim - 1), chunk)
         self.names[split].append(name)
         self.count[split] = index + 1
 
@@ -89,7 +102,7 @@ class DatasetWriter:
         """Trim to what was written, store names and provenance, close."""
         for split in SPLITS:
             group = self.file[split]
-            for kind in IMAGE_KINDS:
+            for kind in (*IMAGE_KINDS, MASK):
                 group[kind].resize(self.count[split], axis=0)
             group.create_dataset("names", data=self.names[split], dtype=STRING_DTYPE)
         for key, value in attrs.items():
@@ -108,7 +121,8 @@ def write_dataset(
 ) -> None:
     """Write a whole dataset from in-memory arrays (tests, fixtures, small tools).
 
-    ``splits`` maps 'train'/'test' to ``{"clean": array, "damaged": array, "names": list}``.
+    ``splits`` maps 'train'/'test' to ``{"clean": array, "damaged": array, "names": list}``
+    and optionally ``"mask"`` (N, H, W); without one the masks are recovered from the pairs.
     """
     sizes = {
         array.shape[1] for split in splits.values() for array in (split["clean"], split["damaged"])
@@ -118,10 +132,18 @@ def write_dataset(
     size = sizes.pop()
     capacity = {split: len(splits.get(split, {"names": []})["names"]) for split in SPLITS}
     writer = DatasetWriter(Path(path), size, capacity, level)
+    rules = set()
     for split, arrays in splits.items():
-        for name, clean, damaged in zip(arrays["names"], arrays["clean"], arrays["damaged"]):
-            writer.append(split, name, compress_image(clean, level), compress_image(damaged, level))
-    writer.finish({"image_size": size, **(attrs or {})})
+        masks = arrays.get("mask")
+        rules.add(RECOVERY_RULE if masks is None else EXACT_RULE)
+        if masks is None:
+            masks = recover_masks(arrays["clean"], arrays["damaged"])
+        for name, clean, damaged, mask in zip(
+            arrays["names"], arrays["clean"], arrays["damaged"], masks
+        ):
+            chunks = (compress_image(image, level) for image in (clean, damaged, mask))
+            writer.append(split, name, *chunks)
+    writer.finish({"image_size": size, "mask_rule": "; ".join(sorted(rules)), **(attrs or {})})
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,7 @@ class Split:
     clean: np.ndarray
     damaged: np.ndarray
     names: list[str]
+    mask: np.ndarray | None = None  # (N, H, W) bool: the damaged pixels
 
 
 REBUILD_HINT = "delete it and run again: Snakemake rebuilds it and what depends on it"
@@ -165,12 +188,31 @@ def read_names(path: Path, split: str) -> list[str]:
         ]
 
 
-def read_split(path: Path, split: str) -> Split:
-    """Load one split into memory (training and scoring read each array once)."""
+def read_split(path: Path, split: str, masks: bool = True) -> Split:
+    """Load one split into memory (training and scoring read each array once).
+
+    A dataset without masks (written before they existed) gets them recovered from its
+    pairs; ``masks=False`` (training, which needs none) leaves them out.
+    """
     with reading(path) as file:
         group = file[split]
         names = [n.decode() if isinstance(n, bytes) else n for n in group["names"][()]]
-        return Split(clean=group["clean"][()], damaged=group["damaged"][()], names=names)
+        clean, damaged = group["clean"][()], group["damaged"][()]
+        mask = None
+        if masks:
+            mask = group[MASK][()] > 0 if MASK in group else recover_masks(clean, damaged)
+        return Split(clean=clean, damaged=damaged, names=names, mask=mask)
+
+
+def read_mask(path: Path, split: str, index: int) -> np.ndarray:
+    """One image's (H, W) bool mask, recovered from its pair in a dataset without masks."""
+    with reading(path) as file:
+        group = file[split]
+        if MASK in group:
+            return group[MASK][index] > 0
+        return recover_masks(
+            group["clean"][index : index + 1], group["damaged"][index : index + 1]
+        )[0]
 
 
 def read_attrs(path: Path) -> dict:
@@ -208,6 +250,10 @@ def validate_dataset(path: Path) -> dict[str, int]:
             if clean.shape != damaged.shape or clean.shape[0] != names.shape[0]:
                 raise ValueError(
                     f"{path}: '{split}' sizes disagree: clean {clean.shape}, damaged {damaged.shape}, names {names.shape}"
+                )
+            if MASK in group and group[MASK].shape != clean.shape[:3]:
+                raise ValueError(
+                    f"{path}: '{split}/{MASK}' must be (N, H, W) {clean.shape[:3]}, got {group[MASK].shape}"
                 )
             counts[split] = clean.shape[0]
     return counts

@@ -76,7 +76,11 @@ def load(model_path: Path) -> keras.Model:
 
 
 def restore_with(model: keras.Model, damaged: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Run ``model`` batch by batch on uint8 (N, H, W, 3) images; returns uint8 of the same shape."""
+    """Run ``model`` batch by batch on uint8 (N, H, W, 3) images; returns uint8 of the same shape.
+
+    A model with more outputs (a restorer and its paint mask) gives a uint8 array for each,
+    a one-channel output as (N, H, W).
+    """
     if damaged.dtype != np.uint8 or damaged.ndim != 4 or damaged.shape[-1] != 3:
         raise ValueError(
             f"damaged images must be uint8 (N, H, W, 3), got {damaged.dtype} {damaged.shape}"
@@ -86,15 +90,21 @@ def restore_with(model: keras.Model, damaged: np.ndarray, batch_size: int = 32) 
         raise ValueError(
             f"model '{model.name}' takes images of shape {expected}, got {damaged.shape[1:]}"
         )
-    restored = np.empty_like(damaged)
     scale = np.float32(1 / 255)
+    batches = []
     for start in range(0, len(damaged), batch_size):
         batch = damaged[start : start + batch_size].astype(np.float32) * scale
-        output = keras.ops.convert_to_numpy(model(batch, training=False))
-        restored[start : start + batch_size] = np.rint(np.clip(output, 0.0, 1.0) * 255).astype(
-            np.uint8
-        )
-    return restored
+        outputs = model(batch, training=False)
+        batches.append([_to_uint8(output) for output in keras.tree.flatten(outputs)])
+    if not batches:
+        return damaged.copy()
+    stacked = [np.concatenate(parts) for parts in zip(*batches)]
+    return stacked[0] if len(stacked) == 1 else tuple(stacked)
+
+
+def _to_uint8(output) -> np.ndarray:
+    array = np.rint(np.clip(keras.ops.convert_to_numpy(output), 0.0, 1.0) * 255).astype(np.uint8)
+    return array[..., 0] if array.shape[-1] == 1 else array
 
 
 def restore_images(model_path: Path, damaged: np.ndarray, batch_size: int = 32) -> np.ndarray:

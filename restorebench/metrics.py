@@ -22,6 +22,8 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +38,38 @@ from restorebench import contract
 
 DATA_RANGE = 255.0
 
-# A metric function takes the clean and the restored image as float64 (H, W, 3) arrays.
-MetricFunction = Callable[[np.ndarray, np.ndarray], float]
+
+@dataclass(frozen=True)
+class Scored:
+    """One restoration to score: clean and restored as float64 (H, W, 3), and the damage mask.
+
+    ``mask`` (H, W) bool marks the damaged pixels; None when the caller has none (training's
+    validation), and then every region score is NaN. The SSIM map is computed once for the
+    whole-image and both region SSIMs.
+    """
+
+    truth: np.ndarray
+    test: np.ndarray
+    mask: np.ndarray | None = None
+
+    @cached_property
+    def ssim(self) -> tuple[float, np.ndarray]:
+        """scikit-image's mean SSIM and its (H, W) map (the channels' maps averaged)."""
+        mean, full = structural_similarity(
+            self.truth, self.test, data_range=DATA_RANGE, channel_axis=-1, full=True
+        )
+        return float(mean), full.mean(axis=-1)
+
+    def pixels(self, region: str) -> np.ndarray | None:
+        """(H, W) bool of the region's pixels, or None when there are none to score."""
+        if self.mask is None:
+            return None
+        selected = self.mask if region == "hole" else ~self.mask
+        return selected if selected.any() else None
+
+
+# A metric function scores one :class:`Scored` image.
+MetricFunction = Callable[[Scored], float]
 SCORERS: dict[str, MetricFunction] = {}
 
 
@@ -54,28 +86,63 @@ def scorer(name: str) -> Callable[[MetricFunction], MetricFunction]:
 
 
 @scorer("mse")
-def mse(truth: np.ndarray, test: np.ndarray) -> float:
-    return float(mean_squared_error(truth, test))
+def mse(image: Scored) -> float:
+    return float(mean_squared_error(image.truth, image.test))
 
 
 @scorer("nrmse")
-def nrmse(truth: np.ndarray, test: np.ndarray) -> float:
+def nrmse(image: Scored) -> float:
     """scikit-image's Euclidean NRMSE; an all-black clean image gives inf, not a warning."""
-    if not truth.any():
+    if not image.truth.any():
         return math.inf
-    return float(normalized_root_mse(truth, test))
+    return float(normalized_root_mse(image.truth, image.test))
 
 
 @scorer("ssim")
-def ssim(truth: np.ndarray, test: np.ndarray) -> float:
-    return float(structural_similarity(truth, test, data_range=DATA_RANGE, channel_axis=-1))
+def ssim(image: Scored) -> float:
+    return image.ssim[0]
+
+
+def psnr_of(mse_value: float) -> float:
+    """PSNR from an MSE; zero error gives ``inf`` (scikit-image's answer): kept, never capped."""
+    if mse_value == 0:
+        return math.inf
+    return 10 * math.log10(DATA_RANGE**2 / mse_value)  # NaN (no pixels) stays NaN
 
 
 @scorer("psnr")
-def psnr(truth: np.ndarray, test: np.ndarray) -> float:
-    """Identical images give ``inf`` (scikit-image's answer): kept, never capped."""
+def psnr(image: Scored) -> float:
     with np.errstate(divide="ignore"):
-        return float(peak_signal_noise_ratio(truth, test, data_range=DATA_RANGE))
+        return float(peak_signal_noise_ratio(image.truth, image.test, data_range=DATA_RANGE))
+
+
+# Region scores: the same measures over the region's pixels only, all channels of each.
+def _region_error(image: Scored, region: str, power: int) -> float:
+    pixels = image.pixels(region)
+    if pixels is None:
+        return math.nan
+    return float((np.abs(image.truth[pixels] - image.test[pixels]) ** power).mean())
+
+
+REGION_FUNCTIONS: dict[str, Callable[[Scored, str], float]] = {
+    "mse": lambda image, region: _region_error(image, region, 2),
+    "mae": lambda image, region: _region_error(image, region, 1),
+    "psnr": lambda image, region: psnr_of(_region_error(image, region, 2)),
+    # The mean of SSIM's map over the region: each value there sees a 7x7 window around it.
+    "ssim": lambda image, region: (
+        math.nan
+        if (pixels := image.pixels(region)) is None
+        else float(image.ssim[1][pixels].mean())
+    ),
+}
+for _region in contract.REGIONS[1:]:
+    for _measure, _function in REGION_FUNCTIONS.items():
+        scorer(contract.region_metric(_region, _measure))(partial(_function, region=_region))
+
+
+@scorer(contract.MASK_SHARE.name)
+def mask_share(image: Scored) -> float:
+    return math.nan if image.mask is None else float(image.mask.mean())
 
 
 def _functions() -> list[tuple[str, MetricFunction]]:
@@ -98,58 +165,81 @@ def _origin_rescale(image: np.ndarray) -> np.ndarray:
 
 
 def image_metrics(
-    clean: np.ndarray, restored: np.ndarray, protocol: str = "ours"
+    clean: np.ndarray,
+    restored: np.ndarray,
+    mask: np.ndarray | None = None,
+    protocol: str = "ours",
 ) -> tuple[float, ...]:
     """The metrics of one (H, W, 3) uint8 restoration, in ``contract.METRICS`` order."""
     if clean.shape != restored.shape or clean.ndim != 3 or clean.shape[-1] != 3:
         raise ValueError(
             f"expected two (H, W, 3) images of one shape, got {clean.shape} and {restored.shape}"
         )
+    if mask is not None and mask.shape != clean.shape[:2]:
+        raise ValueError(f"mask {mask.shape} does not match image {clean.shape[:2]}")
     if protocol == "origin":
         clean, restored = _origin_rescale(clean), _origin_rescale(restored)
     elif protocol not in contract.PROTOCOLS:
         raise ValueError(f"unknown protocol '{protocol}' (expected one of {contract.PROTOCOLS})")
     # Integer arithmetic would wrap around; skimage casts to float itself, but be explicit.
-    truth, test = clean.astype(np.float64), restored.astype(np.float64)
-    return tuple(function(truth, test) for _, function in _functions())
+    image = Scored(
+        clean.astype(np.float64), restored.astype(np.float64), None if mask is None else mask > 0
+    )
+    return tuple(function(image) for _, function in _functions())
 
 
 def score_images(
-    clean: np.ndarray, restored: np.ndarray, protocol: str = "ours", workers: int | None = None
+    clean: np.ndarray,
+    restored: np.ndarray,
+    masks: np.ndarray | None = None,
+    protocol: str = "ours",
+    workers: int | None = None,
 ) -> np.ndarray:
     """Metrics of every image pair as an (N, len(contract.METRICS)) float array.
 
+    ``masks`` (N, H, W) marks each image's damage; without it every region score is NaN.
     SSIM's filters run in scipy code that releases the GIL, so threads use every core
     without copying the arrays into worker processes.
     """
     if clean.shape != restored.shape:
         raise ValueError(f"clean {clean.shape} and restored {restored.shape} differ in shape")
+    if masks is not None and masks.shape != clean.shape[:3]:
+        raise ValueError(f"masks {masks.shape} do not match images {clean.shape}")
     _functions()  # a spec entry without a function fails here, not in a worker thread
     workers = workers or os.cpu_count() or 1
+    per_image = masks if masks is not None else [None] * len(clean)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         rows = list(
-            pool.map(lambda pair: image_metrics(*pair, protocol=protocol), zip(clean, restored))
+            pool.map(
+                lambda item: image_metrics(*item, protocol=protocol),
+                zip(clean, restored, per_image),
+            )
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(contract.METRICS))
 
 
-def write_metrics(path: Path, names: list[str], values: np.ndarray) -> None:
-    """The metrics CSV: header ``name`` and the spec's metric names, one row per image."""
+def write_metrics(
+    path: Path, names: list[str], values: np.ndarray, columns: tuple[str, ...] | None = None
+) -> None:
+    """The metrics CSV: header ``name`` and the spec's metric names (or ``columns``), one row per image."""
     if len(names) != len(values):
         raise ValueError(f"{len(names)} names but {len(values)} metric rows")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(("name", *contract.metric_names()))
+        writer.writerow(("name", *(columns or contract.metric_names())))
         # repr keeps every float bit-exact, so a recomputation from the CSV matches.
         writer.writerows((name, *(repr(float(v)) for v in row)) for name, row in zip(names, values))
 
 
-def read_metrics(path: Path) -> tuple[list[str], np.ndarray]:
-    """Names and the (N, len(METRICS)) array of a metrics CSV, or a ValueError naming the file."""
+def read_metrics(
+    path: Path, columns: tuple[str, ...] | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Names and the (N, len(METRICS)) array of a metrics CSV (or of ``columns``), or a
+    ValueError naming the file."""
     path = Path(path)
-    metrics = contract.metric_names()
+    metrics = columns or contract.metric_names()
     width = len(metrics)
     with path.open(newline="") as file:
         reader = csv.reader(file)

@@ -2,7 +2,8 @@
 
 Each function takes arrays already loaded and writes one PNG, so the rules stay thin
 and the figures can be drawn from a test without a workflow. The per-metric figures have
-one panel per entry of ``contract.METRICS``, labelled and read in its direction; they
+one panel per whole-image metric of ``contract.METRICS`` and per headline metric over the
+damaged pixels, labelled and read in its direction; they
 return the figure they saved (closed), so a caller can check what was drawn.
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -37,8 +40,14 @@ def _arrow(metric: contract.Metric) -> str:
 def _metric_grid(
     panel_width: float, panel_height: float
 ) -> tuple[plt.Figure, list[tuple[int, contract.Metric, plt.Axes]]]:
-    """A figure with one panel per spec metric, as (column, spec, axes); unused cells removed."""
-    specs = contract.METRICS
+    """A figure with one panel per plotted metric, as (column in the metrics table, spec,
+    axes); unused cells removed."""
+    plotted = {
+        *(spec.name for spec in contract.metrics_in("image")),
+        *(contract.region_metric("hole", name) for name in contract.HEADLINE_METRICS),
+    }
+    indexed = [(i, spec) for i, spec in enumerate(contract.METRICS) if spec.name in plotted]
+    specs = [spec for _, spec in indexed]
     columns = min(METRIC_COLUMNS, len(specs))
     rows = math.ceil(len(specs) / columns)
     figure, axes = plt.subplots(
@@ -46,7 +55,7 @@ def _metric_grid(
     )
     for axis in axes.flat[len(specs) :]:
         axis.remove()
-    return figure, [(column, spec, axes.flat[column]) for column, spec in enumerate(specs)]
+    return figure, [(column, spec, axes.flat[k]) for k, (column, spec) in enumerate(indexed)]
 
 
 def plot_distributions(tables: dict[str, np.ndarray], path: Path) -> plt.Figure:
@@ -92,6 +101,38 @@ def plot_scatter(
         axis.set_ylabel(f"{a}")
         axis.set_title(f"{metric.label}: {a} better on {int(better.sum())}/{len(x)}", fontsize=9)
     figure.suptitle(f"{a} vs {b}, one point per test image")
+    figure.tight_layout()
+    _save(figure, path)
+    return figure
+
+
+def plot_by_mask_share(
+    tables: dict[str, np.ndarray], edges: list[float], path: Path, metric: str = "hole_psnr"
+) -> plt.Figure:
+    """Each image's ``metric`` against its damaged share, one colour per model, with the
+    bucket means joined: how each restorer holds up as the damage grows."""
+    names = contract.metric_names()
+    spec = contract.metric(metric)
+    share_column, column = names.index(contract.MASK_SHARE.name), names.index(metric)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    bounds = [0.0, *edges, math.inf]
+    for model, values in tables.items():
+        share, score = values[:, share_column], values[:, column]
+        keep = np.isfinite(share) & np.isfinite(score)
+        points = axis.scatter(100 * share[keep], score[keep], s=9, alpha=0.35, linewidths=0)
+        centres, means = [], []
+        for low, high in itertools.pairwise(bounds):
+            inside = keep & (share >= low) & (share < high)
+            if inside.any():
+                centres.append(100 * float(np.median(share[inside])))
+                means.append(float(score[inside].mean()))
+        axis.plot(centres, means, marker="o", color=points.get_facecolor()[0][:3], label=model)
+    for edge in edges:
+        axis.axvline(100 * edge, color="grey", linewidth=0.6, linestyle=":")
+    axis.set_xlabel("damaged share of the image (%)")
+    axis.set_ylabel(f"{spec.label} ({_arrow(spec)})")
+    axis.set_title(f"{spec.label} by damaged share; lines join the bucket means")
+    axis.legend(fontsize=8)
     figure.tight_layout()
     _save(figure, path)
     return figure

@@ -16,12 +16,15 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
+import numpy as np
+
 from restorebench import contract
 from restorebench.alignment import ALIGNMENT_SIZE, intact_difference
-from restorebench.damage import DamageSettings, apply_damage
+from restorebench.damage import DamageSettings, damage_pair
 from restorebench.dataset import DatasetWriter, compress_image, split_of
 from restorebench.demo import demo_image, demo_name, photo_of, test_photos
 from restorebench.images import ImageError, fit_square, load_rgb
+from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_mask
 from restorebench.sources import Discovery, Pair, Skip, discover
 from restorebench.versions import installed_versions
 
@@ -81,21 +84,24 @@ class PrepareReport:
         return sum(self.written.values())
 
 
-def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> tuple[str, bytes, bytes] | Skip:
-    """Worker: one raw item to two compressed chunks, or the reason it was skipped."""
+def _make_pair(
+    task: tuple[str, Pair | int, PrepareSettings],
+) -> tuple[str, tuple[bytes, ...]] | Skip:
+    """Worker: one raw item to compressed chunks (clean, damaged, mask), or why it was skipped."""
     name, item, settings = task
-    size, level = settings.image_size, settings.compression_level
+    size = settings.image_size
     if isinstance(item, int):
         clean = fit_square(demo_image(item, settings.seed), size, "center_crop")
-        damaged = apply_damage(clean, settings.seed, name, settings.damage)
-        return name, compress_image(clean, level), compress_image(damaged, level)
+        return name, _chunks(
+            settings, clean, *damage_pair(clean, settings.seed, name, settings.damage)
+        )
     limits = {"max_pixels": settings.max_pixels, "min_side": settings.min_side}
     current = item.clean
     try:
         clean_photo = load_rgb(item.clean, **limits)
         clean = fit_square(clean_photo, size, settings.fit)
         if item.damaged is None:
-            damaged = apply_damage(clean, settings.seed, name, settings.damage)
+            damaged, mask = damage_pair(clean, settings.seed, name, settings.damage)
         else:
             current = item.damaged
             damaged_photo = load_rgb(item.damaged, **limits)
@@ -103,9 +109,19 @@ def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> tuple[str, byte
             misaligned = _misalignment(clean_photo, damaged_photo, item.clean.name, settings)
             if misaligned:
                 return Skip(name, str(item.damaged), misaligned)
+            mask = recover_mask(clean, damaged)
     except ImageError as error:
         return Skip(name, str(current), str(error))
-    return name, compress_image(clean, level), compress_image(damaged, level)
+    return name, _chunks(settings, clean, damaged, mask)
+
+
+def _chunks(settings: PrepareSettings, *arrays: np.ndarray) -> tuple[bytes, ...]:
+    return tuple(compress_image(array, settings.compression_level) for array in arrays)
+
+
+def mask_rule(source: str) -> str:
+    """How the dataset's masks are made: exactly where the workflow paints, else recovered."""
+    return EXACT_RULE if source in SYNTHESIZED else RECOVERY_RULE
 
 
 def _misalignment(clean, damaged, clean_name: str, settings: PrepareSettings) -> str | None:
@@ -204,8 +220,8 @@ def prepare(
                     log.warning("skipped %s: %s", result.file, result.reason)
                     skipped.append(result)
                 else:
-                    name, clean, damaged = result
-                    writer.append(splits[name], name, clean, damaged)
+                    name, chunks = result
+                    writer.append(splits[name], name, *chunks)
                 if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
                     rate = done / (time.perf_counter() - start)
                     log.info("prepared %d/%d pairs (%.0f pairs/s)", done, len(tasks), rate)
@@ -305,6 +321,7 @@ def _provenance(settings: PrepareSettings, folder: Path | None, report: PrepareR
         "image_size": settings.image_size,
         "fit": settings.fit,
         "split_rule": _split_rule(settings),
+        "mask_rule": mask_rule(settings.source),
         "seed": settings.seed,
         "test_fraction": settings.test_fraction,
         "count_found": report.found,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,30 +66,46 @@ def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def _interval(values: np.ndarray, indices: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the mean; none (NaN) from a single value."""
-    if values.shape[-1] < 2:
+    """Percentile-bootstrap interval of the mean; none (NaN) from a single value.
+
+    Resampled means that are infinite (a PSNR of identical pixels) are ranked, not
+    interpolated, so the interval stays infinite instead of becoming NaN.
+    """
+    if np.count_nonzero(~np.isnan(values)) < 2:
         return math.nan, math.nan
-    means = values[indices].mean(axis=1)
+    with warnings.catch_warnings():  # a resample of only undefined values has no mean
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(values[indices], axis=1)
+    means = means[~np.isnan(means)]
     tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
+    method = "linear" if np.isfinite(means).all() else "nearest"
+    low, high = np.quantile(means, [tail, 1.0 - tail], method=method)
     return float(low), float(high)
 
 
 def describe(
     model: str, metric: str, values: np.ndarray, indices: np.ndarray, confidence: float
 ) -> Stat:
-    with np.errstate(invalid="ignore"):  # an inf PSNR (identical images) stays inf, never an error
-        low, high = _interval(values, indices, confidence)
-        return Stat(
-            model=model,
-            metric=metric,
-            mean=float(values.mean()),
-            std=float(values.std(ddof=1)) if len(values) > 1 else math.nan,
-            median=float(np.median(values)),
-            ci_low=low,
-            ci_high=high,
-            n=len(values),
-        )
+    """Statistics of one model's values; NaN values (a region the image lacks) are left out,
+    of the resamples too, which stay those every model shares.
+
+    An infinite value (identical pixels) makes the mean and spread infinite, never NaN.
+    """
+    low, high = _interval(values, indices, confidence)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return Stat(model, metric, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+    infinite = not np.isfinite(values).all()
+    return Stat(
+        model=model,
+        metric=metric,
+        mean=float(values.mean()),
+        std=math.inf if infinite else float(values.std(ddof=1)) if len(values) > 1 else math.nan,
+        median=float(np.median(values)),
+        ci_low=low,
+        ci_high=high,
+        n=len(values),
+    )
 
 
 def compare(
@@ -100,9 +118,14 @@ def compare(
     confidence: float,
 ) -> Comparison:
     with np.errstate(invalid="ignore"):
-        diff = a_values - b_values
-        better = diff < 0 if contract.metric(metric).lower_is_better else diff > 0
+        # Two infinite PSNRs tie: their difference is 0, not NaN; NaN (a region the image
+        # lacks) stays NaN and is left out.
+        diff = np.where(a_values == b_values, 0.0, a_values - b_values)
         low, high = _interval(diff, indices, confidence)
+        diff = diff[~np.isnan(diff)]
+        if len(diff) == 0:
+            return Comparison(a, b, metric, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+        better = diff < 0 if contract.metric(metric).lower_is_better else diff > 0
         return Comparison(
             a=a,
             b=b,
@@ -116,13 +139,16 @@ def compare(
         )
 
 
-def load_tables(paths: dict[str, Path]) -> tuple[list[str], dict[str, np.ndarray]]:
-    """The shared test names and each model's (N, metrics) table; refuses files that disagree."""
+def load_tables(
+    paths: dict[str, Path], columns: tuple[str, ...] | None = None
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The shared test names and each model's (N, metrics) table (or of ``columns``);
+    refuses files that disagree."""
     names: list[str] | None = None
     first = None
     tables = {}
     for model, path in paths.items():
-        model_names, values = read_metrics(path)
+        model_names, values = read_metrics(path, columns)
         if not model_names:
             raise ValueError(f"{path}: no rows; nothing to summarize")
         if names is None:
@@ -144,28 +170,113 @@ def summarize(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[list[Stat], list[Comparison]]:
-    """Per-model statistics and paired comparisons of tables from :func:`load_tables`."""
+    """Per-model statistics and paired comparisons of tables from :func:`load_tables`.
+
+    Models are compared on the whole image and on the damaged pixels; intact-pixel scores,
+    often infinite for a restorer that leaves them untouched, are described per model only.
+    """
     n = len(next(iter(tables.values())))
     indices = bootstrap_indices(n, resamples, seed)
-    metrics = contract.metric_names()
-    stats = [
-        describe(model, metric, values[:, column], indices, confidence)
+    columns = {name: column for column, name in enumerate(contract.metric_names())}
+    scores = contract.scores()
+    described = (
+        describe(model, spec.name, values[:, columns[spec.name]], indices, confidence)
         for model, values in tables.items()
-        for column, metric in enumerate(metrics)
-    ]
+        for spec in scores
+    )
+    stats = [stat for stat in described if stat.n]  # a score no image has is left out
     for a, b in pairs:
         for model in (a, b):
             if model not in tables:
                 raise ValueError(f"comparison {a} vs {b}: model '{model}' was not scored")
-    comparisons = [
-        compare(a, b, metric, tables[a][:, column], tables[b][:, column], indices, confidence)
+    compared = [spec.name for spec in scores if spec.region in COMPARED_REGIONS]
+    compared_all = (
+        compare(
+            a,
+            b,
+            name,
+            tables[a][:, columns[name]],
+            tables[b][:, columns[name]],
+            indices,
+            confidence,
+        )
         for a, b in pairs
-        for column, metric in enumerate(metrics)
-    ]
+        for name in compared
+    )
+    comparisons = [comparison for comparison in compared_all if comparison.n]
     return stats, comparisons
 
 
-def write_csv(path: Path, rows: list[Stat] | list[Comparison], fields: tuple[str, ...]) -> None:
+COMPARED_REGIONS = ("image", "hole")
+
+
+@dataclass(frozen=True)
+class BucketStat:
+    """One model's mean of ``metric`` over the images whose damaged share lies in [low, high)."""
+
+    model: str
+    metric: str
+    bucket: str
+    low: float
+    high: float
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+def bucket_label(low: float, high: float) -> str:
+    return f"{low:.0%}-{high:.0%}" if math.isfinite(high) else f"{low:.0%}+"
+
+
+def by_mask_share(
+    tables: dict[str, np.ndarray],
+    edges: list[float],
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[BucketStat]:
+    """Every score of every model again per bucket of ``mask_share`` (inner ``edges``)."""
+    if list(edges) != sorted(set(edges)):
+        raise ValueError(f"config key score.mask_share_buckets: {edges} must increase")
+    columns = {name: column for column, name in enumerate(contract.metric_names())}
+    share = next(iter(tables.values()))[:, columns[contract.MASK_SHARE.name]]
+    bounds = [0.0, *edges, math.inf]
+    rows = []
+    for low, high in itertools.pairwise(bounds):
+        members = np.flatnonzero((share >= low) & (share < high))
+        indices = bootstrap_indices(len(members), resamples, seed)
+        for model, values in tables.items():
+            for spec in contract.scores():
+                stat = describe(
+                    model, spec.name, values[members, columns[spec.name]], indices, confidence
+                )
+                rows.append(
+                    BucketStat(
+                        model, spec.name, bucket_label(low, high), low, high,
+                        stat.mean, stat.ci_low, stat.ci_high, stat.n,
+                    )
+                )  # fmt: skip
+    return rows
+
+
+def describe_masks(
+    tables: dict[str, np.ndarray], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> list[Stat]:
+    """Per model, the statistics of its found masks' scores (tables of ``contract.MASK_SCORES``)."""
+    if not tables:
+        return []
+    indices = bootstrap_indices(len(next(iter(tables.values()))), resamples, seed)
+    return [
+        describe(model, spec.name, values[:, column], indices, confidence)
+        for model, values in tables.items()
+        for column, spec in enumerate(contract.MASK_SCORES)
+    ]
+
+
+def write_csv(
+    path: Path, rows: list[Stat] | list[Comparison] | list[BucketStat], fields: tuple[str, ...]
+) -> None:
     """Long-format CSV; floats written with repr so they round-trip exactly."""
     with Path(path).open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=fields)
@@ -184,8 +295,9 @@ def _cell(metric: str, value: float) -> str:
 def _score_table(
     stats: list[Stat], reported: dict[str, dict[str, float]] | None = None
 ) -> list[str]:
-    """One row per model, one column per metric; then ``reported``'s rows, labelled as published."""
-    specs = contract.METRICS
+    """One row per model, one column per whole-image metric; then ``reported``'s rows,
+    labelled as published."""
+    specs = contract.metrics_in("image")
     lines = ["| model | " + " | ".join(f"{m.label} mean [CI] (median)" for m in specs) + " |"]
     lines.append("|---" * (len(specs) + 1) + "|")
     by_model: dict[str, dict[str, Stat]] = {}
@@ -195,14 +307,15 @@ def _score_table(
         cells = []
         for spec in specs:
             stat = row.get(spec.name)
+            if stat is None or stat.n == 0:
+                cells.append("-")
+                continue
             interval = (
                 f"[{spec.show(stat.ci_low)}, {spec.show(stat.ci_high)}]"
-                if stat and stat.n > 1
+                if stat.n > 1
                 else "[no interval from 1 image]"
             )
-            cells.append(
-                f"{spec.show(stat.mean)} {interval} ({spec.show(stat.median)})" if stat else ""
-            )
+            cells.append(f"{spec.show(stat.mean)} {interval} ({spec.show(stat.median)})")
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     for name, means in (reported or {}).items():
         cells = [spec.show(means[spec.name]) if spec.name in means else "" for spec in specs]
@@ -210,9 +323,53 @@ def _score_table(
     return lines
 
 
+def _by_model(stats: list[Stat]) -> dict[str, dict[str, Stat]]:
+    table: dict[str, dict[str, Stat]] = {}
+    for stat in stats:
+        table.setdefault(stat.model, {})[stat.metric] = stat
+    return table
+
+
+def _mean_table(stats: list[Stat], specs: tuple[contract.Metric, ...]) -> list[str]:
+    """One row per model with stats of ``specs``: mean [interval]; "-" where it has none."""
+    lines = ["| model | " + " | ".join(f"{spec.label} [CI]" for spec in specs) + " |"]
+    lines.append("|---" * (len(specs) + 1) + "|")
+    for model, row in _by_model(stats).items():
+        cells = []
+        for spec in specs:
+            stat = row.get(spec.name)
+            if stat is None or stat.n == 0:
+                cells.append("-")
+            elif stat.n == 1:
+                cells.append(spec.show(stat.mean))
+            else:
+                cells.append(
+                    f"{spec.show(stat.mean)} [{spec.show(stat.ci_low)}, {spec.show(stat.ci_high)}]"
+                )
+        if any(cell != "-" for cell in cells):
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _bucket_table(buckets: list[BucketStat], metric: str) -> list[str]:
+    """Rows: models; columns: the damaged-share buckets, each with its image count."""
+    spec = contract.metric(metric)
+    rows = [row for row in buckets if row.metric == metric]
+    labels = list(dict.fromkeys(row.bucket for row in rows))
+    counts = {row.bucket: row.n for row in rows}
+    lines = [f"| {spec.label} | " + " | ".join(f"{b} (n={counts[b]})" for b in labels) + " |"]
+    lines.append("|---" * (len(labels) + 1) + "|")
+    cells: dict[str, dict[str, str]] = {}
+    for row in rows:
+        cells.setdefault(row.model, {})[row.bucket] = spec.show(row.mean) if row.n else "-"
+    for model, by_bucket in cells.items():
+        lines.append(f"| {model} | " + " | ".join(by_bucket[b] for b in labels) + " |")
+    return lines
+
+
 def _directions() -> str:
-    lower = [m.label for m in contract.METRICS if m.lower_is_better]
-    higher = [m.label for m in contract.METRICS if not m.lower_is_better]
+    lower = [m.label for m in contract.metrics_in("image") if m.lower_is_better]
+    higher = [m.label for m in contract.metrics_in("image") if not m.lower_is_better]
     parts = [f"{', '.join(lower)}: lower is better"] if lower else []
     parts += [f"{', '.join(higher)}: higher is better"] if higher else []
     return "; ".join(parts) + "."
@@ -224,8 +381,11 @@ def render_markdown(
     confidence: float,
     resamples: int,
     origin_stats: list[Stat] | None = None,
+    buckets: list[BucketStat] | None = None,
+    mask_stats: list[Stat] | None = None,
 ) -> str:
-    """summary.md: the score table, the paired comparisons and, if asked, the origin protocol."""
+    """summary.md: the score tables (whole image, damaged and intact pixels, by damaged
+    share), the masks found, the paired comparisons and, if asked, the origin protocol."""
     n = stats[0].n
     level = f"{confidence:.0%}"
     lines = [
@@ -236,7 +396,33 @@ def render_markdown(
         "uint8 prediction against uint8 clean image, data range 255, RGB, no border crop.",
         "",
         *_score_table(stats),
+        "",
+        "## Damaged and intact pixels",
+        "",
+        "The same scores over the damaged pixels of each image (its mask in dataset.h5) and over",
+        "the others; SSIM is its map's mean there. An image without damage has no damaged-pixel",
+        "score. An infinite intact PSNR: the restorer returned those pixels untouched.",
+        "",
+        *_mean_table(stats, contract.metrics_in("hole") + contract.metrics_in("intact")),
     ]
+    if buckets:
+        lines += ["", "## By damaged share", ""]
+        lines += ["Mean per bucket of the images' damaged share (score.mask_share_buckets).", ""]
+        for region in ("hole", "image"):
+            for measure in contract.HEADLINE_METRICS:
+                metric = contract.region_metric(region, measure)
+                lines += [*_bucket_table(buckets, metric), ""]
+        lines.pop()
+    if mask_stats:
+        lines += [
+            "",
+            "## Damage found",
+            "",
+            "The masks the restorers found themselves (inpaint's detection, a blend model's paint",
+            "mask above one half) against the dataset's, per image; AP ranks the soft mask's values.",
+            "",
+            *_mean_table(mask_stats, contract.MASK_SCORES),
+        ]
     if n < contract.MIN_TEST_IMAGES:
         lines[2:2] = [
             f"**Only {n} test image{'s' if n != 1 else ''}: these scores say little about a model**",

@@ -7,6 +7,7 @@ from restorebench.dataset import read_split
 from restorebench.logs import run_logged
 from restorebench.metrics import read_metrics
 from restorebench.plots import (
+    plot_by_mask_share,
     plot_distributions,
     plot_examples,
     plot_history,
@@ -22,6 +23,14 @@ def distributions(smk) -> None:
         for model, path in zip(smk.params.models, smk.input.metrics)
     }
     plot_distributions(tables, Path(smk.output[0]))
+
+
+def by_mask_share(smk) -> None:
+    tables = {
+        model: read_metrics(Path(path))[1]
+        for model, path in zip(smk.params.models, smk.input.metrics)
+    }
+    plot_by_mask_share(tables, list(smk.params.buckets), Path(smk.output[0]))
 
 
 def pair(smk) -> None:
@@ -63,6 +72,7 @@ def training(smk) -> None:
 
 FIGURES = {
     "plot_distributions": distributions,
+    "plot_by_mask_share": by_mask_share,
     "plot_pair": pair,
     "plot_examples": examples,
     "plot_training": training,

@@ -1,45 +1,64 @@
 """Rule predict: one model's restorations of the test split -> predictions/<model>.h5.
 
 The baselines come from restorebench.baselines, the trained models from
-restorebench.inference; the file contract lives in restorebench.predictions.
+restorebench.inference; the file contract lives in restorebench.predictions. A restorer
+that finds the damage itself stores the mask it found beside its restorations.
 """
 
 import logging
 import time
 from pathlib import Path
 
-from restorebench.baselines import BASELINES, inpaint_images
-from restorebench.dataset import read_split
+from restorebench import contract
+from restorebench.baselines import fill_images, inpaint_images
+from restorebench.dataset import Split, read_split
 from restorebench.logs import run_logged
 from restorebench.predictions import write_predictions
 
 log = logging.getLogger("restorebench.predict")
 
 
-def restore(model: str, damaged, settings: dict, model_file: str | None, threads: int):
-    if model == "damaged":
-        return damaged
-    if model == "inpaint":
-        return inpaint_images(damaged, **settings, workers=threads)
+def restore(model: str, test: Split, settings: dict, model_file: str | None, threads: int):
+    """(restorations, masks found or None)."""
+    if model == contract.INPUT_MODEL:
+        return test.damaged, None
+    if model == contract.INPAINT:
+        return inpaint_images(test.damaged, **settings, workers=threads)
+    if model == contract.ORACLE:
+        return fill_images(test.damaged, test.mask, workers=threads), None
     from restorebench import accel
 
-    accel.configure(threads)  # before TensorFlow starts, which the import below does
-    from restorebench.inference import restore_images
+    accel.configure(threads)  # before TensorFlow starts, which the imports below do
+    from restorebench import families
+    from restorebench.inference import load, restore_with
 
-    return restore_images(Path(model_file), damaged, batch_size=settings["batch_size"])
+    restorer = load(Path(model_file))
+    with_mask = families.load(settings["family"]).with_paint_mask
+    if not settings["paint_mask"] or with_mask is None:
+        return restore_with(restorer, test.damaged, settings["batch_size"]), None
+    return restore_with(with_mask(restorer), test.damaged, settings["batch_size"])
 
 
 def main(smk) -> None:
     model = smk.wildcards.model
-    test = read_split(Path(smk.input.dataset), "test")
+    test = read_split(Path(smk.input.dataset), "test", masks=model == contract.ORACLE)
     start = time.perf_counter()
-    model_file = None if model in BASELINES else smk.input.model
-    images = restore(model, test.damaged, dict(smk.params.settings), model_file, smk.threads)
+    model_file = None if model in contract.BASELINES else smk.input.model
+    images, masks = restore(model, test, dict(smk.params.settings), model_file, smk.threads)
     log.info(
-        "%s: restored %d test images in %.2f s", model, len(images), time.perf_counter() - start
+        "%s: restored %d test images in %.2f s%s",
+        model,
+        len(images),
+        time.perf_counter() - start,
+        ", with the damage masks it found" if masks is not None else "",
     )
     write_predictions(
-        Path(smk.output[0]), images, test.names, model, level=smk.params.compression_level
+        Path(smk.output[0]),
+        images,
+        test.names,
+        model,
+        level=smk.params.compression_level,
+        masks=masks,
     )
 
 

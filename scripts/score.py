@@ -21,7 +21,9 @@ def main(smk) -> None:
             "delete it so that it is predicted again"
         )
     start = time.perf_counter()
-    values = score_images(test.clean, predictions.images, smk.params.protocol, workers=smk.threads)
+    values = score_images(
+        test.clean, predictions.images, test.mask, smk.params.protocol, workers=smk.threads
+    )
     log.info(
         "%s: scored %d images in %.2f s",
         predictions.model,

@@ -1,10 +1,13 @@
-"""Rule summarize: metrics/*.csv -> summary.csv, comparisons.csv, summary.md, summary.html (logic in restorebench.summary)."""
+"""Rule summarize: metrics/*.csv -> summary.csv, summary_buckets.csv, comparisons.csv,
+summary.md, summary.html (logic in restorebench.summary)."""
 
 from pathlib import Path
 
-from restorebench.contract import COMPARISON_FIELDS, SUMMARY_FIELDS
+from restorebench import contract
 from restorebench.logs import run_logged
 from restorebench.summary import (
+    by_mask_share,
+    describe_masks,
     load_tables,
     render_html,
     render_markdown,
@@ -21,15 +24,30 @@ def main(smk) -> None:
     }
     _, tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.metrics))))
     stats, comparisons = summarize(tables, [tuple(pair) for pair in smk.params.pairs], **settings)
-    write_csv(Path(smk.output.summary), stats, SUMMARY_FIELDS)
-    write_csv(Path(smk.output.comparisons), comparisons, COMPARISON_FIELDS)
+    mask_columns = tuple(spec.name for spec in contract.MASK_SCORES)
+    mask_tables = {}
+    if smk.input.masks:
+        _, mask_tables = load_tables(
+            dict(zip(smk.params.mask_finders, map(Path, smk.input.masks))), mask_columns
+        )
+    mask_stats = describe_masks(mask_tables, **settings)
+    buckets = by_mask_share(tables, list(smk.params.buckets), **settings)
+    write_csv(Path(smk.output.summary), [*stats, *mask_stats], contract.SUMMARY_FIELDS)
+    write_csv(Path(smk.output.buckets), buckets, contract.BUCKET_FIELDS)
+    write_csv(Path(smk.output.comparisons), comparisons, contract.COMPARISON_FIELDS)
     origin_stats = None
     if smk.input.origin:
         _, origin_tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.origin))))
         origin_stats, _ = summarize(origin_tables, [], **settings)
-        write_csv(Path(smk.output.origin), origin_stats, SUMMARY_FIELDS)
+        write_csv(Path(smk.output.origin), origin_stats, contract.SUMMARY_FIELDS)
     markdown = render_markdown(
-        stats, comparisons, smk.params.confidence, smk.params.resamples, origin_stats
+        stats,
+        comparisons,
+        smk.params.confidence,
+        smk.params.resamples,
+        origin_stats,
+        buckets=buckets,
+        mask_stats=mask_stats,
     )
     Path(smk.output.markdown).write_text(markdown)
     Path(smk.output.html).write_text(render_html(markdown))

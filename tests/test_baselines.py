@@ -4,8 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from restorebench.baselines import damage_mask, inpaint_image, inpaint_images
-from restorebench.damage import DamageSettings, apply_damage
+from restorebench.baselines import damage_mask, fill_images, inpaint_image, inpaint_images
+from restorebench.damage import DamageSettings, apply_damage, damage_pair
 from restorebench.predictions import read_predictions, write_predictions
 
 
@@ -71,11 +71,22 @@ def test_undamaged_and_all_white_images_come_back_unchanged():
     np.testing.assert_array_equal(inpaint_image(white), white)
 
 
-def test_inpaint_images_on_threads_matches_one_by_one():
+def test_inpaint_images_on_threads_matches_one_by_one_and_returns_what_it_detected():
     stack = np.stack([apply_damage(smooth_image(24, s), seed=s, name=str(s)) for s in range(4)])
-    together = inpaint_images(stack, workers=2)
+    together, masks = inpaint_images(stack, workers=2)
     np.testing.assert_array_equal(together, np.stack([inpaint_image(image) for image in stack]))
-    assert inpaint_images(stack[:0]).shape == (0, 24, 24, 3)
+    np.testing.assert_array_equal(masks, np.stack([damage_mask(image) for image in stack]))
+    restored, masks = inpaint_images(stack[:0])
+    assert restored.shape == (0, 24, 24, 3) and masks.shape == (0, 24, 24)
+
+
+def test_the_oracle_fills_exactly_the_mask_it_is_given():
+    clean = smooth_image(32, 5)
+    damaged, mask = damage_pair(clean, seed=5, name="five")
+    filled = fill_images(damaged[None], mask[None], workers=1)[0]
+    np.testing.assert_array_equal(filled[~mask], damaged[~mask])  # intact pixels untouched
+    error = np.abs(filled.astype(int) - clean.astype(int))[mask].mean()
+    assert error < np.abs(damaged.astype(int) - clean.astype(int))[mask].mean() / 3
 
 
 def test_predictions_round_trip_one_image_per_chunk(tmp_path):

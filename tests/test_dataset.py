@@ -4,7 +4,15 @@ import h5py
 import numpy as np
 import pytest
 
-from restorebench.dataset import is_test, read_attrs, read_split, validate_dataset, write_dataset
+from restorebench.dataset import (
+    is_test,
+    read_attrs,
+    read_mask,
+    read_split,
+    validate_dataset,
+    write_dataset,
+)
+from restorebench.masks import recover_masks
 
 
 def arrays(n, size=16, seed=0):
@@ -63,3 +71,45 @@ def test_split_is_stable_when_images_are_added():
 def test_split_depends_on_the_seed():
     names = [str(i) for i in range(500)]
     assert [is_test(n, 1, 0.5) for n in names] != [is_test(n, 2, 0.5) for n in names]
+
+
+def test_masks_are_stored_per_image_and_read_back(tmp_path):
+    path = tmp_path / "d.h5"
+    test = arrays(3, seed=2)
+    test["mask"] = np.random.default_rng(3).random((3, 16, 16)) < 0.1
+    write_dataset(path, {"train": arrays(2), "test": test})
+    with h5py.File(path) as file:
+        mask = file["test/mask"]
+        assert mask.dtype == np.uint8 and mask.shape == (3, 16, 16) and mask.chunks == (1, 16, 16)
+    loaded = read_split(path, "test")
+    np.testing.assert_array_equal(loaded.mask, test["mask"])
+    np.testing.assert_array_equal(read_mask(path, "test", 1), test["mask"][1])
+    assert read_split(path, "train", masks=False).mask is None
+    assert read_attrs(path)["mask_rule"].startswith("exact")
+
+
+def test_a_dataset_from_before_masks_gets_them_recovered_from_its_pairs(tmp_path):
+    path = tmp_path / "old.h5"
+    test = arrays(2, seed=4)
+    test["damaged"] = test["clean"].copy()
+    test["damaged"][:, 3, 2:9] = 255  # a white stroke on each image
+    write_dataset(path, {"train": arrays(2), "test": test})
+    with h5py.File(path, "a") as file:  # as written before masks existed
+        for split in ("train", "test"):
+            del file[f"{split}/mask"]
+    assert validate_dataset(path) == {"train": 2, "test": 2}
+    loaded = read_split(path, "test")
+    expected = recover_masks(test["clean"], test["damaged"])
+    np.testing.assert_array_equal(loaded.mask, expected)
+    np.testing.assert_array_equal(read_mask(path, "test", 0), expected[0])
+    assert expected[:, 3, 2:9].all()
+
+
+def test_validate_refuses_a_mask_of_another_shape(tmp_path):
+    path = tmp_path / "d.h5"
+    write_dataset(path, {"train": arrays(2), "test": arrays(2)})
+    with h5py.File(path, "a") as file:
+        del file["test/mask"]
+        file["test/mask"] = np.zeros((2, 8, 8), np.uint8)
+    with pytest.raises(ValueError, match=r"'test/mask' must be \(N, H, W\)"):
+        validate_dataset(path)

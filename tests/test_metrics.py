@@ -15,9 +15,15 @@ def constant(value: int, size: int = 8) -> np.ndarray:
     return np.full((size, size, 3), value, dtype=np.uint8)
 
 
+def whole(clean, restored, protocol: str = "ours") -> tuple[float, ...]:
+    """The whole-image metrics, in spec order."""
+    scores = dict(zip(contract.metric_names(), image_metrics(clean, restored, protocol=protocol)))
+    return tuple(scores[spec.name] for spec in contract.metrics_in("image"))
+
+
 def test_identical_images_score_perfectly():
     image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
-    mse, nrmse, ssim, psnr = image_metrics(image, image.copy())
+    mse, nrmse, ssim, psnr = whole(image, image.copy())
     assert mse == 0.0
     assert nrmse == 0.0
     assert ssim == pytest.approx(1.0)
@@ -25,7 +31,7 @@ def test_identical_images_score_perfectly():
 
 
 def test_constant_offset_by_hand():
-    mse, nrmse, ssim, psnr = image_metrics(constant(100), constant(110))
+    mse, nrmse, ssim, psnr = whole(constant(100), constant(110))
     assert mse == pytest.approx(100.0)  # every pixel off by 10
     assert nrmse == pytest.approx(10.0 / 100.0)  # sqrt(mse) / sqrt(mean(clean ** 2))
     assert psnr == pytest.approx(10 * math.log10(255**2 / 100.0))
@@ -60,7 +66,7 @@ def test_psnr_and_mse_by_hand_on_one_changed_pixel():
     clean = constant(50, size=8)
     restored = clean.copy()
     restored[0, 0, 0] = 90  # one of 192 values off by 40
-    mse, _, _, psnr = image_metrics(clean, restored)
+    mse, _, _, psnr = whole(clean, restored)
     assert mse == pytest.approx(40**2 / 192)
     assert psnr == pytest.approx(10 * math.log10(255**2 / (40**2 / 192)))
 
@@ -70,7 +76,7 @@ def test_origin_protocol_rescales_each_image_by_its_max():
     clean = constant(50)
     clean[0, 0] = 100
     restored = (clean.astype(int) * 2).astype(np.uint8)
-    mse, nrmse, ssim, _ = image_metrics(clean, restored, protocol="origin")
+    mse, nrmse, ssim, _ = whole(clean, restored, protocol="origin")
     assert mse == pytest.approx(0.0, abs=1e-18)
     assert nrmse == pytest.approx(0.0, abs=1e-9)
     assert ssim == pytest.approx(1.0)
@@ -91,17 +97,17 @@ def test_score_images_matches_image_by_image_with_threads():
     values = score_images(clean, restored, workers=2)
     assert values.shape == (5, len(contract.METRICS))
     for index in range(5):
-        assert tuple(values[index]) == image_metrics(clean[index], restored[index])
+        np.testing.assert_array_equal(values[index], image_metrics(clean[index], restored[index]))
 
 
 def test_metrics_csv_round_trips_exactly(tmp_path):
     names = ["a", "b,with comma", "c"]
-    values = np.array(
-        [[1 / 3, 0.1, 0.99, math.inf], [2.0, 0.2, 0.5, 20.0], [0.0, 0.0, 1.0, math.inf]]
-    )
+    values = np.random.default_rng(3).random((3, len(contract.METRICS))) / 3
+    values[0, 3] = values[2, 3] = math.inf  # identical images
+    values[1, 4:8] = math.nan  # an image without damage has no damaged-pixel scores
     path = tmp_path / "metrics" / "m.csv"
     write_metrics(path, names, values)
-    assert path.read_text().splitlines()[0] == "name,mse,nrmse,ssim,psnr"
+    assert path.read_text().splitlines()[0] == ",".join(("name", *contract.metric_names()))
     read_names, read_values = read_metrics(path)
     assert read_names == names
     np.testing.assert_array_equal(read_values, values)
@@ -109,7 +115,10 @@ def test_metrics_csv_round_trips_exactly(tmp_path):
 
 def test_read_metrics_names_the_file_and_line(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("name,mse,nrmse,ssim,psnr\na,1,2,x,4\n")
+    header = ",".join(("name", *contract.metric_names()))
+    row = ["1"] * len(contract.METRICS)
+    row[2] = "x"
+    path.write_text(f"{header}\na,{','.join(row)}\n")
     with pytest.raises(ValueError, match=r"bad\.csv, line 2"):
         read_metrics(path)
     path.write_text("image,mse\n")

@@ -8,8 +8,10 @@ import pytest
 from conftest import save_pair, save_photo
 from PIL import Image
 
+from restorebench.damage import damage_pair
 from restorebench.dataset import read_attrs, read_split, validate_dataset
 from restorebench.images import load_rgb
+from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
 from restorebench.prepare import PrepareSettings, prepare
 
 
@@ -118,6 +120,32 @@ def test_clean_source_synthesizes_the_damage(tmp_path):
     changed = np.any(train.clean != train.damaged, axis=-1)
     assert changed.any(axis=(1, 2)).all()  # every image got damage
     assert np.all(train.damaged[changed] >= train.clean[changed])  # blended towards white
+    # The exact mask: every painted pixel, and the pixels the paint changed lie inside it.
+    for name, clean, mask in zip(train.names, train.clean, train.mask):
+        np.testing.assert_array_equal(mask, damage_pair(clean, 5, name)[1])
+    assert not (changed & ~train.mask).any()
+    assert read_attrs(tmp_path / "d.h5")["mask_rule"] == EXACT_RULE
+
+
+def test_pairs_get_their_masks_recovered(tmp_path):
+    """Photos damaged elsewhere: the mask is where the damaged photo is brighter."""
+    clean_dir, damaged_dir = tmp_path / "raw" / "clean", tmp_path / "raw" / "damaged"
+    for i in range(6):
+        photo = save_photo(clean_dir / f"p{i}.png", (32, 32), seed=i)
+        damaged = np.asarray(Image.open(photo)).copy()
+        damaged[10:13, 4:28] = 255  # a stroke three rows wide
+        damaged_dir.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(damaged).save(damaged_dir / f"p{i}.png")
+    prepare(
+        settings("pairs", image_size=32), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv"
+    )
+    assert read_attrs(tmp_path / "d.h5")["mask_rule"] == RECOVERY_RULE
+    for split in ("train", "test"):
+        loaded = read_split(tmp_path / "d.h5", split)
+        np.testing.assert_array_equal(loaded.mask, recover_masks(loaded.clean, loaded.damaged))
+        stroke = np.zeros((32, 32), bool)
+        stroke[10:13, 4:28] = True  # lossless files, photos darker than the paint: exact
+        assert (loaded.mask == stroke).all()
 
 
 def test_demo_source_needs_no_files(tmp_path):

@@ -9,8 +9,10 @@ from conftest import run_snakemake, write_config
 from PIL import Image
 
 from restorebench import contract
+from restorebench.baselines import detect_damage, fill_images
 from restorebench.contract import RunPaths
 from restorebench.dataset import read_split
+from restorebench.masks import score_masks
 from restorebench.metrics import image_metrics, read_metrics
 from restorebench.predictions import read_predictions
 
@@ -24,7 +26,7 @@ DATASET = {
     "min_side": 8,
 }
 BASELINES = {
-    "baselines": ["damaged", "inpaint"],
+    "baselines": ["damaged", "inpaint", "inpaint_oracle"],
     "comparisons": [["inpaint", "damaged"]],
     "bootstrap": 300,
     "seed": 5,
@@ -41,7 +43,7 @@ def configure(workdir, models=NO_MODELS, **score):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """One full default-target run with the two baselines (no training needed)."""
+    """One full default-target run with the three baselines (no training needed)."""
     workdir = tmp_path_factory.mktemp("score")
     configure(workdir)
     result = run_snakemake(workdir, "--cores", "2")
@@ -56,12 +58,14 @@ def results(workdir):
 def test_predictions_and_metrics_follow_the_test_split(run):
     test = read_split(results(run) / "dataset.h5", "test")
     assert len(test.names) >= 3
-    for model in ("damaged", "inpaint"):
+    for model in BASELINES["baselines"]:
         predictions = read_predictions(results(run) / f"predictions/{model}.h5")
         assert predictions.names == test.names and predictions.model == model
         names, values = read_metrics(results(run) / f"metrics/{model}.csv")
         assert names == test.names  # one row per test image, in test order
-        expected = [image_metrics(c, p) for c, p in zip(test.clean, predictions.images)]
+        expected = [
+            image_metrics(c, p, m) for c, p, m in zip(test.clean, predictions.images, test.mask)
+        ]
         np.testing.assert_array_equal(values, np.array(expected))
     np.testing.assert_array_equal(
         read_predictions(results(run) / "predictions/damaged.h5").images, test.damaged
@@ -88,13 +92,23 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
     with open(results(run) / "summary.csv") as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n"]
+    scores = [spec.name for spec in contract.scores()]
+    masks = [spec.name for spec in contract.MASK_SCORES]
     assert [(r["model"], r["metric"]) for r in rows] == [
-        (m, k) for m in ("damaged", "inpaint") for k in contract.metric_names()
+        *((m, k) for m in BASELINES["baselines"] for k in scores),
+        *(("inpaint", k) for k in masks),  # the one baseline that finds the damage itself
     ]
     for row in rows:
-        values = read_metrics(results(run) / f"metrics/{row['model']}.csv")[1][
-            :, contract.metric_names().index(row["metric"])
-        ]
+        path = (
+            f"metrics/masks/{row['model']}.csv"
+            if row["metric"] in masks
+            else f"metrics/{row['model']}.csv"
+        )
+        names = masks if row["metric"] in masks else contract.metric_names()
+        values = read_metrics(results(run) / path, tuple(names))[1][:, names.index(row["metric"])]
+        if not np.isfinite(values).all():  # intact pixels returned untouched
+            assert row["metric"] == "intact_psnr" and float(row["mean"]) == np.inf
+            continue
         indices = np.random.default_rng(BASELINES["seed"]).integers(
             0, len(values), (BASELINES["bootstrap"], len(values))
         )
@@ -115,16 +129,21 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
         assert int(row["n"]) == len(values)
     with open(results(run) / "comparisons.csv") as file:
         comparisons = list(csv.DictReader(file))
-    assert [(c["a"], c["b"]) for c in comparisons] == [("inpaint", "damaged")] * len(
-        contract.METRICS
-    )
+    compared = [spec for spec in contract.scores() if spec.region != "intact"]
+    assert [(c["a"], c["b"]) for c in comparisons] == [("inpaint", "damaged")] * len(compared)
     markdown = (results(run) / "summary.md").read_text()
     assert "| inpaint | damaged | MSE |" in markdown and "| damaged | " in markdown
 
 
 def test_plots_are_pngs(run):
     plots = sorted(p.name for p in (results(run) / "plots").iterdir())
-    assert plots == ["distributions.png", "examples_inpaint.png", "inpaint_vs_damaged.png"]
+    assert plots == [
+        "distributions.png",
+        "examples_inpaint.png",
+        "examples_inpaint_oracle.png",
+        "hole_psnr_by_mask_share.png",
+        "inpaint_vs_damaged.png",
+    ]
     for name in plots:
         with Image.open(results(run) / "plots" / name) as image:
             assert image.format == "PNG"
@@ -140,8 +159,12 @@ def test_report_builds_with_figures_and_captions(run):
     assert "percentile-bootstrap" in html  # a caption
     assert "examples_inpaint.png" in html and "distributions.png" in html
     assert "summary.html" in html  # the tables, shown in the page, not only as downloads
+    assert "hole_psnr_by_mask_share.png" in html and "summary_buckets.csv" in html
     page = (results(run) / "summary.html").read_text()
-    assert page.count("<table>") == 2  # the scores and the paired comparisons
+    # Whole image, damaged and intact pixels, four by damaged share, damage found, comparisons.
+    assert page.count("<table>") == 8
+    for heading in ("Damaged and intact pixels", "By damaged share", "Damage found"):
+        assert f"<h2>{heading}</h2>" in page
     for model in BASELINES["baselines"]:
         assert f"<td>{model}</td>" in page
 
@@ -171,7 +194,10 @@ def test_origin_protocol_adds_its_table(tmp_path):
     test = read_split(results(tmp_path) / "dataset.h5", "test")
     names, values = read_metrics(results(tmp_path) / "metrics/origin/damaged.csv")
     assert names == test.names
-    expected = [image_metrics(c, d, protocol="origin") for c, d in zip(test.clean, test.damaged)]
+    expected = [
+        image_metrics(c, d, m, protocol="origin")
+        for c, d, m in zip(test.clean, test.damaged, test.mask)
+    ]
     np.testing.assert_array_equal(values, np.array(expected))
     assert (results(tmp_path) / "summary_origin.csv").exists()
     markdown = (results(tmp_path) / "summary.md").read_text()
@@ -190,7 +216,7 @@ def test_a_trained_model_is_predicted_through_the_inference_api(run, tmp_path):
     keras.Model(inputs, keras.layers.Identity()(inputs)).save(model_path)
     configure(
         workdir,
-        models={"vae": {"family": "vae"}, "gan": None},
+        models={"vae": {"family": "vae", "blend": False}, "gan": None},  # no paint mask
         baselines=["damaged"],
         comparisons=[["vae", "damaged"]],
     )
@@ -206,3 +232,27 @@ def test_a_trained_model_is_predicted_through_the_inference_api(run, tmp_path):
         vae.images, read_split(results(workdir) / "dataset.h5", "test").damaged
     )
     assert read_metrics(results(workdir) / "metrics/vae.csv")[0] == vae.names
+
+
+def test_damage_is_scored_where_it_is(run):
+    """The oracle fills the dataset's mask; inpaint's found mask is scored against it; the
+    bucket table covers every test image once."""
+    test = read_split(results(run) / "dataset.h5", "test")
+    oracle = read_predictions(results(run) / "predictions/inpaint_oracle.h5")
+    np.testing.assert_array_equal(oracle.images, fill_images(test.damaged, test.mask, workers=1))
+    assert oracle.masks is None
+    inpaint = read_predictions(results(run) / "predictions/inpaint.h5")
+    np.testing.assert_array_equal(inpaint.masks > 0, detect_damage(test.damaged, workers=1))
+    columns = tuple(spec.name for spec in contract.MASK_SCORES)
+    names, values = read_metrics(results(run) / "metrics/masks/inpaint.csv", columns)
+    assert names == test.names
+    np.testing.assert_array_equal(values, score_masks(inpaint.masks, test.mask))
+    assert not (results(run) / "metrics/masks/damaged.csv").exists()
+    with open(results(run) / "summary_buckets.csv") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["metric"] == "psnr"]
+    assert list(rows[0]) == list(contract.BUCKET_FIELDS)
+    for model in BASELINES["baselines"]:
+        counts = [int(row["n"]) for row in rows if row["model"] == model]
+        assert len(counts) == 5 and sum(counts) == len(test.names)
+    markdown = (results(run) / "summary.md").read_text()
+    assert "| inpaint_oracle |" in markdown.split("## Damaged and intact pixels")[1]

@@ -1,9 +1,17 @@
-"""Only stale outputs rerun: Snakemake's own dry-run plan on a completed tiny run."""
+"""A completed tiny run: the damage it scores, and only stale outputs rerun (Snakemake's
+own dry-run plan)."""
 
 import shutil
 
+import numpy as np
 import pytest
 from conftest import TINY_WORKFLOW, merge, planned_jobs, save_photo, snakemake_here, write_config
+
+from restorebench import contract
+from restorebench.dataset import read_split
+from restorebench.masks import score_masks
+from restorebench.metrics import read_metrics
+from restorebench.predictions import read_predictions
 
 pytestmark = pytest.mark.workflow
 
@@ -16,6 +24,22 @@ def run_copy(tiny_completed_run, tmp_path):
 
 def plan(workdir) -> set[str]:
     return planned_jobs(snakemake_here(workdir, "--cores", "2", "--dry-run").stdout)
+
+
+def test_the_learned_models_paint_masks_are_scored(tiny_completed_run):
+    """Both blend models store the paint mask they predict, scored against the dataset's."""
+    results = tiny_completed_run / "results" / "tiny"
+    test = read_split(results / "dataset.h5", "test")
+    columns = tuple(spec.name for spec in contract.MASK_SCORES)
+    for model in ("vae", "gan", "inpaint"):
+        found = read_predictions(results / f"predictions/{model}.h5").masks
+        assert found is not None and found.shape == test.mask.shape and found.dtype == np.uint8
+        names, values = read_metrics(results / f"metrics/masks/{model}.csv", columns)
+        assert names == test.names
+        np.testing.assert_array_equal(values, score_masks(found, test.mask))
+    assert read_predictions(results / "predictions/inpaint_oracle.h5").masks is None
+    summary = (results / "summary.md").read_text().split("## Damage found")[1]
+    assert all(f"| {model} |" in summary for model in ("vae", "gan", "inpaint"))
 
 
 def test_nothing_is_planned_when_nothing_changed(run_copy):

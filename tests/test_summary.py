@@ -28,17 +28,31 @@ from restorebench.summary import (
 )
 
 NAMES = [f"img{i}" for i in range(6)]
+COMPARED = [spec.name for spec in contract.scores() if spec.region in ("image", "hole")]
+PLOTTED = [
+    *contract.metrics_in("image"),
+    contract.metric("hole_psnr"),
+    contract.metric("hole_ssim"),
+]
+
+
+def row(**values: float) -> list[float]:
+    """A metrics row with ``values`` and NaN (no such region) everywhere else."""
+    return [values.get(name, math.nan) for name in contract.metric_names()]
 
 
 @pytest.fixture
 def tables():
     rng = np.random.default_rng(0)
+    # Every column in its metric's range: [0, 1] scores, 10-100 errors, 20-40 dB.
     a = np.column_stack(
         [
-            rng.uniform(10, 100, 6),
-            rng.uniform(0, 1, 6),
-            rng.uniform(0, 1, 6),
-            rng.uniform(20, 40, 6),
+            rng.uniform(20, 40, 6)
+            if "PSNR" in spec.label
+            else rng.uniform(0, 1, 6)
+            if spec.high == 1.0 or spec.name == "nrmse"
+            else rng.uniform(10, 100, 6)
+            for spec in contract.METRICS
         ]
     )
     b = a.copy()
@@ -58,7 +72,7 @@ def test_summary_equals_recomputation_from_the_csvs(tmp_path, tables):
     with (tmp_path / "summary.csv").open() as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == list(SUMMARY_FIELDS)
-    assert len(rows) == 2 * len(contract.METRICS)
+    assert len(rows) == 2 * len(contract.scores())
     indices = np.random.default_rng(3).integers(0, 6, size=(500, 6))
     for row in rows:
         values = tables[row["model"]][:, contract.metric_names().index(row["metric"])]
@@ -87,7 +101,7 @@ def test_paired_comparison_counts_wins_and_ties(tables):
 
 
 def test_constant_values_have_a_point_interval_and_inf_stays_inf():
-    values = np.array([[4.0, 0.5, 0.9, math.inf]] * 3)
+    values = np.array([row(mse=4.0, nrmse=0.5, ssim=0.9, psnr=math.inf)] * 3)
     stats, _ = summarize({"m": values}, [], resamples=200)
     mse = stats[0]
     assert (mse.mean, mse.std, mse.median, mse.ci_low, mse.ci_high) == (4.0, 0.0, 4.0, 4.0, 4.0)
@@ -112,8 +126,9 @@ def test_markdown_holds_every_model_comparison_and_the_origin_table(tables):
     text = render_markdown(stats, comparisons, 0.95, 200, origin_stats=stats)
     assert "6 test images" in text
     assert "MSE, NRMSE: lower is better; SSIM, PSNR (dB): higher is better." in text
-    assert text.count("\n| b | ") == 2  # its row in our table and in the origin-protocol table
-    assert text.count("\n| a | b | ") == len(contract.METRICS)  # one comparison row per metric
+    # Its row in our table, in the damaged and intact pixels' table and in the origin protocol's.
+    assert text.count("\n| b | ") == 3
+    assert text.count("\n| a | b | ") == len(COMPARED)  # one comparison row per compared metric
     assert "| a | b | MSE | -2.2 |" in text  # MSE's spec format: one decimal
     assert "## Origin protocol" in text
     assert "## Origin protocol" not in render_markdown(stats, comparisons, 0.95, 200)
@@ -137,7 +152,7 @@ def test_markdown_numbers_keep_each_metric_format(tables):
     text = render_markdown(stats, [], 0.95, 50)
     table = next(line for line in text.splitlines() if line.startswith("| a |"))
     cells = table.strip("| ").split(" | ")[1:]
-    for spec, cell in zip(contract.METRICS, cells, strict=True):
+    for spec, cell in zip(contract.metrics_in("image"), cells, strict=True):
         decimals = len(spec.show(1.0).partition(".")[2])
         numbers = cell.replace("[", "").replace("]", "").replace("(", "").replace(")", "")
         for number in numbers.replace(",", "").split():
@@ -149,7 +164,7 @@ def test_comparison_csv_fields(tmp_path, tables):
     write_csv(tmp_path / "c.csv", comparisons, COMPARISON_FIELDS)
     with (tmp_path / "c.csv").open() as file:
         rows = list(csv.DictReader(file))
-    assert [r["metric"] for r in rows] == list(contract.metric_names())
+    assert [r["metric"] for r in rows] == COMPARED
     assert float(rows[0]["win_rate"]) == pytest.approx(4 / 6)
 
 
@@ -166,9 +181,9 @@ def test_every_plot_writes_a_png(tmp_path, tables):
         plot_distributions(tables, tmp_path / "d.png"),
         plot_scatter("a", "b", tables["a"], tables["b"], tmp_path / "s.png"),
     ]
-    for figure in figures:  # one panel per metric of the spec, titled with its label
+    for figure in figures:  # one panel per plotted metric, titled with its label
         titles = [axis.get_title() for axis in figure.axes]
-        assert [t.split(":")[0] for t in titles] == [m.label for m in contract.METRICS]
+        assert [t.split(":")[0] for t in titles] == [m.label for m in PLOTTED]
     plot_examples("a", *images, NAMES, tables["a"][:, 2], "ssim", tmp_path / "e.png")
     history = tmp_path / "h.csv"
     history.write_text("epoch,loss,val_loss,l1\n0,1.0,1.2,0.3\n1,0.5,0.7,0.2\n")
@@ -180,7 +195,7 @@ def test_every_plot_writes_a_png(tmp_path, tables):
 
 
 def test_one_test_image_gets_no_interval_and_a_warning():
-    values = np.array([[4.0, 0.5, 0.9, 30.0]])
+    values = np.array([row(mse=4.0, nrmse=0.5, ssim=0.9, psnr=30.0)])
     stats, _ = summarize({"m": values}, [], resamples=200)
     assert all(math.isnan(stat.ci_low) and math.isnan(stat.ci_high) for stat in stats)
     text = render_markdown(stats, [], 0.95, 200)

@@ -49,12 +49,16 @@ class Family:
     ``fit`` trains: compiled, its weights and optimizer slots created (a resumed state
     loads into them); ``key`` is the config entry, for error messages.
     ``restorer(trainer)`` is the damaged -> restored network saved as ``restorer.keras``.
+    ``with_paint_mask(restorer)``, for families whose restorer blends through a paint mask
+    (``blocks.to_image``), is that restorer with the mask as a second output (one pass),
+    so the mask can be scored against the dataset's.
     """
 
     name: str
     settings: type[CommonSettings]
     build: Callable[[int, Any, int, bool, str], keras.Model]
     restorer: Callable[[keras.Model], keras.Model]
+    with_paint_mask: Callable[[keras.Model], keras.Model] | None = None
 
 
 def _kind(value: Any) -> type:

@@ -12,7 +12,15 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_image, up
+from restorebench.blocks import (
+    encode,
+    levels,
+    needs_input,
+    pixel_loss,
+    to_image,
+    up,
+    with_paint_mask,
+)
 from restorebench.families.base import CommonSettings, Family
 
 HEADS = ("dense", "patch")
@@ -237,4 +245,10 @@ def build_trainer(
     return trainer
 
 
-FAMILY = Family("gan", GanSettings, build=build_trainer, restorer=lambda trainer: trainer.generator)
+FAMILY = Family(
+    "gan",
+    GanSettings,
+    build=build_trainer,
+    restorer=lambda trainer: trainer.generator,
+    with_paint_mask=with_paint_mask,
+)

@@ -15,7 +15,15 @@ import keras
 from keras import layers, ops
 
 from restorebench.accel import per_replica
-from restorebench.blocks import encode, levels, needs_input, pixel_loss, to_image, up
+from restorebench.blocks import (
+    encode,
+    levels,
+    needs_input,
+    pixel_loss,
+    to_image,
+    up,
+    with_paint_mask,
+)
 from restorebench.families.base import CommonSettings, Family
 
 
@@ -164,4 +172,19 @@ def build_trainer(
     return trainer
 
 
-FAMILY = Family("vae", VaeSettings, build=build_trainer, restorer=VAE.restorer)
+def restorer_with_paint_mask(restorer: keras.Model) -> keras.Model:
+    """A saved VAE restorer (``VAE.restorer``) with its decoder's paint mask as a second output."""
+    encoder, decoder = restorer.get_layer("vae_encoder"), restorer.get_layer("vae_decoder")
+    both = with_paint_mask(decoder)
+    damaged = keras.Input(encoder.input.shape[1:], name="damaged")
+    mean, _, *skips = encoder(damaged)
+    return keras.Model(damaged, both([mean, *skips]), name="vae_and_mask")
+
+
+FAMILY = Family(
+    "vae",
+    VaeSettings,
+    build=build_trainer,
+    restorer=VAE.restorer,
+    with_paint_mask=restorer_with_paint_mask,
+)

@@ -85,7 +85,7 @@ def build_trainer(
 
 def _split(model: str, dataset: Path, options: TrainOptions) -> tuple[Split, np.ndarray]:
     """The train split and its validation mask, refused when either side would be empty."""
-    train = read_split(dataset, "train")
+    train = read_split(dataset, "train", masks=False)
     if len(train.names) == 0:
         raise ValueError(f"{dataset}: the train split is empty, nothing to train on")
     held = validation_mask(train.names, options.validation_fraction, options.seed)

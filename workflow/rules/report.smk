@@ -26,6 +26,29 @@ rule plot_distributions:
         "../../scripts/plots.py"
 
 
+rule plot_by_mask_share:
+    input:
+        metrics=metrics_files("ours"),
+    output:
+        report(
+            PATHS.plot("hole_psnr_by_mask_share"),
+            caption="../report/by_mask_share.rst",
+            category="Plots",
+            labels={"figure": "damaged-pixel PSNR by damaged share"},
+        ),
+    log:
+        PATHS.log("plot_by_mask_share"),
+    benchmark:
+        PATHS.benchmark("plot_by_mask_share")
+    conda:
+        ENV
+    params:
+        models=[model for model in SCORED if model != contract.INPUT_MODEL],
+        buckets=SCORE["mask_share_buckets"],
+    script:
+        "../../scripts/plots.py"
+
+
 rule plot_pair:
     input:
         a=PATHS.metrics("{a}"),

@@ -60,9 +60,28 @@ use rule score as score_origin with:
         protocol="origin",
 
 
+rule score_masks:
+    input:
+        dataset=PATHS.dataset,
+        predictions=PATHS.predictions("{model}"),
+    output:
+        PATHS.mask_scores("{model}"),
+    log:
+        PATHS.log("score_masks_{model}"),
+    benchmark:
+        PATHS.benchmark("score_masks_{model}")
+    wildcard_constraints:
+        model=name_pattern(MASK_FINDERS),
+    conda:
+        ENV
+    script:
+        "../../scripts/score_masks.py"
+
+
 rule summarize:
     input:
         metrics=metrics_files("ours"),
+        masks=[PATHS.mask_scores(model) for model in MASK_FINDERS],
         origin=metrics_files("origin") if SCORE["origin_protocol"] else [],
     output:
         **SUMMARY_OUTPUTS,
@@ -74,6 +93,8 @@ rule summarize:
         ENV
     params:
         models=SCORED,
+        mask_finders=MASK_FINDERS,
+        buckets=SCORE["mask_share_buckets"],
         pairs=PAIRS,
         resamples=SCORE["bootstrap"],
         confidence=SCORE["confidence"],

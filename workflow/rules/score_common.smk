@@ -11,12 +11,26 @@ def model_file(wildcards):
     return PATHS.restorer(wildcards.model) if wildcards.model in TRAINED else []
 
 
+# The restorers that find the damage themselves and store the mask they found: inpaint's
+# detection, and the models that blend through a predicted paint mask (`blend`).
+MASK_FINDERS = [
+    model
+    for model in SCORED
+    if model == contract.INPAINT
+    or (model in TRAINED and config["models"][model].get("blend", False))
+]
+
+
 def predict_settings(wildcards):
     """Only the settings of this model, so changing one reruns that model alone."""
-    if wildcards.model == "inpaint":
+    if wildcards.model == contract.INPAINT:
         return SCORE["inpaint"]
     if wildcards.model in TRAINED:
-        return {"batch_size": SCORE["batch_size"]}
+        return {
+            "batch_size": SCORE["batch_size"],
+            "family": config["models"][wildcards.model]["family"],
+            "paint_mask": wildcards.model in MASK_FINDERS,
+        }
     return {}
 
 
@@ -44,6 +58,12 @@ SUMMARY_OUTPUTS = {
         category="Scores",
         labels={"table": "summary (Markdown)"},
     ),
+    "buckets": report(
+        PATHS.summary_buckets,
+        caption="../report/summary_buckets.rst",
+        category="Scores",
+        labels={"table": "by damaged share"},
+    ),
     "html": report(
         PATHS.summary_html,
         caption="../report/summary_html.rst",
@@ -65,7 +85,7 @@ EXAMPLE_MODELS = [model for model in SCORED if model != contract.INPUT_MODEL]
 
 def plot_targets():
     """Every figure the configured models allow; rule all asks for these."""
-    targets = [PATHS.plot("distributions")]
+    targets = [PATHS.plot("distributions"), PATHS.plot("hole_psnr_by_mask_share")]
     targets += [PATHS.plot(f"{a}_vs_{b}") for a, b in PAIRS]
     targets += [PATHS.plot(f"examples_{model}") for model in EXAMPLE_MODELS]
     if TRAINED:
@@ -78,4 +98,5 @@ def score_targets():
     targets = [PATHS.summary, PATHS.summary_markdown, *plot_targets()]
     targets += [PATHS.predictions(model) for model in SCORED]
     targets += metrics_files("ours")
+    targets += [PATHS.mask_scores(model) for model in MASK_FINDERS]
     return targets
