@@ -106,23 +106,42 @@ def origin_folders(dataset: Path, scratch: Path) -> Path:
     return root
 
 
-def mean_scores(clean: np.ndarray, restored: np.ndarray) -> dict[str, float]:
+def mean_scores(test, restored: np.ndarray, found: np.ndarray | None = None) -> dict:
+    """Means of every metric as the workflow's summary takes them (images without a region
+    left out), the means per damaged-share bucket and, for a restorer that found the damage
+    itself (``found``: uint8 masks), the means of its mask scores."""
     from restorebench import contract
+    from restorebench.masks import score_masks
     from restorebench.metrics import score_images
+    from restorebench.summary import by_mask_share, describe_masks, summarize
 
-    return dict(zip(contract.metric_names(), score_images(clean, restored).mean(axis=0).tolist()))
+    table = score_images(test.clean, restored, test.mask)
+    stats, _ = summarize({"m": table}, [], resamples=200)
+    result: dict = {stat.metric: stat.mean for stat in stats}
+    result[contract.MASK_SHARE.name] = float(np.mean(test.mask))
+    buckets: dict[str, dict] = {}
+    for row in by_mask_share({"m": table}, config()["score"]["mask_share_buckets"], resamples=200):
+        buckets.setdefault(row.bucket, {"n": row.n})[row.metric] = row.mean
+    result["buckets"] = buckets
+    if found is not None:
+        masks = describe_masks({"m": score_masks(found, test.mask)}, resamples=200)
+        result["mask"] = {stat.metric: stat.mean for stat in masks}
+    return result
 
 
-def references(dataset: Path) -> dict[str, dict[str, float]]:
-    """The damaged input and the classical inpainting baseline, as the workflow scores them."""
-    from restorebench.baselines import inpaint_images
+def references(dataset: Path) -> dict[str, dict]:
+    """The damaged input, the classical inpainting baseline and its oracle (the true
+    mask filled), as the workflow scores them."""
+    from restorebench import contract
+    from restorebench.baselines import fill_images, inpaint_images
     from restorebench.dataset import read_split
 
     test = read_split(dataset, "test")
-    inpaint = config()["score"]["inpaint"]
+    inpainted, found = inpaint_images(test.damaged, **config()["score"]["inpaint"])
     return {
-        "damaged": mean_scores(test.clean, test.damaged),
-        "inpaint": mean_scores(test.clean, inpaint_images(test.damaged, **inpaint)),
+        contract.INPUT_MODEL: mean_scores(test, test.damaged),
+        contract.INPAINT: mean_scores(test, inpainted, found.astype(np.uint8) * 255),
+        contract.ORACLE: mean_scores(test, fill_images(test.damaged, test.mask)),
     }
 
 
@@ -158,9 +177,7 @@ def train_and_score(
             threads=threads,
         )
         restored = np.load(out)
-        modes = {
-            mode: mean_scores(test.clean, restored[mode]) for mode in ("inference", "training_mode")
-        }
+        modes = {mode: mean_scores(test, restored[mode]) for mode in ("inference", "training_mode")}
         best = max(modes, key=lambda mode: modes[mode]["psnr"])
         return {
             **modes[best],
@@ -180,7 +197,9 @@ def train_and_score(
         str(out),
         threads=threads,
     )
-    scores = mean_scores(test.clean, np.load(out)["restored"])
+    restored = np.load(out)
+    found = restored.get("found")
+    scores = mean_scores(test, restored["restored"], found)
     return {
         **scores,
         "training": figures,

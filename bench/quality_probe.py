@@ -6,7 +6,7 @@ MODEL is the config entry's name and ENTRY_JSON its entry (``family`` and settin
 Training is ``restorebench.training.fit.fit``, the rule's own code (BatchNorm
 recalibration included), with every train image used (no validation hold-out) and
 a callback that ends the run once the budget is spent; the test split's restorations
-go to OUT_NPZ as uint8 ``restored``. Prints one JSON object with the training figures.
+go to OUT_NPZ as uint8 ``restored`` (and ``found``, the paint masks of a blend model). Prints one JSON object with the training figures.
 """
 
 from __future__ import annotations
@@ -72,8 +72,12 @@ def main() -> None:
             callbacks=[budget],
         )
         epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
-    restored = restore_with(family.restorer(trainer), read_split(dataset, "test").damaged)
-    np.savez(out, restored=restored)
+    restorer, damaged = family.restorer(trainer), read_split(dataset, "test", masks=False).damaged
+    if family.with_paint_mask and getattr(settings, "blend", False):
+        restored, found = restore_with(family.with_paint_mask(restorer), damaged)
+        np.savez(out, restored=restored, found=found)
+    else:
+        np.savez(out, restored=restore_with(restorer, damaged))
     print(
         json.dumps(
             {

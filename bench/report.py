@@ -20,14 +20,15 @@ def _f(value, digits: int = 2) -> str:
 
 def _score_header() -> tuple[str, str]:
     """The metric columns of a score table, from the metric spec."""
-    labels = [m.label for m in contract.METRICS]
+    labels = [m.label for m in contract.metrics_in("image")]
     return " | ".join(labels), "|---" * len(labels)
 
 
 def _score_cells(means: dict) -> str:
     """One model's mean of each spec metric, in the spec's format ('-' where not scored)."""
     return " | ".join(
-        m.show(means[m.name]) if means.get(m.name) is not None else "-" for m in contract.METRICS
+        m.show(means[m.name]) if means.get(m.name) is not None else "-"
+        for m in contract.metrics_in("image")
     )
 
 
@@ -541,7 +542,7 @@ def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
         )
     vae = scores.get("vae")
     if vae:
-        for m in contract.METRICS:
+        for m in contract.metrics_in("image"):
             value, reference = vae[m.name], damaged[m.name]
             side = "below" if m.lower_is_better else "above"
             better = value < reference if m.lower_is_better else value > reference
@@ -549,10 +550,11 @@ def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
     return targets
 
 
-QUALITY_ROWS = ("damaged", "inpaint", "origin", "vae", "gan")
+QUALITY_ROWS = ("damaged", "inpaint", "inpaint_oracle", "origin", "vae", "gan")
 QUALITY_NAMES = {
     "damaged": "damaged input",
     "inpaint": "inpaint (classical)",
+    "inpaint_oracle": "inpaint given the true mask (oracle)",
     "origin": "origin's GAN (its notebook loop)",
     "vae": "our VAE",
     "gan": "our GAN",
@@ -571,6 +573,73 @@ def _contest_table(c: dict) -> list[str]:
         t = r.get("training")
         trained = f"{t['steps']:,}, {t['images_seen']:,}, {t['epochs']}" if t else "-"
         lines.append(f"| {QUALITY_NAMES[name]} | {_score_cells(r)} | {trained} |")
+    return lines
+
+
+def _region_table(c: dict) -> list[str]:
+    """Each contender's scores over the damaged pixels and over the others."""
+    specs = contract.metrics_in("hole") + contract.metrics_in("intact")
+    lines = [
+        "| model | " + " | ".join(spec.label for spec in specs) + " |",
+        "|---" * (len(specs) + 1) + "|",
+    ]
+    for name in QUALITY_ROWS:
+        r = c["scores"].get(name)
+        if r is not None and specs[0].name in r:
+            cells = [spec.show(r[spec.name]) if spec.name in r else "-" for spec in specs]
+            lines.append(f"| {QUALITY_NAMES[name]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _bucket_table(c: dict, metric: str) -> list[str]:
+    """``metric``'s mean per damaged-share bucket, one row per contender."""
+    spec = contract.metric(metric)
+    rows = [(n, c["scores"][n]) for n in QUALITY_ROWS if "buckets" in c["scores"].get(n, {})]
+    if not rows:
+        return []
+    buckets = rows[0][1]["buckets"]
+    lines = [
+        f"| {spec.label} | " + " | ".join(f"{b} (n={v['n']})" for b, v in buckets.items()) + " |",
+        "|---" * (len(buckets) + 1) + "|",
+    ]
+    for name, r in rows:
+        cells = [
+            spec.show(v[metric]) if v.get(metric) is not None and v["n"] else "-"
+            for v in r["buckets"].values()
+        ]
+        lines.append(f"| {QUALITY_NAMES[name]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _mask_table(c: dict) -> list[str]:
+    """How well each contender that finds the damage itself found it."""
+    specs = contract.MASK_SCORES
+    rows = [(n, c["scores"][n]["mask"]) for n in QUALITY_ROWS if "mask" in c["scores"].get(n, {})]
+    if not rows:
+        return []
+    lines = [
+        "| model | " + " | ".join(spec.label for spec in specs) + " |",
+        "|---" * (len(specs) + 1) + "|",
+    ]
+    for name, means in rows:
+        lines.append(
+            f"| {QUALITY_NAMES[name]} | "
+            + " | ".join(spec.show(means[spec.name]) for spec in specs)
+            + " |"
+        )
+    return lines
+
+
+def _damage_tables(c: dict) -> list[str]:
+    if not any("buckets" in r for r in c["scores"].values()):
+        return []  # results from before damage-aware scoring
+    lines = ["", "Over the damaged pixels of each image (its mask) and over the others:", ""]
+    lines += _region_table(c)
+    for metric in ("hole_psnr", "hole_ssim"):
+        lines += ["", f"By damaged share of the image ({metric}):", "", *_bucket_table(c, metric)]
+    masks = _mask_table(c)
+    if masks:
+        lines += ["", "The damage each restorer found itself, against the true mask:", "", *masks]
     return lines
 
 
@@ -600,6 +669,7 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
                 "",
             ]
             lines += _contest_table(c)
+            lines += _damage_tables(c)
             origin = c["scores"].get("origin")
             if origin:
                 lines += [
