@@ -21,9 +21,10 @@ SUPERSAMPLING = 4  # anti-aliasing: draw at 4x, average 4x4 blocks into coverage
 
 @dataclass(frozen=True)
 class DamageSettings:
-    strokes: tuple[int, int] = (2, 24)
-    stroke_width: tuple[float, float] = (2.0, 5.0)
-    blobs: tuple[int, int] = (0, 6)
+    # Calibrated to the real set's damaged inputs (docs/data.md, "Damage model").
+    strokes: tuple[int, int] = (4, 36)
+    stroke_width: tuple[float, float] = (3.0, 5.5)
+    blobs: tuple[int, int] = (1, 10)
     antialias: bool = True
 
     def __post_init__(self):

@@ -6,7 +6,7 @@ import pytest
 from restorebench.damage import DamageSettings, apply_damage, damage_coverage, damage_mask
 
 # Stated range of the painted share of an image (mean coverage) with the default settings.
-MIN_FRACTION, MAX_FRACTION = 0.002, 0.20
+MIN_FRACTION, MAX_FRACTION = 0.01, 0.30
 
 
 def test_same_seed_and_name_give_the_same_damage():
@@ -23,7 +23,7 @@ def test_damaged_fraction_stays_in_the_stated_range(size):
     fractions = np.array([damage_coverage(size, 123, f"img{i}").mean() for i in range(300)])
     assert fractions.min() >= MIN_FRACTION
     assert fractions.max() <= MAX_FRACTION
-    assert 0.02 < np.median(fractions) < 0.08  # a few strokes to dozens, like humanface8000
+    assert 0.05 < np.median(fractions) < 0.12  # a few strokes to dozens, like humanface8000
     assert fractions.std() > 0.01  # density varies between images
 
 
