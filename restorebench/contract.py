@@ -29,12 +29,18 @@ class Metric:
     high: float = math.inf
     # Which pixels it scores (REGIONS), or "mask" for a property of the damage itself.
     region: str = "image"
+    # Whether an image may have no value (NaN): no such pixels, nothing to find.
+    may_be_missing: bool = False
 
     def show(self, value: float) -> str:
-        return self.format.format(value)
+        """``value`` in the metric's format; a missing score (NaN) as '-', never 'nan'."""
+        return "-" if math.isnan(value) else self.format.format(value)
 
     def possible(self, value: float) -> bool:
-        """NaN, or a value out of the metric's range (negative MSE, SSIM above 1), is not."""
+        """A value out of the metric's range (negative MSE, SSIM above 1) is not, nor is NaN
+        unless the score may be missing."""
+        if math.isnan(value):
+            return self.may_be_missing
         return self.low <= value <= self.high
 
 
@@ -65,6 +71,7 @@ def _in_region(measure: Metric, region: str) -> Metric:
         name=region_metric(region, measure.name),
         label=f"{region} {measure.label}",
         region=region,
+        may_be_missing=True,
     )
 
 
@@ -96,7 +103,15 @@ def scores() -> tuple[Metric, ...]:
 # blend model's paint mask) against the dataset's, per image; ``mask_ap`` ranks a soft
 # mask's values, the others threshold it at one half.
 MASK_SCORES: tuple[Metric, ...] = tuple(
-    Metric(f"mask_{name}", label, lower_is_better=False, format="{:.3f}", low=0.0, high=1.0)
+    Metric(
+        f"mask_{name}",
+        label,
+        lower_is_better=False,
+        format="{:.3f}",
+        low=0.0,
+        high=1.0,
+        may_be_missing=True,
+    )
     for name, label in (
         ("iou", "mask IoU"),
         ("f1", "mask F1"),
@@ -147,6 +162,9 @@ COMPARISON_FIELDS = (
     "tie_rate",
     "n",
 )
+
+# The dataset of a damage mask, in dataset.h5's splits and in a predictions file.
+MASK_DATASET = "mask"
 
 BUCKET_FIELDS = ("model", "metric", "bucket", "low", "high", "mean", "ci_low", "ci_high", "n")
 

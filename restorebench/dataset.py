@@ -21,11 +21,12 @@ import h5py
 import numpy as np
 from isal import isal_zlib
 
+from restorebench import contract
 from restorebench.contract import SPLITS
 from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
 
 IMAGE_KINDS = ("clean", "damaged")
-MASK = "mask"
+MASK = contract.MASK_DATASET
 STRING_DTYPE = h5py.string_dtype("utf-8")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from restorebench.contract import MASK_DATASET
 from restorebench.dataset import STRING_DTYPE, reading
 
 
@@ -61,7 +62,10 @@ def write_predictions(
         _images(file, "images", images, level)
         if masks is not None:
             _images(
-                file, "mask", masks.astype(np.uint8) * (255 if masks.dtype == bool else 1), level
+                file,
+                MASK_DATASET,
+                masks.astype(np.uint8) * (255 if masks.dtype == bool else 1),
+                level,
             )
         file.create_dataset("names", data=list(names), dtype=STRING_DTYPE)
         file.attrs["model"] = model
@@ -78,7 +82,7 @@ def read_predictions(path: Path) -> Predictions:
         images = file["images"][()]
         names = [n.decode() if isinstance(n, bytes) else n for n in file["names"][()]]
         model = file.attrs.get("model", path.stem)
-        masks = file["mask"][()] if "mask" in file else None
+        masks = file[MASK_DATASET][()] if MASK_DATASET in file else None
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(
             f"{path}: 'images' must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"

@@ -31,8 +31,8 @@ def with_mae(monkeypatch):
     monkeypatch.setattr(contract, "METRICS", (*contract.METRICS, MAE))
 
     @metrics.scorer("mae")
-    def mae(truth: np.ndarray, test: np.ndarray) -> float:
-        return float(np.abs(truth - test).mean())
+    def mae(image: metrics.Scored) -> float:
+        return float(np.abs(image.truth - image.test).mean())
 
     yield
     del metrics.SCORERS["mae"]
@@ -48,7 +48,7 @@ def pairs(count: int = 3, size: int = 12) -> tuple[np.ndarray, np.ndarray]:
 def test_a_new_metric_reaches_the_csv_summary_and_plots(with_mae, tmp_path):
     clean, restored = pairs()
     values = score_images(clean, restored, workers=1)
-    assert values.shape == (3, 5)
+    assert values.shape == (3, len(contract.METRICS))
     expected = np.abs(clean.astype(float) - restored.astype(float)).mean(axis=(1, 2, 3))
     np.testing.assert_allclose(values[:, -1], expected)
 
@@ -56,10 +56,11 @@ def test_a_new_metric_reaches_the_csv_summary_and_plots(with_mae, tmp_path):
     write_metrics(tmp_path / "m.csv", names, values)
     with open(tmp_path / "m.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["name", "mse", "nrmse", "ssim", "psnr", "mae"]
+    assert list(rows[0]) == ["name", *contract.metric_names()]
+    assert list(rows[0])[-1] == "mae"
     assert [float(r["mae"]) for r in rows] == list(expected)
     read_names, read_values = read_metrics(tmp_path / "m.csv")
-    assert read_names == names and np.array_equal(read_values, values)
+    assert read_names == names and np.array_equal(read_values, values, equal_nan=True)
 
     worse = score_images(clean, 255 - restored, workers=1)
     stats, comparisons = summarize({"good": read_values, "bad": worse}, [("good", "bad")], 50)
@@ -77,7 +78,10 @@ def test_a_new_metric_reaches_the_csv_summary_and_plots(with_mae, tmp_path):
         plot_distributions({"good": read_values, "bad": worse}, tmp_path / "d.png"),
         plot_scatter("good", "bad", read_values, worse, tmp_path / "s.png"),
     ):
-        assert len(figure.axes) == 5  # a fifth panel, not a 2x2 grid that drops MAE
+        # A panel per whole-image metric (MAE too, not a grid that drops it) and per damaged-
+        # pixel headline metric.
+        panels = len(contract.metrics_in("image")) + len(contract.HEADLINE_METRICS)
+        assert len(figure.axes) == panels
         assert figure.axes[-1].get_title().startswith("MAE: ")
     assert (tmp_path / "d.png").stat().st_size > 0 and (tmp_path / "s.png").stat().st_size > 0
 
@@ -95,10 +99,13 @@ def test_the_viewer_shows_a_new_metric(with_mae, tmp_path, qtbot):
     win = ViewerWindow(run_dir)
     qtbot.addWidget(win)
     assert "MAE" in [win.metric_box.itemText(i) for i in range(win.metric_box.count())]
+    # The summary box: every whole-image metric, the new one too, then the headline ones over
+    # the damaged pixels (not every region's: they would not fit beside the panels).
     headers = [win.summary.horizontalHeaderItem(c).text() for c in range(win.summary.columnCount())]
-    assert headers == ["MSE", "NRMSE", "SSIM", "PSNR (dB)", "MAE"]
+    assert headers == ["MSE", "NRMSE", "SSIM", "PSNR (dB)", "MAE", "hole PSNR (dB)", "hole SSIM"]
     rows = [win.summary.verticalHeaderItem(r).text() for r in range(win.summary.rowCount())]
     assert win.summary.item(rows.index("GAN"), 4).text() == f"{mae.mean():.2f}"
+    # The panel titles score the whole image, the new metric included.
     assert f"MAE {mae[0]:.2f}" in win.panels.panels["gan"].plot.titleLabel.text
 
 

@@ -98,7 +98,7 @@ def test_models_are_discovered_from_the_run_folder(tmp_path):
     (run_dir / "models" / "c_model").mkdir(parents=True)
     with Run(run_dir) as run:
         # Trained models by name without summary.csv, then every baseline (inpaint: no files).
-        assert list(run.models) == ["a_model", "b_model", "c_model", "damaged", "inpaint"]
+        assert list(run.models) == ["a_model", "b_model", "c_model", *contract.BASELINES]
         assert run.trained_models() == ["a_model", "b_model", "c_model"]
         assert run.image_models() == ["a_model", "b_model", "c_model"]
         assert run.unknown_models(["a_model", "damaged"]) is None
@@ -223,7 +223,8 @@ def test_impossible_scores_are_flagged_where_they_show(fake_run, qtbot):
 
 
 def test_one_validity_rule_from_the_metric_spec():
-    """valid() is the spec's Metric.possible, for single values and for whole columns."""
+    """valid() is the spec's Metric.possible, for single values and for whole columns, but a
+    region score may be missing (NaN: the image has no such pixels), and so may a mask score."""
     samples = [
         -1e9,
         -1.0001,
@@ -238,10 +239,14 @@ def test_one_validity_rule_from_the_metric_spec():
         -math.inf,
         math.nan,
     ]
-    for spec in contract.METRICS:
-        expected = [spec.possible(v) for v in samples]
+    for spec in (*contract.METRICS, *contract.MASK_SCORES):
+        missing_ok = spec.region in ("hole", "intact") or spec in contract.MASK_SCORES
+        expected = [spec.possible(v) or (missing_ok and math.isnan(v)) for v in samples]
         assert [valid(spec.name, v) for v in samples] == expected
         assert valid(spec.name, np.array(samples)).tolist() == expected
     assert not valid("mse", -3.0) and not valid("nrmse", -0.1)
     assert not valid("ssim", 1.5) and not valid("ssim", -1.5) and valid("ssim", -1.0)
     assert not valid("psnr", math.nan) and valid("psnr", math.inf)
+    assert valid("hole_psnr", math.nan) and valid("intact_psnr", math.inf)
+    assert not valid("hole_ssim", 1.5) and not valid("mask_share", math.nan)
+    assert valid("mask_precision", math.nan) and not valid("mask_iou", 1.5)

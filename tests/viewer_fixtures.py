@@ -48,7 +48,7 @@ def rename_images(run: Path, names: list[str]) -> None:
             group = file.get("test", file)
             del group["names"]
             group.create_dataset("names", data=names, dtype=strings)
-    for path in sorted((run / "metrics").glob("*.csv")):
+    for path in sorted((run / "metrics").rglob("*.csv")):  # mask scores too
         with open(path, newline="") as handle:
             rows = list(csv.reader(handle))
         column = rows[0].index("name")
@@ -103,3 +103,19 @@ def grab_pixels(widget) -> np.ndarray:
     pixels = np.frombuffer(shot.constBits().asstring(shot.sizeInBytes()), np.uint8)
     pixels = pixels.reshape(shot.height(), shot.bytesPerLine())[:, : 3 * shot.width()]
     return pixels.reshape(shot.height(), shot.width(), 3)
+
+
+def read_mask(run: Path, model: str | None = None) -> np.ndarray:
+    """The stored masks, read independently of the viewer: the dataset's (N, H, W), 1 where
+    damaged, or with ``model`` the damage that model found (0-255)."""
+    if model is None:
+        with h5py.File(run / "dataset.h5", "r", locking=False) as file:
+            return file["test"]["mask"][()]
+    with h5py.File(run / "predictions" / f"{model}.h5", "r", locking=False) as file:
+        return file["mask"][()]
+
+
+def read_mask_score(run: Path, model: str, score: str) -> np.ndarray:
+    """A column of metrics/masks/<model>.csv, independent of the viewer's reader."""
+    with open(run / "metrics" / "masks" / f"{model}.csv", newline="") as handle:
+        return np.array([float(row[score]) for row in csv.DictReader(handle)])

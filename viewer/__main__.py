@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from viewer.compare import FLICKER, SWIPE, parse_pair
+from viewer.overlay import MODES as MASK_MODES
+from viewer.overlay import OFF as MASK_OFF
 from viewer.runfiles import FIXED_PANELS, Run, RunError
 
 
@@ -52,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compare-mode",
         choices=(SWIPE, FLICKER),
         help="how --compare compares (default swipe; a flicker screenshot shows A)",
+    )
+    parser.add_argument(
+        "--mask",
+        choices=MASK_MODES,
+        default=MASK_OFF,
+        help="damage mask overlay: the dataset's (true) or each model's own (found); default off",
     )
     parser.add_argument("--size", default="1500x900", help="window size WxH (default 1500x900)")
     args = parser.parse_args(argv)
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(*args.size)
     window.show_index(args.index)
     window.set_diff_mode(args.diff)
+    window.set_mask_mode(args.mask)
     if args.compare:
         window.set_compare_pair(*args.compare)
         window.set_divider(0.5)

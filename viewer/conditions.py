@@ -1,7 +1,9 @@
 """Row conditions such as ``gan.ssim < vae.ssim and vae.psnr > 20``.
 
 A tiny parser rather than ``eval``: a condition typed in the window must never run
-code, and a typo must say which word is wrong.
+code, and a typo must say which word is wrong. Operands are numbers, ``model.metric``
+(any metric of the spec, region scores included: ``gan.hole_psnr``) and, bare, a metric
+that describes the image rather than a restoration (``mask_share >= 0.05``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from restorebench import contract
-from viewer.runfiles import label
+from viewer.runfiles import headline_metrics, label
 
 Scores = dict[str, dict[str, np.ndarray]]
 OPERATORS: dict[str, Callable] = {
@@ -30,12 +32,14 @@ CLAUSE = re.compile(r"^\s*(\S+?)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
 
 def presets(models: list[str], input_model: str) -> list[tuple[str, str]]:
     """Ready-made conditions as (text, condition): each of ``models`` worse than each other
-    and than the damaged input, per spec metric, "worse" read in the metric's direction."""
+    and than the damaged input, per headline metric (whole image and damaged pixels; the
+    intact pixels' scores would make a long list of little use), "worse" read in the
+    metric's direction."""
     pairs = [*itertools.permutations(models, 2), *((m, input_model) for m in models)]
     found = []
     for a, b in pairs:
         than = "the damaged input" if b == input_model else label(b)
-        for metric in contract.METRICS:
+        for metric in headline_metrics():
             op = ">" if metric.lower_is_better else "<"
             found.append(
                 (
@@ -46,6 +50,17 @@ def presets(models: list[str], input_model: str) -> list[tuple[str, str]]:
     return found
 
 
+def image_properties() -> tuple[str, ...]:
+    """The spec's metrics of the image itself (its damaged share), not of a restoration."""
+    return tuple(spec.name for spec in contract.metrics_in(contract.MASK_SHARE.region))
+
+
+def image_property(name: str, scores: Scores) -> np.ndarray | None:
+    """Per-image values of ``name``, one of :func:`image_properties`: every model's file
+    holds the same, so the first model's that has them (None when none has)."""
+    return next((s[name] for s in scores.values() if name in s), None)
+
+
 def _operand(token: str, scores: Scores) -> np.ndarray | float:
     try:
         return float(token)
@@ -53,7 +68,7 @@ def _operand(token: str, scores: Scores) -> np.ndarray | float:
         pass
     model, dot, metric = token.partition(".")
     if not dot:
-        raise ValueError(f"'{token}' is neither a number nor model.metric (e.g. gan.ssim)")
+        return _bare_operand(token, scores)
     # Case does not matter: a condition typed as GAN.SSIM means gan.ssim.
     model = {name.lower(): name for name in scores}.get(model.lower(), model.lower())
     metric = metric.lower()
@@ -66,6 +81,19 @@ def _operand(token: str, scores: Scores) -> np.ndarray | float:
             f"unknown metric '{metric}' in '{token}' (known: {', '.join(scores[model])})"
         )
     return scores[model][metric]
+
+
+def _bare_operand(token: str, scores: Scores) -> np.ndarray:
+    name = token.lower()
+    if name not in image_properties():
+        raise ValueError(
+            f"'{token}' is neither a number nor model.metric (e.g. gan.ssim) nor a property "
+            f"of the image ({', '.join(image_properties())})"
+        )
+    values = image_property(name, scores)
+    if values is None:
+        raise ValueError(f"'{token}': no model's scores hold it")
+    return values
 
 
 def evaluate(condition: str, scores: Scores, rows: int) -> np.ndarray:
@@ -82,7 +110,8 @@ def evaluate(condition: str, scores: Scores, rows: int) -> np.ndarray:
             match = CLAUSE.match(clause)
             if not match:
                 raise ValueError(
-                    f"cannot read '{clause.strip()}': write e.g. 'gan.ssim < vae.ssim' or 'vae.psnr > 20'"
+                    f"cannot read '{clause.strip()}': write e.g. 'gan.ssim < vae.ssim', "
+                    "'vae.psnr > 20' or 'mask_share >= 0.05'"
                 )
             left, op, right = match.groups()
             mask &= np.broadcast_to(

@@ -3,7 +3,9 @@
 One ViewBox per panel, all X/Y-linked to the first, so zooming into a face in one
 panel shows the same region everywhere. Each panel holds two ImageItems — the RGB
 image and the per-pixel error heatmap — and the difference toggle only swaps which
-one is visible, so toggling never re-reads the files.
+one is visible, so toggling never re-reads the files. A third ImageItem above them,
+in the same view, draws a damage mask through a colour table with transparency
+(:mod:`viewer.overlay`), on the image and on the heatmap alike.
 
 Until the user pans or zooms, the images are fitted to their panels (top-aligned,
 right under their titles) and refitted whenever the panels change size; after a pan
@@ -25,6 +27,7 @@ from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QFont, QFontMetricsF
 
 from viewer.compare import SWIPE, CompareState, split_column
+from viewer.overlay import Overlay, lookup_table
 
 # Black text (titles, colour-bar ticks and label) on the white background.
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, foreground="k")
@@ -181,12 +184,25 @@ def _image_plot(plot: pg.PlotItem) -> pg.ViewBox:
     return view
 
 
+def show_overlay(item: pg.ImageItem, overlay: Overlay | None, columns: slice = slice(None)) -> None:
+    """Draw ``overlay``'s ``columns`` (all by default) in ``item``, placed where they are in
+    the image; hide ``item`` without an overlay."""
+    if overlay is None:
+        item.setVisible(False)
+        return
+    part = np.ascontiguousarray(overlay.mask[:, columns])
+    item.setImage(part, lut=lookup_table(overlay.kind), levels=(0, 255), autoLevels=False)
+    item.setPos(columns.start or 0, 0)
+    item.setVisible(True)
+
+
 @dataclass
 class Panel:
     key: str
     plot: pg.PlotItem
     rgb: pg.ImageItem
     diff: pg.ImageItem
+    mask: pg.ImageItem
     note: pg.TextItem
 
     @property
@@ -211,6 +227,7 @@ class PanelGrid(pg.GraphicsLayoutWidget):
         self.panels: dict[str, Panel] = {}
         self.images: dict[str, np.ndarray | None] = {}
         self.diffs: dict[str, np.ndarray] = {}
+        self.overlays: dict[str, Overlay | None] = {}
         self.diff_mode = False
         self.colorbar: pg.ColorBarItem | None = None
         self._shape: tuple[int, int] | None = None
@@ -234,16 +251,17 @@ class PanelGrid(pg.GraphicsLayoutWidget):
             view = _image_plot(plot)
             view.sigRangeChangedManually.connect(self._zoomed_by_user)
             view.sigResized.connect(self._view_resized)
-            rgb, diff = pg.ImageItem(), pg.ImageItem()
+            rgb, diff, mask = pg.ImageItem(), pg.ImageItem(), pg.ImageItem()
             diff.setVisible(False)
+            mask.setVisible(False)
             note = pg.TextItem(color="#a00", anchor=(0.5, 0.5))
-            for item in (rgb, diff, note):
+            for item in (rgb, diff, mask, note):  # drawn in this order: the mask over the image
                 plot.addItem(item)
             if self.panels:
                 first = next(iter(self.panels.values())).view
                 view.setXLink(first)
                 view.setYLink(first)
-            self.panels[key] = Panel(key, plot, rgb, diff, note)
+            self.panels[key] = Panel(key, plot, rgb, diff, mask, note)
         rows = (len(keys) + columns - 1) // columns
         self.colorbar = self._make_colorbar()
         self.colorbar.setImageItem([p.diff for p in self.panels.values()])
@@ -350,8 +368,7 @@ class PanelGrid(pg.GraphicsLayoutWidget):
     ) -> None:
         """Show one image per panel (None: the note instead) with its title."""
         self.images = images
-        self.titles = titles
-        self._draw_titles()
+        self.set_titles(titles)
         shape = next((im.shape[:2] for im in images.values() if im is not None), None)
         for key, panel in self.panels.items():
             image = images.get(key)
@@ -370,6 +387,19 @@ class PanelGrid(pg.GraphicsLayoutWidget):
             self.fit()
         elif shape and not self._zoomed:
             self.fit()
+
+    def set_titles(self, titles: dict[str, Title]) -> None:
+        """New titles for the images on screen (another metric chosen, another overlay)."""
+        self.titles = titles
+        self._draw_titles()
+
+    def show_overlays(self, overlays: dict[str, Overlay | None]) -> None:
+        """Draw each panel's mask over its image (None or absent: no overlay); a panel
+        without an image shows none."""
+        self.overlays = {key: overlays.get(key) for key in self.panels}
+        for key, panel in self.panels.items():
+            overlay = self.overlays[key] if self.images.get(key) is not None else None
+            show_overlay(panel.mask, overlay)
 
     def _show_diffs(self) -> None:
         """Heatmaps of every restoration's error, computed only while the difference view is on."""
@@ -458,8 +488,9 @@ class CompareView(pg.GraphicsLayoutWidget):
         self.view.sigRangeChangedManually.connect(grid.mark_zoomed)
         self.view.sigResized.connect(self._view_resized)
         self.sides = {side: (pg.ImageItem(), pg.ImageItem()) for side in ("left", "right")}
-        for items in self.sides.values():
-            for item in items:
+        self.masks = {side: pg.ImageItem() for side in self.sides}  # over the side's image
+        for side, items in self.sides.items():
+            for item in (*items, self.masks[side]):
                 item.setVisible(False)
                 self.plot.addItem(item)
         self.note = pg.TextItem(color="#a00", anchor=(0.5, 0.5))
@@ -545,10 +576,11 @@ class CompareView(pg.GraphicsLayoutWidget):
         titles: dict[str, Title],
         diff_mode: bool,
         levels: tuple[float, float],
+        overlays: dict[str, Overlay | None],
     ) -> None:
         """Draw ``state``: in a swipe A's columns left of the divider and B's right of it, in a
         flicker the one shown; in the difference view their heatmaps (the clean reference
-        stays an image) on the grid's colour scale."""
+        stays an image) on the grid's colour scale; each side's mask overlay over it."""
         keys = (state.a, state.b)
         shape = next((images[k].shape[:2] for k in keys if images.get(k) is not None), None)
         width = shape[1] if shape else 0
@@ -568,12 +600,14 @@ class CompareView(pg.GraphicsLayoutWidget):
                 missing.append(key)
             if source is None or end <= first:
                 item.setVisible(False)
+                self.masks[side].setVisible(False)
                 self.shown[side] = (key, first, first)
                 continue
             # Exactly this side's columns, placed where they are in the image.
             item.setImage(np.ascontiguousarray(source[:, first:end]), autoLevels=False)
             item.setPos(first, 0)
             item.setVisible(True)
+            show_overlay(self.masks[side], overlays.get(key), slice(first, end))
             self.shown[side] = (key, first, end)
         self.colorbar.setLevels(tuple(levels))  # also the heatmaps' levels
         show_colorbar(self.colorbar, diff_mode)

@@ -1,9 +1,9 @@
 """Lazy, validating access to what the workflow wrote in ``results/<run>/``.
 
-Every HDF5 file is opened once and read one image at a time, so opening a run costs
-the names and the metric tables only. A missing file makes that model "not
-available"; a broken or mismatched one adds a message to :attr:`Run.problems`
-naming the file and the reason. Only an unusable ``dataset.h5`` is fatal
+Every HDF5 file is opened once and read one image at a time (an image, its damage mask, a
+model's found mask), so opening a run costs the names and the metric tables only. A
+missing file makes that model "not available"; a broken or mismatched one adds a message
+to :attr:`Run.problems` naming the file and the reason. Only an unusable ``dataset.h5`` is fatal
 (:class:`RunError`), because without it there is nothing to compare against.
 
 Paths, metric names and the summary's columns come from ``restorebench.contract``
@@ -30,6 +30,7 @@ INPUT_MODEL = contract.INPUT_MODEL
 # The two panels every run has, before its models: the input and the reference.
 DAMAGED, CLEAN = "damaged", "clean"
 FIXED_PANELS = (DAMAGED, CLEAN)
+MASK = contract.MASK_DATASET
 
 
 class RunError(Exception):
@@ -54,15 +55,30 @@ def valid(metric: str, value: float | np.ndarray) -> bool | np.ndarray:
     """Whether ``value`` is a score ``metric`` can take: the viewer's one validity rule.
 
     The range comes from the metric spec (``Metric.low``/``high``, the rule of
-    ``Metric.possible``): negative MSE, SSIM above 1 and NaN are not. Works on a float
-    (a bool back) or an array (a boolean array back, without a Python loop).
+    ``Metric.possible``): negative MSE, SSIM above 1 are not, and neither is NaN unless
+    the score may be missing (``Metric.may_be_missing``). Works on a float (a bool back) or
+    an array (a boolean array back, without a Python loop).
     """
     spec = contract.metric(metric)
     if np.ndim(value) == 0:
-        return bool(spec.low <= float(value) <= spec.high)  # NaN compares False
+        return spec.possible(float(value))
     values = np.asarray(value, dtype=float)
     with np.errstate(invalid="ignore"):
-        return (values >= spec.low) & (values <= spec.high)
+        inside = (values >= spec.low) & (values <= spec.high)
+    return inside | np.isnan(values) if spec.may_be_missing else inside
+
+
+def score_text(metric: str, value: float) -> str:
+    """``value`` in ``metric``'s format ('-' for a missing score)."""
+    return contract.metric(metric).show(value)
+
+
+def headline_metrics() -> tuple[contract.Metric, ...]:
+    """The metrics a glance compares models on (the summary box, the preset conditions): the
+    whole-image ones and the headline ones over the damaged pixels, not all regions."""
+    hole = contract.REGIONS[1]
+    damaged = (contract.metric(contract.region_metric(hole, m)) for m in contract.HEADLINE_METRICS)
+    return (*contract.metrics_in(contract.REGIONS[0]), *damaged)
 
 
 def possible_range(metric: str) -> str:
@@ -97,11 +113,14 @@ def _first_difference(got: list[str], expected: list[str]) -> str:
 
 @dataclass
 class Model:
-    """One compared model: lazily read predictions and its per-image scores."""
+    """One compared model: lazily read predictions (and the damage it found, if it stores
+    any), its per-image scores and, for a model that finds damage, its mask scores."""
 
     name: str
     images: h5py.Dataset | None = None
     scores: dict[str, np.ndarray] | None = None
+    masks: h5py.Dataset | None = None
+    mask_scores: dict[str, np.ndarray] | None = None
     missing: list[str] = field(default_factory=list)
     on_disk: bool = False  # some file of this model exists, usable or not
 
@@ -116,6 +135,15 @@ class SummaryRow:
     ci_low: float
     ci_high: float
     n: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One damaged-share bucket of summary_buckets.csv: the images with low <= share < high."""
+
+    label: str
+    low: float
+    high: float
 
 
 class Run:
@@ -135,6 +163,7 @@ class Run:
             self.summary, self.summary_source = self._computed_summary(), "metrics/*.csv"
         else:
             self.summary, self.summary_source = summary, "summary.csv"
+        self.buckets = self._read_buckets()
 
     # -- dataset ---------------------------------------------------------------------------
     def _open_dataset(self) -> None:
@@ -183,6 +212,26 @@ class Run:
                 f"{path}: test split sizes disagree: clean {shape}, damaged {self.damaged.shape}, "
                 f"{len(self.names)} names"
             )
+        self.mask = self._open_mask(group, path)
+
+    def _open_mask(self, group: h5py.Group, path: Path) -> h5py.Dataset | None:
+        """test/mask, or None (a dataset from before masks, or an unusable one): then each
+        image's mask is recovered from its pair when it is shown."""
+        if MASK not in group:
+            return None
+        mask = group[MASK]
+        if mask.dtype != np.uint8 or mask.shape != self.clean.shape[:3]:
+            self.problems.append(
+                f"{path.name}: test/{MASK} is {mask.dtype} {mask.shape}, expected uint8 "
+                f"{self.clean.shape[:3]}; the masks are recovered from the pairs instead"
+            )
+            return None
+        return mask
+
+    @property
+    def mask_recovered(self) -> bool:
+        """Whether the damage masks are recovered from the pairs (none stored in dataset.h5)."""
+        return self.mask is None
 
     @property
     def size(self) -> int:
@@ -206,6 +255,7 @@ class Run:
         if name != INPUT_MODEL:  # the input's pixels come from dataset.h5
             model.images = self._open_predictions(name, model)
         model.scores = self._read_scores(name, model)
+        model.mask_scores = self._read_mask_scores(name, model)
         return model
 
     def _open_predictions(self, name: str, model: Model) -> h5py.Dataset | None:
@@ -234,7 +284,21 @@ class Run:
             return None
         if not self._names_match(model, rel, names):
             return None
+        model.masks = self._found_masks(file, rel)
         return images
+
+    def _found_masks(self, file: h5py.File, rel: Path) -> h5py.Dataset | None:
+        """The damage a model found (its predictions file's ``mask``), if it stores any."""
+        if MASK not in file:
+            return None
+        masks = file[MASK]
+        if masks.dtype != np.uint8 or masks.shape != self.clean.shape[:3]:
+            self.problems.append(
+                f"{rel}: {MASK} is {masks.dtype} {masks.shape}, expected uint8 "
+                f"{self.clean.shape[:3]}; its found mask is not shown"
+            )
+            return None
+        return masks
 
     def _names_match(self, model: Model, rel: Path, names: list[str]) -> bool:
         if names == self.names:
@@ -246,10 +310,23 @@ class Run:
 
     def _read_scores(self, name: str, model: Model) -> dict[str, np.ndarray] | None:
         path = Path(self.paths.metrics(name))
-        rel = path.relative_to(self.path)
         if not path.is_file():
-            model.missing.append(f"{rel} missing")
+            model.missing.append(f"{path.relative_to(self.path)} missing")
             return None
+        return self._read_table(path, contract.metric_names(), model)
+
+    def _read_mask_scores(self, name: str, model: Model) -> dict[str, np.ndarray] | None:
+        """How well ``name`` found the damage; only a model that finds damage has the file."""
+        path = Path(self.paths.mask_scores(name))
+        if not path.is_file():
+            return None
+        return self._read_table(path, tuple(spec.name for spec in contract.MASK_SCORES), model)
+
+    def _read_table(
+        self, path: Path, metrics: tuple[str, ...], model: Model
+    ) -> dict[str, np.ndarray] | None:
+        """Per-image columns ``metrics`` of a CSV with a name column, or None and a problem."""
+        rel = path.relative_to(self.path)
         try:
             with open(path, newline="") as handle:
                 rows = list(csv.reader(handle))
@@ -257,7 +334,6 @@ class Run:
             self._problem(model, f"{rel}: cannot be read ({error})")
             return None
         header = rows[0] if rows else []
-        metrics = contract.metric_names()
         lacking = [c for c in ("name", *metrics) if c not in header]
         if lacking:
             self._problem(
@@ -335,6 +411,29 @@ class Run:
             return None
         return model.images[index]
 
+    def true_mask(self, index: int) -> np.ndarray:
+        """Image ``index``'s (H, W) bool damage mask: dataset.h5's, or recovered from its pair.
+
+        Raises OSError when a stored chunk cannot be decoded.
+        """
+        if self.mask is not None:
+            return self.mask[index] > 0
+        # Only a run without stored masks pays for scipy, and only once one is shown.
+        from restorebench.masks import recover_mask
+
+        return recover_mask(self.clean[index], self.damaged[index])
+
+    def has_found_mask(self, model: str) -> bool:
+        """Whether ``model`` stores the damage it found (a predictions file with a mask)."""
+        return model in self.models and self.models[model].masks is not None
+
+    def found_mask(self, model: str, index: int) -> np.ndarray | None:
+        """The (H, W) uint8 damage ``model`` found in image ``index``, 0 (none) to 255 (paint),
+        or None for a model that stores none. Raises OSError for an undecodable chunk."""
+        if not self.has_found_mask(model):
+            return None
+        return self.models[model].masks[index]
+
     # -- summary ---------------------------------------------------------------------------
     def _read_summary_file(self) -> list[SummaryRow] | None:
         """summary.csv's rows when it is usable; None means: use the metric files instead."""
@@ -361,16 +460,40 @@ class Run:
             self.problems.append(f"summary.csv: unusable ({error}); showing means of metrics/*.csv")
             return None
 
+    def _read_buckets(self) -> list[Bucket]:
+        """The damaged-share buckets of summary_buckets.csv in its order; none without the file
+        (a run from before buckets) or with an unusable one (then a problem says why)."""
+        path = Path(self.paths.summary_buckets)
+        if not path.is_file():
+            return []
+        fields = ("bucket", "low", "high")
+        try:
+            with open(path, newline="") as handle:
+                reader = csv.DictReader(handle)
+                lacking = [c for c in contract.BUCKET_FIELDS if c not in (reader.fieldnames or [])]
+                if lacking:
+                    raise ValueError(f"header lacks {', '.join(lacking)}")
+                found = {tuple(row[c] for c in fields): None for row in reader}
+            return [Bucket(label, float(low), float(high)) for label, low, high in found]
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
+            self.problems.append(f"{path.name}: unusable ({error}); no filter by damaged share")
+            return []
+
     def _computed_summary(self) -> list[SummaryRow]:
+        """Means of metrics/*.csv, by the summary's rules: a missing score (NaN) is left out, an
+        infinite one (identical pixels) makes the mean and the spread infinite."""
         rows = []
         for name in self.score_models():
             for metric, values in self.models[name].scores.items():
-                finite = values[np.isfinite(values)]
-                n = len(finite)
-                mean = float(finite.mean()) if n else math.nan
-                std = float(finite.std(ddof=1)) if n > 1 else math.nan
+                present = values[~np.isnan(values)]
+                n = len(present)
+                if not n:
+                    continue  # a score no image has (a region no image has), as the summary does
+                mean = float(present.mean())
+                infinite = not np.isfinite(present).all()
+                std = math.inf if infinite else float(present.std(ddof=1)) if n > 1 else math.nan
                 half = 1.96 * std / math.sqrt(n) if n > 1 else math.nan
-                median = float(np.median(finite)) if n else math.nan
+                median = float(np.median(present))
                 rows.append(
                     SummaryRow(name, metric, mean, std, median, mean - half, mean + half, n)
                 )
@@ -383,8 +506,10 @@ class Run:
             self.path,
             *(Path(p).parent for p in (self.paths.predictions("*"), self.paths.metrics("*"))),
             Path(self.paths.model_dir("*")).parent,
+            Path(self.paths.mask_scores("*")).parent,
         ]
-        files = [Path(self.paths.dataset), Path(self.paths.summary)]
+        summaries = (self.paths.dataset, self.paths.summary, self.paths.summary_buckets)
+        files = [Path(p) for p in summaries]
         for folder in folders[1:3]:
             if folder.is_dir():
                 files += sorted(folder.iterdir())

@@ -3,7 +3,8 @@ in numpy.
 
 One column per model, all showing the same metric (chosen above the table), so models
 are compared side by side in a narrow pane; the conditions and the CSV export still see
-every metric. Sorting and filtering act on an index array rather than through a
+every metric (the conditions the mask scores too). A bucket of the images' damaged share
+narrows the rows further. Sorting and filtering act on an index array rather than through a
 QSortFilterProxyModel: with thousands of rows that keeps a re-sort to milliseconds, and
 the visible order is one array that navigation, export and tests can all read.
 """
@@ -20,8 +21,8 @@ from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PyQt6.QtGui import QColor
 
 from restorebench import contract
-from viewer.conditions import evaluate
-from viewer.runfiles import Run, label, valid, why_impossible
+from viewer.conditions import evaluate, image_properties, image_property
+from viewer.runfiles import Bucket, Run, label, score_text, valid, why_impossible
 
 IMPOSSIBLE_COLOUR = "#f4b6b6"  # a cell whose value its metric cannot take
 
@@ -46,6 +47,7 @@ class ScoreTable(QAbstractTableModel):
         super().__init__()
         self.sort_key, self.sort_order = "#", Qt.SortOrder.AscendingOrder
         self.name_filter, self.condition = "", ""
+        self.bucket: Bucket | None = None
         self.condition_error: str | None = None
         self.metric = default_metric()
         self.set_run(run)
@@ -56,6 +58,13 @@ class ScoreTable(QAbstractTableModel):
         self.beginResetModel()
         self.names = list(run.names) if run else []
         self.scores = {m: run.models[m].scores for m in run.score_models()} if run else {}
+        # What conditions may name: every metric, and a damage finder's mask scores.
+        self.condition_scores = {
+            m: {**scores, **(run.models[m].mask_scores or {})} for m, scores in self.scores.items()
+        }
+        self.mask_share = image_property(contract.MASK_SHARE.name, self.scores)
+        if self.mask_share is None:
+            self.bucket = None  # nothing to bucket by
         self.specs = {spec.name: spec for spec in contract.METRICS}
         if self.metric not in self.specs:
             self.metric = default_metric()
@@ -109,12 +118,26 @@ class ScoreTable(QAbstractTableModel):
             hits = [pattern in n.lower() for n in self.names]
         return np.array(hits, dtype=bool).reshape(len(self.names))
 
+    def _bucket_mask(self) -> np.ndarray:
+        """The images whose damaged share lies in the chosen bucket (all without one)."""
+        if self.bucket is None or self.mask_share is None:
+            return np.ones(len(self.names), dtype=bool)
+        share = self.mask_share
+        return (share >= self.bucket.low) & (share < self.bucket.high)  # NaN: in none
+
+    def bucket_count(self, bucket: Bucket) -> int:
+        """How many test images lie in ``bucket``, whatever the other filters."""
+        if self.mask_share is None:
+            return 0
+        share = self.mask_share
+        return int(np.count_nonzero((share >= bucket.low) & (share < bucket.high)))
+
     def _filter_mask(self) -> np.ndarray:
-        """The name filter and the condition; a malformed condition is left out (every row
-        it would judge is kept) and its reason kept in :attr:`condition_error`."""
-        mask = self._name_mask(self.name_filter)
+        """The name filter, the bucket and the condition; a malformed condition is left out
+        (every row it would judge is kept) and its reason kept in :attr:`condition_error`."""
+        mask = self._name_mask(self.name_filter) & self._bucket_mask()
         try:
-            mask &= evaluate(self.condition, self.scores, len(self.names))
+            mask &= evaluate(self.condition, self.condition_scores, len(self.names))
         except ValueError as error:
             self.condition_error = str(error)
         else:
@@ -145,6 +168,13 @@ class ScoreTable(QAbstractTableModel):
         self.endResetModel()
         return self.condition_error
 
+    def set_bucket(self, bucket: Bucket | None) -> None:
+        """Keep only the images whose damaged share lies in ``bucket`` (None: every image)."""
+        self.beginResetModel()
+        self.bucket = bucket if self.mask_share is not None else None
+        self.order = self._sorted(np.flatnonzero(self._filter_mask()))
+        self.endResetModel()
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < self.columnCount():
             return
@@ -167,6 +197,8 @@ class ScoreTable(QAbstractTableModel):
         if column == 1:
             return "test image name"
         spec = self.specs[self.metric]
+        if spec.name in image_properties():
+            return f"{spec.label} of the image (the same in every model's file)"
         better = "lower" if spec.lower_is_better else "higher"
         return f"{label(self.models[column - 2])}: {spec.label} per image ({better} is better)"
 
@@ -189,7 +221,7 @@ class ScoreTable(QAbstractTableModel):
             if column == 1:
                 return self.names[image]
             model = self.models[column - 2]
-            return self.specs[self.metric].show(self.scores[model][self.metric][image])
+            return score_text(self.metric, self.scores[model][self.metric][image])
         if role == Qt.ItemDataRole.TextAlignmentRole and column != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:

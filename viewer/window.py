@@ -7,18 +7,20 @@ is re-opened after a short quiet period, keeping the image that was on screen.
 
 The compare view (a swipe or a flicker of two panels, :class:`viewer.panels.CompareView`)
 takes the panel grid's place while it is on; its state is a
-:class:`viewer.compare.CompareState`.
+:class:`viewer.compare.CompareState`. The mask overlay (M) draws the damage masks over
+the panels and the compare view; its rules are :mod:`viewer.overlay`'s.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QFileSystemWatcher, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QColor, QKeySequence
+from PyQt6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -44,13 +46,20 @@ from PyQt6.QtWidgets import (
 from restorebench import contract
 from viewer.compare import FLICKER, FLICKER_MS, MODES, OFF, SWIPE, CompareState
 from viewer.conditions import presets
+from viewer.overlay import FOUND, MODE_NAMES, TITLE_NOTES, TRUE, Overlay, mask_kind, next_mode
+from viewer.overlay import MODES as MASK_MODES
+from viewer.overlay import OFF as MASK_OFF
 from viewer.panels import CompareView, PanelGrid, Title
 from viewer.runfiles import (
+    CLEAN,
+    DAMAGED,
     FIXED_PANELS,
     INPUT_MODEL,
     Run,
     RunError,
+    headline_metrics,
     label,
+    score_text,
     valid,
     why_impossible,
 )
@@ -64,25 +73,43 @@ TABLE_ROW_HEIGHT = 20
 SUMMARY_MAX_ROWS = 8  # more models than this scroll inside the summary
 
 
+def formatted(value: float, digits: str) -> str:
+    """``value`` formatted with ``digits``; NaN (no such statistic) as '-', as scores are."""
+    return "-" if math.isnan(value) else format(value, digits)
+
+
 def panel_name(key: str) -> str:
     """How a panel is named in the compare choices: 'damaged input', 'clean', 'GAN'."""
     return {"damaged": "damaged input", "clean": "clean"}.get(key) or label(key)
 
 
-def score_title(name: str, scores: dict[str, float] | None) -> Title:
-    """Panel title: the name and that image's score per spec metric, wrapped to the panel;
-    a score its metric cannot take is red and marked '(impossible)'."""
+def title_metrics(chosen: str) -> tuple[contract.Metric, ...]:
+    """What a panel title scores: the whole-image metrics, and the table's metric when it
+    scores a region (the title stays a line or two, whatever the spec's regions)."""
+    whole = contract.metrics_in(contract.REGIONS[0])
+    spec = contract.metric(chosen)
+    return (*whole, spec) if spec.region in contract.REGIONS[1:] else whole
+
+
+def score_item(title: Title, spec: contract.Metric, value: float) -> None:
+    """Add '<label> <value>' to ``title``; a score its metric cannot take is red and marked
+    '(impossible)'."""
+    shown = f"{spec.label} {score_text(spec.name, value)}"
+    if not valid(spec.name, value):
+        title.bad.add(len(title.items))
+        shown += " (impossible)"
+    title.items.append(shown)
+
+
+def score_title(name: str, scores: dict[str, float] | None, chosen: str) -> Title:
+    """Panel title: the name and that image's scores of :func:`title_metrics`, wrapped to
+    the panel."""
     if scores is None:
         return Title(name, items=["no scores"])
     title = Title(name)
-    for m in contract.METRICS:
-        if m.name in scores:
-            value = scores[m.name]
-            shown = f"{m.label} {m.show(value)}"
-            if not valid(m.name, value):
-                title.bad.add(len(title.items))
-                shown += " (impossible)"
-            title.items.append(shown)
+    for spec in title_metrics(chosen):
+        if spec.name in scores:
+            score_item(title, spec, scores[spec.name])
     return title
 
 
@@ -111,6 +138,7 @@ class ViewerWindow(QMainWindow):
         self._hover: tuple[int, int] | None = None  # the last image pixel under the cursor
         self._splitter_dragged = False  # the user set the table's width: keep it
         self.compare = CompareState()
+        self.mask_mode = MASK_OFF
         self.setWindowTitle(f"restorebench viewer — {self.run_path}")
         self._build()
         self._watcher = QFileSystemWatcher(self)
@@ -138,6 +166,16 @@ class ViewerWindow(QMainWindow):
         self.fit_button = QPushButton("Fit (F)")
         self.fit_button.setToolTip("Show the whole image in every panel (F or Ctrl+0)")
         self.fit_button.clicked.connect(self.fit_images)
+        # Narrow (the panel boxes share its row): a click cycles like M, the arrow opens the
+        # modes, the text says the one on.
+        self.mask_button = QToolButton()
+        self.mask_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.mask_button.setToolTip(
+            "Damage mask over the panels (M or a click cycles; the arrow lists the modes): "
+            "'true' the dataset's in magenta; 'found' in cyan the damage each model found "
+            "itself, where its predictions store it"
+        )
+        self.mask_button.clicked.connect(self.cycle_mask)
 
         self.panels = PanelGrid()
         self.panels.pixelHovered.connect(self._hovered)
@@ -159,6 +197,7 @@ class ViewerWindow(QMainWindow):
         top.addLayout(self.model_bar)
         top.addStretch(1)
         top.addWidget(self.fit_button)
+        top.addWidget(self.mask_button)
         top.addWidget(self.diff_box)
         left_layout.addLayout(top)
         left_layout.addLayout(self._compare_bar())
@@ -190,6 +229,13 @@ class ViewerWindow(QMainWindow):
             self.metric_box.addItem(spec.label, spec.name)
         self.metric_box.setCurrentIndex(self.metric_box.findData(self.table.metric))
         self.metric_box.currentIndexChanged.connect(self._metric_chosen)
+        self.bucket_label = QLabel("Damaged share:")
+        self.bucket_box = QComboBox()
+        self.bucket_box.setToolTip(
+            "Only the images whose damaged share lies in a bucket of summary_buckets.csv "
+            "(the image count in brackets)"
+        )
+        self.bucket_box.currentIndexChanged.connect(self._bucket_chosen)
         self.table_view = QTableView()
         self.table_view.setModel(self.table)
         self.table_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -215,7 +261,11 @@ class ViewerWindow(QMainWindow):
         self.summary.setWordWrap(False)
         self.summary.verticalHeader().setDefaultSectionSize(TABLE_ROW_HEIGHT)
         self.summary.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.summary.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Each column as wide as its header or widest mean ('hole PSNR (dB)' needs more than
+        # 'MSE'); the last takes what is left of the pane.
+        summary_header = self.summary.horizontalHeader()
+        summary_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        summary_header.setStretchLastSection(True)
         self.summary.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
         right = QWidget()
@@ -232,6 +282,8 @@ class ViewerWindow(QMainWindow):
         shown = QHBoxLayout()
         shown.addWidget(QLabel("Table shows:"))
         shown.addWidget(self.metric_box)
+        shown.addWidget(self.bucket_label)
+        shown.addWidget(self.bucket_box)
         shown.addStretch(1)
         right_layout.addLayout(shown)
         right_layout.addWidget(self.table_view, 1)
@@ -324,6 +376,7 @@ class ViewerWindow(QMainWindow):
             (view_menu, "Flicker: auto on/off", "P", self.auto_box.toggle),
             (view_menu, "Swipe: divider left", "[", self.divider_left),
             (view_menu, "Swipe: divider right", "]", self.divider_right),
+            (view_menu, "Mask overlay: off / true / found", "M", self.cycle_mask),
         ]
         # Slots are bound methods, never lambdas holding ``self``: a lambda makes the window
         # part of a reference cycle, and then Python's cyclic garbage collector destroys a
@@ -339,6 +392,24 @@ class ViewerWindow(QMainWindow):
             self.addAction(action)
             if title.startswith(("Flicker:", "Swipe:")):
                 self.compare_actions[title] = action
+        self._mask_actions(view_menu)
+
+    def _mask_actions(self, view_menu) -> None:
+        """The overlay's modes as exclusive checkable actions: the menu shows the one on."""
+        menu = view_menu.addMenu("Mask overlay")
+        self.mask_group = QActionGroup(self)
+        self.mask_group.setExclusive(True)
+        self.mask_actions: dict[str, QAction] = {}
+        for mode in MASK_MODES:
+            action = QAction(f"Mask overlay: {MODE_NAMES[mode]}", self, checkable=True)
+            action.setData(mode)
+            action.setChecked(mode == self.mask_mode)
+            self.mask_group.addAction(action)
+            menu.addAction(action)
+            self.mask_actions[mode] = action
+        self.mask_group.triggered.connect(self._mask_action_chosen)
+        self.mask_button.setMenu(menu)
+        self._show_mask_mode()
 
     # -- slots of the controls (bound methods: see _actions) ---------------------------------
     def _preset_chosen(self, i: int) -> None:
@@ -346,6 +417,13 @@ class ViewerWindow(QMainWindow):
 
     def _metric_chosen(self, i: int) -> None:
         self.set_metric(self.metric_box.itemData(i))
+
+    def _mask_action_chosen(self, action: QAction) -> None:
+        self.set_mask_mode(action.data())
+
+    def _bucket_chosen(self, i: int) -> None:
+        bucket = self.bucket_box.itemData(i)
+        self.table.set_bucket(None if bucket is None or not self.run else self.run.buckets[bucket])
 
     def _compare_mode_chosen(self, i: int) -> None:
         self.set_compare_mode(self.compare_mode_box.itemData(i))
@@ -402,6 +480,8 @@ class ViewerWindow(QMainWindow):
         self._rebuild_panels()
         # The table keeps the condition typed, and reports it if it no longer applies.
         self.table.set_run(self.run)
+        self._rebuild_buckets()
+        self._name_mask_modes()
         self._show_condition_error()
         self._fit_table_columns()
         self._fill_summary()
@@ -470,6 +550,50 @@ class ViewerWindow(QMainWindow):
         # The combo is narrow; its list is as wide as its longest entry.
         self.presets.view().setMinimumWidth(self.presets.view().sizeHintForColumn(0) + 24)
 
+    def _rebuild_buckets(self) -> None:
+        """One choice per bucket of summary_buckets.csv, the chosen one kept when the run
+        still has it; no box without buckets (or without damaged shares to bucket)."""
+        buckets = self.run.buckets if self.run and self.table.mask_share is not None else []
+        kept = self.table.bucket if self.table.bucket in buckets else None
+        self.bucket_box.blockSignals(True)
+        try:
+            self.bucket_box.clear()
+            self.bucket_box.addItem(f"all ({len(self.table.names)})", None)
+            for i, bucket in enumerate(buckets):
+                self.bucket_box.addItem(f"{bucket.label} ({self.table.bucket_count(bucket)})", i)
+            if kept is not None:
+                self.bucket_box.setCurrentIndex(1 + buckets.index(kept))
+        finally:
+            self.bucket_box.blockSignals(False)
+        for widget in (self.bucket_label, self.bucket_box):
+            widget.setVisible(bool(buckets))
+        if kept != self.table.bucket:
+            self.table.set_bucket(kept)
+
+    def set_bucket(self, name: str | None) -> None:
+        """Show only the images of the damaged-share bucket called ``name`` ('2%-5%'; None:
+        every image), the same as the box above the table."""
+        labels = [b.label for b in self.run.buckets] if self.run else []
+        if name is not None and name not in labels:
+            raise ValueError(f"no bucket '{name}' (the run has: {', '.join(labels) or 'none'})")
+        data = None if name is None else labels.index(name)
+        self.bucket_box.setCurrentIndex(self.bucket_box.findData(data))
+
+    def _name_mask_modes(self) -> None:
+        """Say in the menu and on the button when the true damage is recovered from the
+        pairs (dataset.h5 stores no masks), not read."""
+        recovered = self.run is not None and self.run.mask_recovered
+        name = MODE_NAMES[TRUE] + (" (recovered from the pairs)" if recovered else "")
+        self.mask_actions[TRUE].setText(f"Mask overlay: {name}")
+        self._show_mask_mode()
+
+    def _show_mask_mode(self) -> None:
+        """The button's text: the mode on (as --mask names it), 'recovered' for a true
+        damage recovered from the pairs."""
+        recovered = self.run is not None and self.run.mask_recovered
+        shown = "recovered" if self.mask_mode == TRUE and recovered else self.mask_mode
+        self.mask_button.setText(f"Mask (M): {shown}")
+
     def _rebuild_panels(self) -> None:
         models = self.run.image_models() if self.run else []
         self.panels.set_panels([*FIXED_PANELS, *(m for m in models if m in self.chosen)])
@@ -481,10 +605,11 @@ class ViewerWindow(QMainWindow):
         self._sync_compare_controls()
 
     def _fill_summary(self) -> None:
-        """Model x metric means, every cell on screen; the tooltip has sd, median, CI and n."""
+        """Model x headline metric means (every region's would not fit beside the panels),
+        every cell on screen; the tooltip has sd, median, CI and n."""
         rows = self.run.summary if self.run else []
         models = list(dict.fromkeys(r.model for r in rows))
-        specs = {m.name: m for m in contract.METRICS}
+        specs = {m.name: m for m in headline_metrics()}
         self.summary.clear()
         self.summary.setColumnCount(len(specs))
         self.summary.setHorizontalHeaderLabels([m.label for m in specs.values()])
@@ -499,11 +624,13 @@ class ViewerWindow(QMainWindow):
         for row in rows:
             if row.metric not in specs:
                 continue
-            item = QTableWidgetItem(specs[row.metric].show(row.mean))
+            item = QTableWidgetItem(score_text(row.metric, row.mean))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            low, high = formatted(row.ci_low, ".4g"), formatted(row.ci_high, ".4g")
             tip = (
-                f"{label(row.model)} {specs[row.metric].label}: mean {row.mean:.4g} ± {row.std:.3g} (sd), "
-                f"median {row.median:.4g}, 95% CI [{row.ci_low:.4g}, {row.ci_high:.4g}], n = {row.n}"
+                f"{label(row.model)} {specs[row.metric].label}: mean {formatted(row.mean, '.4g')} "
+                f"± {formatted(row.std, '.3g')} (sd), median {formatted(row.median, '.4g')}, "
+                f"95% CI [{low}, {high}], n = {row.n}"
             )
             if why := why_impossible(row.metric, row.mean):
                 item.setBackground(QColor(IMPOSSIBLE_COLOUR))
@@ -547,12 +674,14 @@ class ViewerWindow(QMainWindow):
         self.table_view.setColumnWidth(0, needs([str(max(len(table.names) - 1, 0))], "#"))
         longest = sorted(table.names, key=len)[-20:]
         self.table_view.setColumnWidth(1, min(needs(longest, "name"), NAME_COLUMN_MAX))
-        spec = table.specs[table.metric]
+        metric = table.metric
         for column, model in enumerate(table.models, start=2):
-            values = table.scores[model][table.metric]
+            values = table.scores[model][metric]
             finite = values[np.isfinite(values)]
-            samples = [spec.show(v) for v in (finite.min(), finite.max())] if len(finite) else []
-            samples += [spec.show(v) for v in np.unique(values[~np.isfinite(values)])]
+            samples = (
+                [score_text(metric, v) for v in (finite.min(), finite.max())] if len(finite) else []
+            )
+            samples += [score_text(metric, v) for v in np.unique(values[~np.isfinite(values)])]
             self.table_view.setColumnWidth(column, needs(samples, table.headers()[column]))
 
     def table_width(self) -> int:
@@ -587,6 +716,7 @@ class ViewerWindow(QMainWindow):
         self.table.set_metric(metric)
         self._fit_table_columns()
         self._size_splitter()
+        self._retitle()
 
     # -- navigation ------------------------------------------------------------------------
     def go_to_row(self, row: int) -> None:
@@ -656,28 +786,98 @@ class ViewerWindow(QMainWindow):
             self.current = index
             self.go_to_row(self.table.row_of(index))  # comes back here through the selection
         self.current = index
-        images, titles, notes = {}, {}, {}
-        name = self.run.names[index]
+        images, notes = self._read_images(index)
+        self.panels.show_images(images, self._titles(index, images), notes)
+        self.panels.show_overlays(self._overlays(index))
+        self._draw_compare()
+        self._refresh_pixel()
+
+    def _read_images(self, index: int) -> tuple[dict[str, np.ndarray | None], dict[str, str]]:
+        """Each panel's image ``index``, and why a panel has none."""
+        images, notes = {}, {}
         for key in self.panels.panels:
             try:
                 images[key] = self.run.image(key, index)
             except OSError as error:
                 images[key] = None
+                name = self.run.names[index]
                 self._add_problem(f"{key}: image {index} ('{name}') cannot be read ({error})")
-            model = self.run.models.get(INPUT_MODEL if key == "damaged" else key)
-            if key == "clean":
-                titles[key] = Title("clean", "(reference)", [name, f"#{index}"])
-            elif key == "damaged":
-                titles[key] = score_title("damaged input", self.image_scores(INPUT_MODEL, index))
-            else:
-                titles[key] = score_title(label(key), self.image_scores(key, index))
             if images[key] is None:
+                model = self.run.models.get(INPUT_MODEL if key == DAMAGED else key)
                 reason = "; ".join(model.missing) if model and model.missing else "cannot be read"
                 notes[key] = f"not available\n({reason})"
+        return images, notes
+
+    def _titles(self, index: int, images: dict[str, np.ndarray | None]) -> dict[str, Title]:
+        """Each panel's title for image ``index``: the reference's name, index and damaged
+        share, the others' scores, and in the found overlay which mask each shows."""
+        titles = {}
+        for key in self.panels.panels:
+            if images.get(key) is None:
                 titles[key] = Title(label(key), "— not available")
-        self.panels.show_images(images, titles, notes)
+                continue
+            if key == CLEAN:
+                titles[key] = Title("clean", "(reference)", [self.run.names[index], f"#{index}"])
+                share = self.table.mask_share
+                if share is not None:
+                    score_item(titles[key], contract.MASK_SHARE, float(share[index]))
+            else:
+                name = "damaged input" if key == DAMAGED else label(key)
+                scores = self.image_scores(INPUT_MODEL if key == DAMAGED else key, index)
+                titles[key] = score_title(name, scores, self.table.metric)
+            if self.mask_mode == FOUND:
+                self._note_found_mask(titles[key], key, index)
+        return titles
+
+    def _note_found_mask(self, title: Title, key: str, index: int) -> None:
+        """Say which mask the panel shows (or that its model found none), and how well a
+        model's found mask matches the damage (its first mask score) where the run has it."""
+        kind = mask_kind(FOUND, key, self.run.has_found_mask(key))
+        title.note = f"{title.note} {TITLE_NOTES[kind]}".strip()
+        scores = self.run.models[key].mask_scores if kind == FOUND else None
+        if scores is not None:
+            spec = contract.MASK_SCORES[0]
+            score_item(title, spec, float(scores[spec.name][index]))
+
+    def _overlays(self, index: int) -> dict[str, Overlay]:
+        """Each panel's mask overlay of image ``index`` in the overlay mode on (none when off);
+        a mask that cannot be read is named in the banner and left out."""
+        overlays: dict[str, Overlay] = {}
+        truth: Overlay | None = None
+        for key in self.panels.panels:
+            kind = mask_kind(self.mask_mode, key, self.run.has_found_mask(key))
+            try:
+                if kind == TRUE:
+                    truth = truth or Overlay.of_true(self.run.true_mask(index))
+                    overlays[key] = truth
+                elif kind == FOUND:
+                    overlays[key] = Overlay(self.run.found_mask(key, index), FOUND)
+            except OSError as error:
+                owner = "dataset.h5" if kind == TRUE else label(key)
+                self._add_problem(f"{owner}: the mask of image {index} cannot be read ({error})")
+        return overlays
+
+    def _retitle(self) -> None:
+        """Titles again for the image on screen, without re-reading it."""
+        if self.run is None or self.current is None:
+            return
+        self.panels.set_titles(self._titles(self.current, self.panels.images))
         self._draw_compare()
-        self._refresh_pixel()
+
+    def set_mask_mode(self, mode: str) -> None:
+        """'off', 'true' or 'found' (the same as the button, the menu and M; see
+        viewer.overlay)."""
+        mask_kind(mode, CLEAN, False)  # a ValueError for an unknown mode
+        self.mask_mode = mode
+        self.mask_actions[mode].setChecked(True)
+        self._show_mask_mode()
+        if self.run is not None and self.current is not None:
+            self.panels.show_overlays(self._overlays(self.current))
+        self._retitle()  # the found overlay's notes
+
+    def cycle_mask(self) -> None:
+        """M: off -> true -> found -> off."""
+        self.set_mask_mode(next_mode(self.mask_mode))
 
     def _show_nothing(self) -> None:
         keys = list(self.panels.panels)
@@ -686,6 +886,7 @@ class ViewerWindow(QMainWindow):
             {k: Title(label(k)) for k in keys},
             {k: "not available" for k in keys},
         )
+        self.panels.show_overlays({})
         self._draw_compare()
         self._refresh_pixel()
 
@@ -814,6 +1015,7 @@ class ViewerWindow(QMainWindow):
                 self.panels.titles,
                 self.panels.diff_mode,
                 self.panels.levels(),
+                self.panels.overlays,
             )
 
     def _add_problem(self, message: str) -> None:
