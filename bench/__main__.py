@@ -236,7 +236,13 @@ def main() -> None:
     if args.merge:  # the earlier run's other items stay; its machine description and mode too
         earlier = json.loads(args.results.read_text())
         earlier["items"].update(results)
-        earlier.setdefault("reruns", []).append(
+        # An earlier rerun no longer describes the items run again now.
+        kept = [
+            {**rerun, "items": [item for item in rerun["items"] if item not in only]}
+            for rerun in earlier.get("reruns", [])
+        ]
+        earlier["reruns"] = [rerun for rerun in kept if rerun["items"]]
+        earlier["reruns"].append(
             {"items": sorted(only), "machine": described, "suite_s": document["suite_s"]}
         )
         document = earlier

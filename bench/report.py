@@ -648,7 +648,8 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
     lines = [
         (
             "`python -m bench --only quality` (`bench/quality.py`): on `../shared/data/faces-dev` (1,000 real "
-            "portraits, `source: clean`: our damage model, the stable name-hash split, center crop) each "
+            "portraits, `source: clean`: our damage model, calibrated to humanface8000's damaged inputs "
+            "(docs/data.md), the stable name-hash split, center crop) each "
             "contender trains from scratch for the **same wall-clock budget**, one after another on the same "
             "cores: our GAN and VAE with `config.yaml`'s `train:` recipe through the rule's own `fit` (every "
             "train image, no validation hold-out; BatchNorm recalibration after the budget, about a second), "
@@ -690,7 +691,8 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
             (
                 "Each trial (`python -m bench.quality --label ... --set model.key=value`, rows appended to "
                 "`bench/quality_trials.json`) trains the named models with one change to the recipe of its day; "
-                "the references beside it are from the same run."
+                "the references beside it are from the same run. The trials so far ran on the lighter damage "
+                "of earlier releases (`configs/light-damage.yaml`), the tables above on the calibrated default."
             ),
             "",
             "| trial | px | budget s | model | change | PSNR dB | SSIM | MSE | inpaint PSNR / SSIM | damaged PSNR / SSIM |",

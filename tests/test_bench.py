@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO
 
 from bench.quality import FACES
+from restorebench import contract
 
 pytestmark = pytest.mark.workflow
 SECTIONS = (
@@ -105,7 +106,7 @@ def test_items_hold_real_figures(quick_run):
     assert pair["pairs"] == 40 and all(ms > 0 for ms in pair["ms_per_pair"].values())
     assert items["predict_score"]["test_images"] == 8
     assert set(items["predict_score"]["rule_s"]) == {
-        f"{r}_{m}" for r in ("predict", "score") for m in ("damaged", "inpaint", "vae", "gan")
+        f"{r}_{m}" for r in ("predict", "score") for m in (*contract.BASELINES, "vae", "gan")
     }
     assert items["viewer"]["images"] == 20 and items["viewer"]["next_ms"] > 0
     assert items["dry_run"]["nothing_to_do"]
@@ -119,7 +120,7 @@ def test_items_hold_real_figures(quick_run):
     assert allocator["slowdown_under_load"]["ours"] > 0 and allocator["speedup_quiet"] > 0
     demo = items["demo"]
     assert demo["wall_s"] > 0 and set(demo["beats_damaged"]) == {"vae", "gan"}
-    assert set(demo["means"]) == {"damaged", "inpaint", "vae", "gan"}
+    assert set(demo["means"]) == {*contract.BASELINES, "vae", "gan"}
 
 
 @pytest.mark.skipif(not FACES.is_dir(), reason="needs ../shared/data/faces-dev")
@@ -127,7 +128,11 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     (contest,) = quick_run[0]["items"]["quality"]
     assert contest["size"] == 32 and contest["test_images"] + contest["train_images"] == 1000
     scores = contest["scores"]
-    assert set(scores) == {"damaged", "inpaint", "gan", "vae", "origin"}
+    assert set(scores) == {*contract.BASELINES, "gan", "vae", "origin"}
+    for name in ("inpaint", "gan", "vae"):  # the restorers that find the damage themselves
+        assert set(scores[name]["mask"]) == {spec.name for spec in contract.MASK_SCORES}
+    buckets = scores["gan"]["buckets"]
+    assert sum(bucket["n"] for bucket in buckets.values()) == contest["test_images"]
     for name in ("gan", "vae", "origin"):
         assert (
             scores[name]["training"]["train_s"] >= contest["budget_s"]
