@@ -39,8 +39,11 @@ def recover_mask(clean: np.ndarray, damaged: np.ndarray) -> np.ndarray:
 
 
 def recover_masks(clean: np.ndarray, damaged: np.ndarray) -> np.ndarray:
-    """(N, H, W) bool masks of a stack of pairs."""
-    return np.stack([recover_mask(c, d) for c, d in zip(clean, damaged)]).reshape(clean.shape[:3])
+    """(N, H, W) bool masks of a stack of pairs (of none: an empty stack)."""
+    masks = np.zeros(clean.shape[:3], bool)
+    for index, (c, d) in enumerate(zip(clean, damaged)):
+        masks[index] = recover_mask(c, d)
+    return masks
 
 
 def _confusion(found: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
