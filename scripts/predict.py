@@ -12,6 +12,7 @@ from pathlib import Path
 from restorebench import contract
 from restorebench.baselines import fill_images, inpaint_images
 from restorebench.dataset import Split, read_split
+from restorebench.devices import claim_gpus
 from restorebench.logs import run_logged
 from restorebench.predictions import write_predictions
 
@@ -44,7 +45,8 @@ def main(smk) -> None:
     test = read_split(Path(smk.input.dataset), "test", masks=model == contract.ORACLE)
     start = time.perf_counter()
     model_file = None if model in contract.BASELINES else smk.input.model
-    images, masks = restore(model, test, dict(smk.params.settings), model_file, smk.threads)
+    with claim_gpus(smk.resources.gpu):
+        images, masks = restore(model, test, dict(smk.params.settings), model_file, smk.threads)
     log.info(
         "%s: restored %d test images in %.2f s%s",
         model,

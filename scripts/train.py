@@ -7,11 +7,18 @@ restorebench.training.fit.
 from pathlib import Path
 
 from restorebench import accel
+from restorebench.devices import claim_gpus
 from restorebench.logs import run_logged
 
 
 def main(smk) -> None:
-    accel.configure(smk.threads)  # before Keras starts, which the imports below do
+    # Its GPUs claimed, then the process settings, before Keras starts (the imports below).
+    with claim_gpus(smk.resources.gpu):
+        accel.configure(smk.threads)
+        train(smk)
+
+
+def train(smk) -> None:
     from restorebench import families
     from restorebench.families.base import read_settings
     from restorebench.training.fit import TrainOptions, fit

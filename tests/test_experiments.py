@@ -53,7 +53,7 @@ def test_the_schema_declares_what_the_settings_dataclass_declares(name):
         field.name: list(field.default) if isinstance(field.default, tuple) else field.default
         for field in dataclasses.fields(family.settings)
     }
-    assert schema_defaults(name) == {"family": name, **defaults}
+    assert schema_defaults(name) == {"family": name, "gpus": 1, **defaults}
 
 
 def test_the_schema_knows_exactly_the_registered_families():

@@ -46,6 +46,7 @@ CONFIG_CASES = [
     ("blobs-reversed", {"dataset": {"damage": {"blobs": [6, 0]}}}, None, (), "config key dataset.damage.blobs: [6, 0] is reversed"),
     ("width-reversed", {"dataset": {"damage": {"stroke_width": [5, 2]}}}, None, (), "config key dataset.damage.stroke_width: [5, 2] is reversed"),
     ("no-damage", {"dataset": {"damage": {"strokes": [0, 0], "blobs": [0, 0]}}}, None, (), "config key dataset.damage: strokes and blobs are both at most 0"),
+    ("buckets-unsorted", {"score": {"mask_share_buckets": [0.1, 0.05]}}, None, (), "config key score.mask_share_buckets: [0.1, 0.05] must increase"),
     ("run-name-newline", {"run": "ok\n"}, None, (), "config key run: 'ok\\n' does not match"),
     ("model-name-newline", {"models": {"vae2\n": {"family": "vae"}}}, None, (), "config key models: 'vae2\\n' does not match"),
     ("yaml-syntax-error", None, "run: demo\ndataset: {source: demo\n  image_size: [1,\n", (), "config.yaml, line 3, column 13: not valid YAML"),

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 
-from restorebench.families.base import Family
+from restorebench.families.base import PLACEMENT_KEYS, Family
+
+__all__ = ["PLACEMENT_KEYS", "Family", "load", "names"]
 
 # name -> module defining ``FAMILY``. Adding a family: its module and one line here.
 FAMILY_MODULES = {

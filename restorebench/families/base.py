@@ -65,15 +65,19 @@ def _kind(value: Any) -> type:
     return float if isinstance(value, float) else type(value)
 
 
+# The keys of a config entry that say what and where it trains, not how: not settings.
+PLACEMENT_KEYS = ("family", "gpus")
+
+
 def read_settings(cls: type[CommonSettings], entry: Mapping[str, Any], key: str) -> CommonSettings:
-    """``cls`` from a config entry (``family`` ignored), defaults filled in.
+    """``cls`` from a config entry (``PLACEMENT_KEYS`` ignored), defaults filled in.
 
     Unknown keys and values of the wrong kind raise a ValueError naming ``key.<setting>``.
     """
     fields = {field.name: field for field in dataclasses.fields(cls)}
     values = {}
     for name, value in entry.items():
-        if name == "family":
+        if name in PLACEMENT_KEYS:
             continue
         if name not in fields:
             raise ValueError(

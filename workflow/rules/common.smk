@@ -74,6 +74,12 @@ def _check_names():
                 f"config key score.baselines: unknown baseline '{baseline}', "
                 f"expected some of {contract.BASELINES}"
             )
+    edges = config["score"]["mask_share_buckets"]
+    if edges != sorted(edges):
+        raise WorkflowError(
+            f"config key score.mask_share_buckets: {edges} must increase, "
+            f"e.g. {sorted(edges)}"
+        )
     try:
         contract.metric(config["score"]["rank_metric"])
     except ValueError as error:
@@ -135,7 +141,11 @@ def train_params(wildcards):
     options = config["train"]
     return {
         "family": entry["family"],
-        "settings": {key: value for key, value in entry.items() if key != "family"},
+        "settings": {
+            key: value
+            for key, value in entry.items()
+            if key not in families.PLACEMENT_KEYS
+        },
         "options": {
             key: value for key, value in options.items() if key != "tensorboard"
         },

@@ -2,7 +2,8 @@
 
 
 # Every model, whatever its family, saves the same files (restorebench.contract). Each job
-# claims the one `gpu` resource, so `--resources gpu=1` runs one at a time.
+# holds its entry's `gpus` of the `gpu` resource and claims that many device ids
+# (restorebench.devices), so `--resources gpu=1` runs one at a time.
 rule train:
     input:
         dataset=PATHS.dataset,
@@ -20,7 +21,7 @@ rule train:
         ENV
     threads: workflow.cores
     resources:
-        gpu=1,
+        gpu=lambda wildcards: config["models"][wildcards.model]["gpus"],
     params:
         train=train_params,
         backup=lambda wildcards: PATHS.backup(wildcards.model),
