@@ -342,6 +342,8 @@ def _mean_table(stats: list[Stat], specs: tuple[contract.Metric, ...]) -> list[s
                 cells.append("-")
             elif stat.n == 1:
                 cells.append(spec.show(stat.mean))
+            elif math.isinf(stat.mean):  # some image identical there: the median still tells
+                cells.append(f"{spec.show(stat.mean)} (median {spec.show(stat.median)})")
             else:
                 cells.append(
                     f"{spec.show(stat.mean)} [{spec.show(stat.ci_low)}, {spec.show(stat.ci_high)}]"

@@ -164,7 +164,11 @@ def test_the_summary_leaves_out_missing_regions_and_keeps_infinity_out_of_nan():
     assert "nan" not in text.lower()
     keeper_row = next(line for line in text.splitlines() if "18.00" in line)
     assert keeper_row.startswith("| keeper | - | 18.00 [16.00, 20.00] |")
-    assert "| inf [inf, inf] |" in keeper_row
+    assert "| inf (median inf) |" in keeper_row
+    # One identical image makes the mean infinite; the median says what the others score.
+    mixed = table([{"intact_psnr": v, "mask_share": 0.1} for v in (math.inf, 40.0, 30.0)])
+    stats, _ = summarize({"m": mixed}, [])
+    assert "| inf (median 40.00) |" in render_markdown(stats, [], 0.95, 2000)
 
 
 def test_buckets_split_the_images_by_damaged_share():
