@@ -135,9 +135,16 @@ REGION_FUNCTIONS: dict[str, Callable[[Scored, str], float]] = {
         else float(image.ssim[1][pixels].mean())
     ),
 }
-for _region in contract.REGIONS[1:]:
-    for _measure, _function in REGION_FUNCTIONS.items():
-        scorer(contract.region_metric(_region, _measure))(partial(_function, region=_region))
+
+
+def _register_region_scores() -> None:
+    """Each measure of REGION_FUNCTIONS in every region but the whole image (``hole_mse``, ...)."""
+    for region in contract.REGIONS[1:]:
+        for measure, function in REGION_FUNCTIONS.items():
+            scorer(contract.region_metric(region, measure))(partial(function, region=region))
+
+
+_register_region_scores()
 
 
 @scorer(contract.MASK_SHARE.name)
