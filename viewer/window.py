@@ -618,9 +618,14 @@ class ViewerWindow(QMainWindow):
         for column, spec in enumerate(specs.values()):
             better = "lower" if spec.lower_is_better else "higher"
             header = self.summary.horizontalHeaderItem(column)
-            header.setToolTip(
-                plain_tooltip(f"{spec.label}: mean over the test images ({better} is better)")
+            over = (
+                "the test images"
+                if spec.region == "image"
+                else "the test images that have "
+                + ("damaged" if spec.region == "hole" else spec.region)
+                + " pixels"
             )
+            header.setToolTip(plain_tooltip(f"{spec.label}: mean over {over} ({better} is better)"))
         for row in rows:
             if row.metric not in specs:
                 continue
