@@ -173,7 +173,7 @@ def make_fake_run(
         write_metrics(Path(paths.metrics(model)), names, tables[model])
         if model in found:
             mask_table = score_masks(found[model], stacked["mask"] > 0)[order]
-            columns = tuple(spec.name for spec in contract.MASK_SCORES)
+            columns = contract.mask_score_names()
             write_metrics(Path(paths.mask_scores(model)), names, mask_table, columns)
     if summary:
         stats, _ = summarize(tables, [])

@@ -130,6 +130,11 @@ def metric_names() -> tuple[str, ...]:
     return tuple(m.name for m in METRICS)
 
 
+def mask_score_names() -> tuple[str, ...]:
+    """The columns of a ``metrics/masks/<model>.csv`` after ``name``."""
+    return tuple(m.name for m in MASK_SCORES)
+
+
 def metric(name: str) -> Metric:
     """The spec of ``name`` (a metric or a mask score), or a ValueError listing the metrics."""
     for spec in (*METRICS, *MASK_SCORES):

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from restorebench.contract import MASK_DATASET
-from restorebench.dataset import STRING_DTYPE, reading
+from restorebench.dataset import STRING_DTYPE, Split, read_split, reading
 
 
 @dataclass(frozen=True)
@@ -92,3 +92,16 @@ def read_predictions(path: Path) -> Predictions:
     if masks is not None and masks.shape != images.shape[:3]:
         raise ValueError(f"{path}: 'mask' {masks.shape} does not match 'images' {images.shape}")
     return Predictions(images=images, names=names, model=str(model), masks=masks)
+
+
+def read_with_test_split(path: Path, dataset: Path) -> tuple[Split, Predictions]:
+    """The test split and one model's predictions of it, or a ValueError when the file
+    restores other images (an older dataset): then it must be predicted again."""
+    test = read_split(dataset, "test")
+    predictions = read_predictions(path)
+    if predictions.names != test.names:
+        raise ValueError(
+            f"{path}: its image names are not the test split of {dataset}; "
+            "delete it so that it is predicted again"
+        )
+    return test, predictions

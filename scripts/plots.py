@@ -45,7 +45,7 @@ def pair(smk) -> None:
 
 
 def examples(smk) -> None:
-    test = read_split(Path(smk.input.dataset), "test")
+    test = read_split(Path(smk.input.dataset), "test", masks=False)
     restored = read_predictions(Path(smk.input.predictions)).images
     names, values = read_metrics(Path(smk.input.metrics))
     column = values[:, contract.metric_names().index(smk.params.rank_metric)]

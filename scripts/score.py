@@ -4,22 +4,15 @@ import logging
 import time
 from pathlib import Path
 
-from restorebench.dataset import read_split
 from restorebench.logs import run_logged
 from restorebench.metrics import score_images, write_metrics
-from restorebench.predictions import read_predictions
+from restorebench.predictions import read_with_test_split
 
 log = logging.getLogger("restorebench.score")
 
 
 def main(smk) -> None:
-    test = read_split(Path(smk.input.dataset), "test")
-    predictions = read_predictions(Path(smk.input.predictions))
-    if predictions.names != test.names:
-        raise ValueError(
-            f"{smk.input.predictions}: its image names are not the test split of {smk.input.dataset}; "
-            "delete it so that it is predicted again"
-        )
+    test, predictions = read_with_test_split(Path(smk.input.predictions), Path(smk.input.dataset))
     start = time.perf_counter()
     values = score_images(
         test.clean, predictions.images, test.mask, smk.params.protocol, workers=smk.threads

@@ -3,29 +3,21 @@
 from pathlib import Path
 
 from restorebench import contract
-from restorebench.dataset import read_split
 from restorebench.logs import run_logged
 from restorebench.masks import score_masks
 from restorebench.metrics import write_metrics
-from restorebench.predictions import read_predictions
+from restorebench.predictions import read_with_test_split
 
 
 def main(smk) -> None:
-    test = read_split(Path(smk.input.dataset), "test")
-    predictions = read_predictions(Path(smk.input.predictions))
-    if predictions.names != test.names:
-        raise ValueError(
-            f"{smk.input.predictions}: its image names are not the test split of {smk.input.dataset}; "
-            "delete it so that it is predicted again"
-        )
+    test, predictions = read_with_test_split(Path(smk.input.predictions), Path(smk.input.dataset))
     if predictions.masks is None:
         raise ValueError(
             f"{smk.input.predictions}: holds no 'mask' (the damage the model found); "
             "delete it so that it is predicted again"
         )
     values = score_masks(predictions.masks, test.mask)
-    names = tuple(spec.name for spec in contract.MASK_SCORES)
-    write_metrics(Path(smk.output[0]), test.names, values, columns=names)
+    write_metrics(Path(smk.output[0]), test.names, values, columns=contract.mask_score_names())
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def main(smk) -> None:
     }
     _, tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.metrics))))
     stats, comparisons = summarize(tables, [tuple(pair) for pair in smk.params.pairs], **settings)
-    mask_columns = tuple(spec.name for spec in contract.MASK_SCORES)
+    mask_columns = contract.mask_score_names()
     mask_tables = {}
     if smk.input.masks:
         _, mask_tables = load_tables(

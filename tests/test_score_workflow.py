@@ -243,7 +243,7 @@ def test_damage_is_scored_where_it_is(run):
     assert oracle.masks is None
     inpaint = read_predictions(results(run) / "predictions/inpaint.h5")
     np.testing.assert_array_equal(inpaint.masks > 0, detect_damage(test.damaged, workers=1))
-    columns = tuple(spec.name for spec in contract.MASK_SCORES)
+    columns = contract.mask_score_names()
     names, values = read_metrics(results(run) / "metrics/masks/inpaint.csv", columns)
     assert names == test.names
     np.testing.assert_array_equal(values, score_masks(inpaint.masks, test.mask))

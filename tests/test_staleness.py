@@ -30,7 +30,7 @@ def test_the_learned_models_paint_masks_are_scored(tiny_completed_run):
     """Both blend models store the paint mask they predict, scored against the dataset's."""
     results = tiny_completed_run / "results" / "tiny"
     test = read_split(results / "dataset.h5", "test")
-    columns = tuple(spec.name for spec in contract.MASK_SCORES)
+    columns = contract.mask_score_names()
     for model in ("vae", "gan", "inpaint"):
         found = read_predictions(results / f"predictions/{model}.h5").masks
         assert found is not None and found.shape == test.mask.shape and found.dtype == np.uint8

@@ -217,16 +217,23 @@ class Run:
     def _open_mask(self, group: h5py.Group, path: Path) -> h5py.Dataset | None:
         """test/mask, or None (a dataset from before masks, or an unusable one): then each
         image's mask is recovered from its pair when it is shown."""
+        return self._checked_masks(
+            group, f"{path.name}: test/{MASK}", "the masks are recovered from the pairs instead"
+        )
+
+    def _checked_masks(self, group: h5py.Group, where: str, instead: str) -> h5py.Dataset | None:
+        """``group``'s masks if they are uint8, one per test image; else a problem named
+        ``where`` saying what happens ``instead``, and None."""
         if MASK not in group:
             return None
-        mask = group[MASK]
-        if mask.dtype != np.uint8 or mask.shape != self.clean.shape[:3]:
+        masks = group[MASK]
+        if masks.dtype != np.uint8 or masks.shape != self.clean.shape[:3]:
             self.problems.append(
-                f"{path.name}: test/{MASK} is {mask.dtype} {mask.shape}, expected uint8 "
-                f"{self.clean.shape[:3]}; the masks are recovered from the pairs instead"
+                f"{where} is {masks.dtype} {masks.shape}, expected uint8 "
+                f"{self.clean.shape[:3]}; {instead}"
             )
             return None
-        return mask
+        return masks
 
     @property
     def mask_recovered(self) -> bool:
@@ -289,16 +296,7 @@ class Run:
 
     def _found_masks(self, file: h5py.File, rel: Path) -> h5py.Dataset | None:
         """The damage a model found (its predictions file's ``mask``), if it stores any."""
-        if MASK not in file:
-            return None
-        masks = file[MASK]
-        if masks.dtype != np.uint8 or masks.shape != self.clean.shape[:3]:
-            self.problems.append(
-                f"{rel}: {MASK} is {masks.dtype} {masks.shape}, expected uint8 "
-                f"{self.clean.shape[:3]}; its found mask is not shown"
-            )
-            return None
-        return masks
+        return self._checked_masks(file, f"{rel}: {MASK}", "its found mask is not shown")
 
     def _names_match(self, model: Model, rel: Path, names: list[str]) -> bool:
         if names == self.names:
@@ -320,7 +318,7 @@ class Run:
         path = Path(self.paths.mask_scores(name))
         if not path.is_file():
             return None
-        return self._read_table(path, tuple(spec.name for spec in contract.MASK_SCORES), model)
+        return self._read_table(path, contract.mask_score_names(), model)
 
     def _read_table(
         self, path: Path, metrics: tuple[str, ...], model: Model
