@@ -22,6 +22,7 @@ from viewer_fixtures import (
     read_mask_score,
     read_metric,
     read_test,
+    screenshot_loading_none,
     set_scores,
     small_run,
 )
@@ -386,29 +387,13 @@ def test_the_overlay_on_screen_in_the_window(qtbot, fake_run):
 
 def test_stored_masks_never_load_the_recovery_code(fake_run, tmp_path):
     """Stored masks, the overlay on: the window never loads the recovery code (scipy)."""
-    out = tmp_path / "shot.png"
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = ['viewer', {str(fake_run)!r}, '--screenshot', {str(out)!r}, '--mask', 'true']\n"
-        "try:\n"
-        "    runpy.run_module('viewer', run_name='__main__', alter_sys=True)\n"
-        "except SystemExit as stop:\n"
-        "    assert not stop.code, stop.code\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] == 'scipy' or m == 'restorebench.masks']\n"
-        "assert not bad, bad\n"
+    screenshot_loading_none(
+        fake_run,
+        tmp_path / "shot.png",
+        "m.split('.')[0] == 'scipy' or m == 'restorebench.masks'",
+        "--mask",
+        "true",
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert out.is_file()
 
 
 def test_every_control_fits_at_1280x720_with_every_baseline(qtbot, tmp_path):

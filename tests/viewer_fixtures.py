@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -119,3 +121,29 @@ def read_mask_score(run: Path, model: str, score: str) -> np.ndarray:
     """A column of metrics/masks/<model>.csv, independent of the viewer's reader."""
     with open(run / "metrics" / "masks" / f"{model}.csv", newline="") as handle:
         return np.array([float(row[score]) for row in csv.DictReader(handle)])
+
+
+def screenshot_loading_none(run_dir: Path, out: Path, bad: str, *args: str) -> None:
+    """``python -m viewer RUN --screenshot OUT ARGS`` in a fresh interpreter; then no module
+    name ``m`` of its ``sys.modules`` may satisfy the Python expression ``bad``."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['viewer', {str(run_dir)!r}, '--screenshot', {str(out)!r}, *{list(args)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('viewer', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        f"loaded = [m for m in sys.modules if {bad}]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.is_file()
