@@ -1,10 +1,12 @@
-"""The U-Net building blocks the VAE and the GAN share (pix2pix conventions).
+"""The U-Net building blocks every family shares (pix2pix conventions).
 
 Each block halves or doubles the side with a 4x4 stride-2 convolution, the choice of
 the pix2pix paper and of the origin notebooks; weights start from N(0, 0.02).
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import layers, ops
@@ -15,8 +17,21 @@ KERNEL = 4
 BN_MOMENTUM = 0.9
 
 
+# The normalization a block can use. BatchNorm is pix2pix's; a diffusion denoiser sees
+# inputs whose statistics change with the noise level, so it normalizes per image (groups).
+NORMALIZATIONS = ("batch", "group")
+
+
 def _init(seed: int) -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(0.0, 0.02, seed=seed)
+
+
+def _normalize(x, kind: str, name: str):
+    if kind == "batch":
+        return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    if kind == "group":
+        return layers.GroupNormalization(math.gcd(x.shape[-1], 32), name=f"{name}_gn")(x)
+    raise ValueError(f"unknown normalization '{kind}', expected one of {NORMALIZATIONS}")
 
 
 def levels(image_size: int, filters: list[int], key: str) -> list[int]:
@@ -60,8 +75,8 @@ def needs_input(blend: bool, input_skip: bool, section: str) -> None:
         raise ValueError(f"config key {section}.blend: needs {section}.input_skip: true")
 
 
-def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
-    """Conv 4x4/2 -> (BatchNorm) -> LeakyReLU(0.2)."""
+def down(x, filters: int, *, normalized: bool, seed: int, name: str, norm: str = "batch"):
+    """Conv 4x4/2 -> (normalization ``norm`` where ``normalized``) -> LeakyReLU(0.2)."""
     x = layers.Conv2D(
         filters,
         KERNEL,
@@ -71,23 +86,25 @@ def down(x, filters: int, *, batchnorm: bool, seed: int, name: str):
         kernel_initializer=_init(seed),
         name=f"{name}_conv",
     )(x)
-    if batchnorm:
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    if normalized:
+        x = _normalize(x, norm, name)
     return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
 
 
-def encode(x, filters: list[int], *, seed: int, prefix: str) -> list:
-    """The stride-2 down path shared by the VAE encoder and the GAN generator: one block per
-    width, no BatchNorm on the first (pix2pix); returns every block's output, deepest last."""
+def encode(x, filters: list[int], *, seed: int, prefix: str, norm: str = "batch") -> list:
+    """The stride-2 down path every family's U-Net starts with: one block per width, no
+    normalization on the first (pix2pix); returns every block's output, deepest last."""
     outputs = []
     for level, width in enumerate(filters):
-        x = down(x, width, batchnorm=level > 0, seed=seed + level, name=f"{prefix}{level}")
+        x = down(
+            x, width, normalized=level > 0, seed=seed + level, name=f"{prefix}{level}", norm=norm
+        )
         outputs.append(x)
     return outputs
 
 
-def up(x, filters: int, *, dropout: float, seed: int, name: str):
-    """ConvTranspose 4x4/2 -> BatchNorm -> (Dropout) -> ReLU."""
+def up(x, filters: int, *, dropout: float, seed: int, name: str, norm: str = "batch"):
+    """ConvTranspose 4x4/2 -> normalization ``norm`` -> (Dropout) -> ReLU."""
     x = layers.Conv2DTranspose(
         filters,
         KERNEL,
@@ -97,13 +114,13 @@ def up(x, filters: int, *, dropout: float, seed: int, name: str):
         kernel_initializer=_init(seed),
         name=f"{name}_deconv",
     )(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    x = _normalize(x, norm, name)
     if dropout:
         x = layers.Dropout(dropout, seed=seed, name=f"{name}_dropout")(x)
     return layers.ReLU(name=f"{name}_act")(x)
 
 
-def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False):
+def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, norm: str = "batch"):
     """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
 
     It computes in float32 whatever the mixed-precision policy, so saved models keep
@@ -130,7 +147,7 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False):
             dtype="float32",
             name="to_image",
         )(x)
-    x = up(x, width, dropout=0.0, seed=seed, name="full")
+    x = up(x, width, dropout=0.0, seed=seed, name="full", norm=norm)
     x = layers.Concatenate(name="join_input")([x, image])
     rgb = layers.Conv2D(
         3,

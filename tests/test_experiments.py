@@ -30,9 +30,10 @@ from conftest import (
 from snakemake.utils import update_config, validate
 from viewer_fixtures import read_metric  # also puts Qt offscreen before pytest-qt starts it
 
-from restorebench import contract, families
+from restorebench import contract, families, inference
 from restorebench.dataset import read_split
 from restorebench.families.base import read_settings
+from restorebench.families.diffusion import steps_of
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 PRESETS = sorted(path.name for path in (REPO / "configs").glob("*.yaml"))
@@ -146,18 +147,24 @@ def test_a_bad_config_is_refused_naming_the_key(tmp_path, overrides, message):
 
 # -- three entries in one real run ---------------------------------------------------------------
 GAN_B = {**TINY_WORKFLOW["models"]["gan"], "learning_rate": 2.0e-4, "discriminator": "dense"}
+DIFFUSION = {"family": "diffusion", "epochs": 2, "batch_size": 4, "filters": [8, 16], "steps": 2}
 THREE = merge(
     TINY_WORKFLOW,
     {
-        "models": {"gan": {"epochs": 1}, "gan_b": GAN_B},
-        "score": {"baselines": ["damaged"], "comparisons": [["gan_b", "gan"]]},
+        "models": {"gan": {"epochs": 1}, "gan_b": GAN_B, "diffusion": DIFFUSION},
+        "score": {
+            "baselines": ["damaged"],
+            "comparisons": [["gan_b", "gan"], ["diffusion", "gan"]],
+        },
     },
 )
+TRAINED = ("vae", "gan", "gan_b", "diffusion")
 
 
 @pytest.fixture(scope="module")
 def three_models_run(tmp_path_factory):
-    """vae, gan and the variant gan_b (its own learning rate and head), run for real once."""
+    """vae, gan, the variant gan_b (its own learning rate and head) and a diffusion model,
+    run for real once."""
     workdir = copy_workflow(tmp_path_factory.mktemp("three-models"))
     make_raw_photos(workdir / "raw")
     write_config(workdir, THREE)
@@ -177,7 +184,7 @@ def test_three_entries_train_score_and_summarize(three_models_run):
 
     results = three_models_run / "results" / "tiny"
     paths = contract.RunPaths(str(results))
-    for model in ("vae", "gan", "gan_b"):
+    for model in TRAINED:
         for path in (paths.restorer(model), paths.trainer_weights(model), paths.history(model)):
             assert Path(path).stat().st_size > 0
         assert keras.saving.load_model(paths.restorer(model), safe_mode=True).output_shape[-1] == 3
@@ -186,16 +193,20 @@ def test_three_entries_train_score_and_summarize(three_models_run):
     test = read_split(results / "dataset.h5", "test")
     with open(paths.summary, newline="") as handle:
         summary = {(row["model"], row["metric"]): row for row in csv.DictReader(handle)}
-    assert {model for model, _ in summary} == {"vae", "gan", "gan_b", "damaged"}
+    assert {model for model, _ in summary} == {*TRAINED, "damaged"}
     for spec in contract.scores():
         row, values = summary["gan_b", spec.name], read_metric(results, "gan_b", spec.name)
         defined = values[~np.isnan(values)]  # an image without such pixels has no region score
         assert int(row["n"]) == len(defined) and len(test.names) >= len(defined) > 0
         assert float(row["mean"]) == pytest.approx(defined.mean())
     with open(paths.comparisons, newline="") as handle:
-        assert {(row["a"], row["b"]) for row in csv.DictReader(handle)} == {("gan_b", "gan")}
+        pairs = {(row["a"], row["b"]) for row in csv.DictReader(handle)}
+    assert pairs == {("gan_b", "gan"), ("diffusion", "gan")}
     assert "| gan_b |" in (results / "summary.md").read_text()
-    for figure in ("examples_gan_b", "gan_b_vs_gan", "training", "distributions"):
+    assert "| diffusion |" in (results / "summary.md").read_text()
+    assert steps_of(inference.load(paths.restorer("diffusion"))) == 2
+    assert Path(paths.mask_scores("diffusion")).stat().st_size > 0  # its blend mask is scored
+    for figure in ("examples_gan_b", "gan_b_vs_gan", "diffusion_vs_gan", "training"):
         assert (results / "plots" / f"{figure}.png").stat().st_size > 0
 
 
@@ -236,18 +247,19 @@ def test_the_report_and_the_viewer_show_every_entry(three_models_copy, qtbot):
 
     snakemake_here(three_models_copy, "--cores", "1", "--report", "results/tiny/report.html")
     report = (three_models_copy / "results" / "tiny" / "report.html").read_text(errors="replace")
-    assert "gan_b" in report and "training curves" in report
+    assert "gan_b" in report and "diffusion" in report and "training curves" in report
 
     results = three_models_copy / "results" / "tiny"
     with Run(results) as run:
         assert run.problems == []
-        assert set(run.score_models()) == {"vae", "gan", "gan_b", "damaged"}
-        assert set(run.image_models()) == {"vae", "gan", "gan_b"}
+        assert set(run.score_models()) == {*TRAINED, "damaged"}
+        assert set(run.image_models()) == set(TRAINED)
+        assert run.image("diffusion", 0).shape == run.image("clean", 0).shape
         assert run.image("gan_b", 0).shape == run.image("clean", 0).shape
     window = ViewerWindow(results)
     qtbot.addWidget(window)
     assert window.problems == []
-    assert set(window.panels.panels) == {"damaged", "clean", "vae", "gan", "gan_b"}
+    assert set(window.panels.panels) == {"damaged", "clean", *TRAINED}
     window.condition.setText("gan_b.ssim <= gan.ssim or gan_b.ssim > gan.ssim")
     assert window.filter_error.text() == "" and window.table.rowCount() == run.size
 

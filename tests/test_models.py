@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from restorebench.blocks import levels, pixel_loss
+from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
 from restorebench.families.vae import VAE, VaeSettings, build_decoder, build_encoder
 from restorebench.training.batches import PairBatches
@@ -139,10 +140,11 @@ SETTINGS = {
         discriminator_filters=(8, 16),
         dropout=0.0,
     ),
+    "diffusion": DiffusionSettings(filters=(8, 16, 16), time_width=8, steps=2),
 }
 
 
-@pytest.mark.parametrize("model", ["vae", "gan"])
+@pytest.mark.parametrize("model", SETTINGS)
 def test_one_training_step_changes_weights_and_lowers_the_loss(model):
     trainer = build_trainer(model, SIZE, SETTINGS[model], seed=0)
     clean = images(8, seed=5)
@@ -154,7 +156,7 @@ def test_one_training_step_changes_weights_and_lowers_the_loss(model):
     changed = [not np.array_equal(a, b) for a, b in zip(before, trainer.get_weights())]
     assert sum(changed) > len(changed) // 2
     assert second["loss"] < first["loss"]
-    key = "mse" if model == "vae" else "gen_l1"  # the restoration term itself
+    key = "gen_l1" if model == "gan" else "mse"  # the restoration term itself
     assert second[key] < first[key]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from restorebench import contract, families
 from restorebench.dataset import read_split, write_dataset
+from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings
 from restorebench.families.vae import VaeSettings
 from restorebench.inference import restore_images, restore_with
@@ -46,7 +47,16 @@ GAN = GanSettings(
     flip=True,
     damage_weight=4.0,
 )
-SETTINGS = {"vae": VAE, "gan": GAN}
+DIFFUSION = DiffusionSettings(
+    epochs=2,
+    batch_size=4,
+    filters=(8, 16, 16),
+    time_width=8,
+    steps=2,
+    flip=True,
+    damage_weight=4.0,
+)
+SETTINGS = {"vae": VAE, "gan": GAN, "diffusion": DIFFUSION}
 OPTIONS = TrainOptions(seed=1, validation_fraction=0.25)
 
 
@@ -135,7 +145,7 @@ def test_validation_draw_is_stable_per_name_and_near_the_fraction():
     assert not validation_mask(names, 0.0, seed=5).any()
 
 
-@pytest.mark.parametrize("family", ["vae", "gan"])
+@pytest.mark.parametrize("family", SETTINGS)
 def test_fit_writes_history_and_a_restorer_that_loads_safely(family, dataset, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="restorebench.training")
     path = tmp_path / "restorer.keras"
@@ -145,6 +155,7 @@ def test_fit_writes_history_and_a_restorer_that_loads_safely(family, dataset, tm
     expected = {
         "vae": {"loss", "mse", "kl", "val_loss", "val_mse"},
         "gan": {"disc_loss", "gen_gan_loss", "gen_l1", "val_gen_l1"},
+        "diffusion": {"loss", "mse", "val_loss", "val_mse"},
     }
     assert expected[family] | {"val_psnr", "val_ssim"} <= set(rows[0])
     assert all(5 < float(row["val_psnr"]) < 60 and 0 < float(row["val_ssim"]) <= 1 for row in rows)
@@ -160,14 +171,14 @@ def test_fit_writes_history_and_a_restorer_that_loads_safely(family, dataset, tm
     np.testing.assert_array_equal(restored, restore_with(in_memory, damaged, batch_size=2))
 
 
-@pytest.mark.parametrize("family", ["vae", "gan"])
+@pytest.mark.parametrize("family", SETTINGS)
 def test_trainer_weights_hold_every_network_and_optimizer(family, dataset, tmp_path):
     path = tmp_path / "trainer.weights.h5"
     settings = dataclasses.replace(SETTINGS[family], epochs=1)
     trainer = train(family, dataset, tmp_path, settings, trainer_path=path)
     fresh = build_trainer(family, SIZE, settings, seed=99)
     fresh.load_weights(path)
-    optimizers = {"vae": ["optimizer"], "gan": ["g_optimizer", "d_optimizer"]}[family]
+    optimizers = {"gan": ["g_optimizer", "d_optimizer"]}.get(family, ["optimizer"])
     for name in optimizers:
         assert int(getattr(trainer, name).iterations) > 0
     for ours, loaded in (
@@ -231,9 +242,9 @@ def test_a_diverging_loss_stops_with_the_key_of_the_config_entry(dataset, tmp_pa
     assert not (tmp_path / "vae_fast_history.csv").exists()
 
 
-def test_the_family_defaults_build_both_families():
+def test_the_family_defaults_build_every_family():
     """Every setting a family reads has a default, so a config entry may give only its family."""
-    for family in ("vae", "gan"):
+    for family in families.names():
         settings = families.load(family).settings()
         assert build_trainer(family, SIZE, settings, seed=0).count_params() > 0
 
@@ -255,22 +266,23 @@ def test_a_backup_from_other_settings_is_not_resumed(dataset, tmp_path, caplog):
     assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
 
 
-def test_an_interrupted_run_resumes_after_its_last_epoch(dataset, tmp_path, caplog):
+@pytest.mark.parametrize("family", ["vae", "diffusion"])
+def test_an_interrupted_run_resumes_after_its_last_epoch(family, dataset, tmp_path, caplog):
     """Even past the partial files a kill while saving leaves: state.json names the state used."""
     caplog.set_level(logging.INFO, logger="restorebench.training")
-    settings = dataclasses.replace(VAE, epochs=3)
+    settings = dataclasses.replace(SETTINGS[family], epochs=3)
     with pytest.raises(KeyboardInterrupt):
-        train("vae", dataset, tmp_path, settings, callbacks=[Interrupt()])
-    assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1"]
+        train(family, dataset, tmp_path, settings, callbacks=[Interrupt()])
+    assert [row["epoch"] for row in history(tmp_path, family)] == ["0", "1"]
     caplog.clear()
-    (state,) = [path for path in (tmp_path / "vae_backup").iterdir() if path.is_dir()]
+    (state,) = [path for path in (tmp_path / f"{family}_backup").iterdir() if path.is_dir()]
     (state / "partial-epoch0003.weights.h5").write_bytes(b"half a file")
     (state / "state.json.partial").write_text('{"weights": ')
-    (tmp_path / "vae_history.csv").unlink()  # Snakemake deletes an incomplete job's outputs
-    train("vae", dataset, tmp_path, settings)
-    assert "resuming after epoch 2" in caplog.text and "vae epoch 3/3" in caplog.text
-    assert "vae epoch 2/3" not in caplog.text
-    assert [row["epoch"] for row in history(tmp_path, "vae")] == ["0", "1", "2"]
+    (tmp_path / f"{family}_history.csv").unlink()  # Snakemake deletes an incomplete job's outputs
+    train(family, dataset, tmp_path, settings)
+    assert "resuming after epoch 2" in caplog.text and f"{family} epoch 3/3" in caplog.text
+    assert f"{family} epoch 2/3" not in caplog.text
+    assert [row["epoch"] for row in history(tmp_path, family)] == ["0", "1", "2"]
 
 
 def states(tmp_path, model="vae"):

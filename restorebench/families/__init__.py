@@ -18,6 +18,7 @@ __all__ = ["PLACEMENT_KEYS", "Family", "load", "names"]
 FAMILY_MODULES = {
     "vae": "restorebench.families.vae",
     "gan": "restorebench.families.gan",
+    "diffusion": "restorebench.families.diffusion",
 }
 
 
