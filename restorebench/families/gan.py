@@ -1,7 +1,8 @@
 """The ``gan`` family: pix2pix, a U-Net generator and a conditional discriminator.
 
 Trained as keras.io's GAN guide does: ``compile`` takes one optimizer per network and
-``train_step`` updates both from one forward pass with two gradient tapes (TensorFlow).
+``train_step`` updates both from one forward pass: with two gradient tapes under the
+TensorFlow backend, as a pure function of the variables (Keras' stateless API) under JAX.
 """
 
 from __future__ import annotations
@@ -129,13 +130,68 @@ def _bce(logits, target: float):
     )
 
 
+BACKENDS = ("tensorflow", "jax")
+
+
+def _backend() -> str:
+    """The Keras backend, refused when no step of this family is written for it."""
+    backend = keras.backend.backend()
+    if backend not in BACKENDS:
+        raise NotImplementedError(
+            f"the gan family trains under the tensorflow or jax Keras backend, not {backend}: "
+            f"set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax before Keras is imported"
+        )
+    return backend
+
+
+class _Optimizers:
+    """The two optimizers as the one ``optimizer`` Keras' JAX trainer carries through a step.
+
+    That trainer passes ``optimizer.variables`` into each pure step and stores what it
+    returns; here they are the generator's optimizer's variables, then the
+    discriminator's. Not a Keras object, so the weights file stays the TensorFlow one.
+    """
+
+    def __init__(self, *pairs: tuple[keras.optimizers.Optimizer, keras.Model]):
+        self.pairs = pairs
+
+    @property
+    def variables(self) -> list:
+        return [v for optimizer, _ in self.pairs for v in optimizer.variables]
+
+    @property
+    def built(self) -> bool:
+        return all(optimizer.built for optimizer, _ in self.pairs)
+
+    def build(self, _variables) -> None:
+        for optimizer, network in self.pairs:
+            optimizer.build(network.trainable_variables)
+
+
+def _record(trackers: list[keras.metrics.Metric], values: list, logged) -> tuple[list, dict]:
+    """The trackers' variables after one ``update_state`` each, and their results."""
+    new, logs = [], {}
+    for tracker, value in zip(trackers, logged):
+        mine = values[len(new) : len(new) + len(tracker.variables)]
+        mine = tracker.stateless_update_state(mine, value)
+        logs[tracker.name] = tracker.stateless_result(mine)
+        new += mine
+    return new, logs
+
+
+def _cotangent(optimizer, values: list, loss):
+    """Where a loss's gradient starts: 1, times the optimizer's loss scale under mixed_float16."""
+    with keras.StatelessScope(state_mapping=list(zip(optimizer.variables, values))):
+        return ops.cast(optimizer.scale_loss(ops.ones_like(loss)), loss.dtype)
+
+
 class Pix2Pix(keras.Model):
     """Generator and discriminator trained together by one ``fit``, each by its own Adam.
 
     Each step is pix2pix's: one generator pass, two discriminator passes (real, fake);
     the discriminator learns from ``disc_loss``, the generator from ``gen_gan_loss +
     l1_weight x gen_l1``. The logged ``loss`` is the sum of both, for progress and the
-    NaN guard.
+    NaN guard. TensorFlow and JAX run the same update (``tests/test_backends.py``).
     """
 
     def __init__(
@@ -161,12 +217,17 @@ class Pix2Pix(keras.Model):
 
         No ``optimizer`` for Keras: its default would build unused slots over both networks
         in ``fit``, be saved with the weights, and be logged to TensorBoard as the rate.
+        Under JAX the trainer's ``optimizer`` holds both (``_Optimizers``).
         """
         super().compile(optimizer=None, **kwargs)
         if keras.config.dtype_policy().name == "mixed_float16":
             g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
             d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        if _backend() == "jax":
+            self.optimizer = _Optimizers(
+                (g_optimizer, self.generator), (d_optimizer, self.discriminator)
+            )
 
     @property
     def metrics(self):
@@ -175,24 +236,75 @@ class Pix2Pix(keras.Model):
     def call(self, damaged, training=False):
         return self.generator(damaged, training=training)
 
+    def _gan_losses(self, damaged, clean, fake, real_logits, fake_logits):
+        """(generator loss, discriminator loss, the values ``metrics`` record, in order)."""
+        disc = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+        gan = _bce(fake_logits, 1.0)
+        l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
+        gen = gan + self.l1_weight * l1
+        return gen, disc, (disc + gen, disc, gan, l1)
+
     def _pair_losses(self, damaged, clean, training: bool):
         """(generator loss, discriminator loss) of one batch; the metrics record their parts."""
         fake = self.generator(damaged, training=training)
         real_logits = self.discriminator([damaged, clean], training=training)
         fake_logits = self.discriminator([damaged, fake], training=training)
-        disc = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
-        gan = _bce(fake_logits, 1.0)
-        l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
-        for tracker, value in zip(self.metrics, (disc + gan + self.l1_weight * l1, disc, gan, l1)):
+        gen, disc, logged = self._gan_losses(damaged, clean, fake, real_logits, fake_logits)
+        for tracker, value in zip(self.metrics, logged):
             tracker.update_state(value)
-        return gan + self.l1_weight * l1, disc
+        return gen, disc
 
-    def train_step(self, data):
-        if keras.backend.backend() != "tensorflow":
-            raise NotImplementedError(
-                f"the gan family trains under the tensorflow Keras backend, not "
-                f"{keras.backend.backend()}: set KERAS_BACKEND=tensorflow"
-            )
+    def _stateless_losses(self, weights, fixed, damaged, clean, training: bool):
+        """``_gan_losses`` as a pure function of both networks' (trainable, other) variables.
+
+        Also returns the others' new values: BatchNorm statistics after the generator and
+        after both discriminator passes (real, then fake, as under TensorFlow), the
+        dropout seed after the generator.
+        """
+        (g_weights, d_weights), (g_fixed, d_fixed) = weights, fixed
+        fake, g_fixed = self.generator.stateless_call(
+            g_weights, g_fixed, damaged, training=training
+        )
+        real_logits, d_fixed = self.discriminator.stateless_call(
+            d_weights, d_fixed, [damaged, clean], training=training
+        )
+        fake_logits, d_fixed = self.discriminator.stateless_call(
+            d_weights, d_fixed, [damaged, fake], training=training
+        )
+        gen, disc, logged = self._gan_losses(damaged, clean, fake, real_logits, fake_logits)
+        return (gen, disc), (logged, (g_fixed, d_fixed))
+
+    def _split(self, attribute: str, values: list) -> tuple[list, list]:
+        """The trainer's ``attribute`` variables' ``values`` as the generator's and the discriminator's."""
+        value = {id(v): x for v, x in zip(getattr(self, attribute), values)}
+        return tuple(
+            [value[id(v)] for v in getattr(network, attribute)]
+            for network in (self.generator, self.discriminator)
+        )
+
+    def _join(self, attribute: str, parts: tuple[list, list]) -> list:
+        """``_split`` undone: one value per variable of the trainer, in its order."""
+        value = {
+            id(v): x
+            for network, values in zip((self.generator, self.discriminator), parts)
+            for v, x in zip(getattr(network, attribute), values)
+        }
+        return [value[id(v)] for v in getattr(self, attribute)]
+
+    def train_step(self, *args):
+        """``(data)`` under TensorFlow; ``(state, data)`` under JAX, whose steps are pure."""
+        if _backend() == "jax":
+            return self._jax_train_step(*args)
+        return self._tf_train_step(*args)
+
+    def test_step(self, *args):
+        if _backend() == "jax":
+            return self._jax_test_step(*args)
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(args[0])
+        self._pair_losses(damaged, clean, training=False)
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    def _tf_train_step(self, data):
         import tensorflow as tf
 
         damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -208,10 +320,55 @@ class Pix2Pix(keras.Model):
             optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return {tracker.name: tracker.result() for tracker in self.metrics}
 
-    def test_step(self, data):
+    def _jax_train_step(self, state, data):
+        """One forward pass, then each loss pulled back to its own network only.
+
+        ``jax.vjp`` keeps the forward pass and returns the gradient of any mix of the two
+        losses; each network takes its own loss's (times its loss scale), as the two tapes
+        do under TensorFlow, and XLA drops the parts of each backward pass left unused.
+        """
+        import jax
+
+        weights, fixed, optimizer_values, metric_values = state
         damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
-        self._pair_losses(damaged, clean, training=False)
-        return {tracker.name: tracker.result() for tracker in self.metrics}
+        g_weights, d_weights = self._split("trainable_variables", weights)
+        before = self._split("non_trainable_variables", fixed)
+        (gen_loss, disc_loss), pullback, (logged, fixed) = jax.vjp(
+            lambda g, d: self._stateless_losses((g, d), before, damaged, clean, True),
+            g_weights,
+            d_weights,
+            has_aux=True,
+        )
+        g_values = optimizer_values[: len(self.g_optimizer.variables)]
+        d_values = optimizer_values[len(self.g_optimizer.variables) :]
+        g_grads, _ = pullback(
+            (_cotangent(self.g_optimizer, g_values, gen_loss), ops.zeros_like(disc_loss))
+        )
+        _, d_grads = pullback(
+            (ops.zeros_like(gen_loss), _cotangent(self.d_optimizer, d_values, disc_loss))
+        )
+        g_weights, g_values = self.g_optimizer.stateless_apply(g_values, g_grads, g_weights)
+        d_weights, d_values = self.d_optimizer.stateless_apply(d_values, d_grads, d_weights)
+        metric_values, logs = _record(self.metrics, metric_values, logged)
+        return logs, (
+            self._join("trainable_variables", (g_weights, d_weights)),
+            self._join("non_trainable_variables", fixed),
+            [*g_values, *d_values],
+            metric_values,
+        )
+
+    def _jax_test_step(self, state, data):
+        weights, fixed, metric_values = state
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        _, (logged, _) = self._stateless_losses(
+            self._split("trainable_variables", weights),
+            self._split("non_trainable_variables", fixed),
+            damaged,
+            clean,
+            False,
+        )
+        metric_values, logs = _record(self.metrics, metric_values, logged)
+        return logs, (weights, fixed, metric_values)
 
 
 def build_trainer(
