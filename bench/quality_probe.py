@@ -7,6 +7,9 @@ Training is ``restorebench.training.fit.fit``, the rule's own code (BatchNorm
 recalibration included), with every train image used (no validation hold-out) and
 a callback that ends the run once the budget is spent; the test split's restorations
 go to OUT_NPZ as uint8 ``restored`` (and ``found``, the paint masks of a blend model). Prints one JSON object with the training figures.
+
+A diffusion model's test split is also restored with each number of sampling steps of
+``SAMPLING_STEPS`` (``steps<k>`` in OUT_NPZ), each timed: sampling is its cost.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.quality import SAMPLING_STEPS
 from restorebench import accel, families
 from restorebench.dataset import read_split
 from restorebench.families.base import read_settings
@@ -29,6 +33,20 @@ import keras
 
 from restorebench.inference import restore_with
 from restorebench.training.fit import TrainOptions, fit
+
+
+def sampling_sweep(restorer: keras.Model, damaged: np.ndarray) -> tuple[dict, dict]:
+    """The test split restored with each of ``SAMPLING_STEPS`` steps: images and seconds per image."""
+    from restorebench.families.diffusion import resample
+
+    images, seconds = {}, {}
+    for steps in SAMPLING_STEPS:
+        sampler = resample(restorer, steps)
+        restore_with(sampler, damaged[:32])  # warm-up: graph tracing is not sampling
+        start = time.perf_counter()
+        images[f"steps{steps}"] = restore_with(sampler, damaged)
+        seconds[steps] = (time.perf_counter() - start) / len(damaged)
+    return images, seconds
 
 
 class Budget(keras.callbacks.Callback):
@@ -73,11 +91,19 @@ def main() -> None:
         )
         epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
     restorer, damaged = family.restorer(trainer), read_split(dataset, "test", masks=False).damaged
+    arrays, figures = {}, {}
+    if family.name == "diffusion":
+        sweep, figures["sampling_s_per_image"] = sampling_sweep(restorer, damaged)
+        arrays.update(sweep)
+    start = time.perf_counter()
     if family.with_paint_mask and getattr(settings, "blend", False):
-        restored, found = restore_with(family.with_paint_mask(restorer), damaged)
-        np.savez(out, restored=restored, found=found)
+        arrays["restored"], arrays["found"] = restore_with(
+            family.with_paint_mask(restorer), damaged
+        )
     else:
-        np.savez(out, restored=restore_with(restorer, damaged))
+        arrays["restored"] = restore_with(restorer, damaged)
+    figures["restore_s_per_image"] = (time.perf_counter() - start) / len(damaged)
+    np.savez(out, **arrays)
     print(
         json.dumps(
             {
@@ -85,6 +111,7 @@ def main() -> None:
                 "steps": budget.batches,
                 "images_seen": budget.batches * settings.batch_size,
                 "epochs": epochs,
+                **figures,
             }
         )
     )

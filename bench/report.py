@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from bench.quality import CONTENDERS
 from restorebench import contract
 
 GPU_NOTE = (
@@ -540,6 +541,14 @@ def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
             inpaint["ssim"] + 0.02,
             gan["ssim"] >= inpaint["ssim"] + 0.02,
         )
+    diffusion = scores.get("diffusion")
+    if diffusion and gan:
+        for metric in ("psnr", "ssim"):
+            targets[f"diffusion {metric.upper()} >= GAN's"] = (
+                diffusion[metric],
+                gan[metric],
+                diffusion[metric] >= gan[metric],
+            )
     vae = scores.get("vae")
     if vae:
         for m in contract.metrics_in("image"):
@@ -550,7 +559,7 @@ def quality_targets(scores: dict) -> dict[str, tuple[float, float, bool]]:
     return targets
 
 
-QUALITY_ROWS = ("damaged", "inpaint", "inpaint_oracle", "origin", "vae", "gan")
+# The rows of the quality tables, in this order.
 QUALITY_NAMES = {
     "damaged": "damaged input",
     "inpaint": "inpaint (classical)",
@@ -558,7 +567,9 @@ QUALITY_NAMES = {
     "origin": "origin's GAN (its notebook loop)",
     "vae": "our VAE",
     "gan": "our GAN",
+    "diffusion": "our diffusion (4 steps)",
 }
+QUALITY_ROWS = tuple(QUALITY_NAMES)
 
 
 def _contest_table(c: dict) -> list[str]:
@@ -630,6 +641,31 @@ def _mask_table(c: dict) -> list[str]:
     return lines
 
 
+def _sampling_table(c: dict) -> list[str]:
+    """The diffusion model's scores and restore time against its number of sampling steps."""
+    sweep = c["scores"].get("diffusion", {}).get("sampling")
+    if not sweep:
+        return []
+    specs = [*contract.metrics_in("image"), *contract.metrics_in("hole")[:1]]
+    lines = [
+        "",
+        (
+            "The diffusion model above, restoring the test split with other numbers of sampling "
+            "steps (the same trained network; one step is one pass, as for the GAN):"
+        ),
+        "",
+        "| steps | " + " | ".join(spec.label for spec in specs) + " | s per image |",
+        "|---" * (len(specs) + 2) + "|",
+    ]
+    for steps, r in sweep.items():
+        cells = " | ".join(spec.show(r[spec.name]) for spec in specs)
+        lines.append(f"| {steps} | {cells} | {r['s_per_image']:.4f} |")
+    gan = c["scores"].get("gan", {}).get("training", {}).get("restore_s_per_image")
+    if gan:
+        lines += ["", f"The GAN restores in {gan:.4f} s per image on the same machine."]
+    return lines
+
+
 def _damage_tables(c: dict) -> list[str]:
     if not any("buckets" in r for r in c["scores"].values()):
         return []  # results from before damage-aware scoring
@@ -670,6 +706,7 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
                 "",
             ]
             lines += _contest_table(c)
+            lines += _sampling_table(c)
             lines += _damage_tables(c)
             origin = c["scores"].get("origin")
             if origin:
@@ -700,7 +737,7 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
         ]
         for t in trials:
             ref = t["scores"]
-            for name in ("gan", "vae", "origin"):
+            for name in CONTENDERS:
                 r = ref.get(name)
                 if r is None:
                     continue

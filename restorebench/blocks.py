@@ -18,8 +18,10 @@ BN_MOMENTUM = 0.9
 
 
 # The normalization a block can use. BatchNorm is pix2pix's; a diffusion denoiser sees
-# inputs whose statistics change with the noise level, so it normalizes per image (groups).
+# inputs whose statistics change with the noise level, so it normalizes per image, in
+# channel groups (at most 8: one group per channel, instance norm, loses colour levels).
 NORMALIZATIONS = ("batch", "group")
+GROUPS = 8
 
 
 def _init(seed: int) -> keras.initializers.Initializer:
@@ -30,7 +32,7 @@ def _normalize(x, kind: str, name: str):
     if kind == "batch":
         return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if kind == "group":
-        return layers.GroupNormalization(math.gcd(x.shape[-1], 32), name=f"{name}_gn")(x)
+        return layers.GroupNormalization(math.gcd(x.shape[-1], GROUPS), name=f"{name}_gn")(x)
     raise ValueError(f"unknown normalization '{kind}', expected one of {NORMALIZATIONS}")
 
 

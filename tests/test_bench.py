@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from bench.quality import FACES
+from bench.quality import CONTENDERS, FACES, SAMPLING_STEPS
 from restorebench import contract
 
 pytestmark = pytest.mark.workflow
@@ -128,12 +128,17 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     (contest,) = quick_run[0]["items"]["quality"]
     assert contest["size"] == 32 and contest["test_images"] + contest["train_images"] == 1000
     scores = contest["scores"]
-    assert set(scores) == {*contract.BASELINES, "gan", "vae", "origin"}
-    for name in ("inpaint", "gan", "vae"):  # the restorers that find the damage themselves
+    assert set(scores) == {*contract.BASELINES, *CONTENDERS}
+    for name in ("inpaint", "gan", "vae", "diffusion"):  # the restorers that find the damage
         assert set(scores[name]["mask"]) == {spec.name for spec in contract.MASK_SCORES}
     buckets = scores["gan"]["buckets"]
     assert sum(bucket["n"] for bucket in buckets.values()) == contest["test_images"]
-    for name in ("gan", "vae", "origin"):
+    sweep = scores["diffusion"]["sampling"]
+    assert list(sweep) == [str(steps) for steps in SAMPLING_STEPS]
+    assert sweep["1"]["s_per_image"] < sweep["64"]["s_per_image"]  # 64 passes against one
+    assert sweep["4"]["psnr"] == pytest.approx(scores["diffusion"]["psnr"])  # its own 4 steps
+    assert "| 64 |" in quick_run[1] and "diffusion PSNR >= GAN's" in quick_run[1]
+    for name in CONTENDERS:
         assert (
             scores[name]["training"]["train_s"] >= contest["budget_s"]
             and scores[name]["training"]["steps"] > 0

@@ -38,6 +38,9 @@ from restorebench.families.base import CommonSettings, Family
 DENOISER = "diffusion_denoiser"
 START_NOISE = "start_noise"  # the sampler's fixed starting noise, a layer of the restorer
 STEP_TIME = "step_time"  # the layers giving each step's t, ``{STEP_TIME}{k}``
+# Training draws t = u ** (1 / TIME_POWER), u uniform: density TIME_POWER t^(TIME_POWER - 1),
+# most of it at high noise, where a few-step sampler takes its first and hardest step.
+TIME_POWER = 3.0
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,8 @@ class Diffusion(keras.Model):
         return damaged if training else self.sampler(damaged)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        t = keras.random.uniform((ops.shape(y)[0], 1), seed=self.noise)
+        u = keras.random.uniform((ops.shape(y)[0], 1), seed=self.noise)
+        t = ops.power(u, 1.0 / TIME_POWER)
         noise = keras.random.normal(ops.shape(y), seed=self.noise)
         spread = ops.reshape(t, (-1, 1, 1, 1))
         noisy = (1.0 - spread) * (2.0 * y - 1.0) + spread * noise
