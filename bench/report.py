@@ -11,7 +11,14 @@ GPU_NOTE = (
     "No GPU was lent to this issue (the `device` tool's status: `can_start_another: false`), so the "
     "GPU item (GAN and VAE training at 256 px with mixed precision and XLA on and off under "
     "`KERAS_BACKEND=jax`; target >= 2,000 images/s for the GAN on an H100) is **not measured**. "
-    "Everything else here is CPU-only and stands on its own."
+    "Everything else here is CPU-only and stands on its own.\n\n"
+    "The script that measures it, ready for a GPU: `python -m bench.gpu_probe OUT.json` "
+    "(`bench/gpu_probe.py`): under `KERAS_BACKEND=jax`, the VAE and the GAN of the humanface8000 "
+    "preset at 256 px, batch 16 / 64 / 128, in float32, mixed_bfloat16 and mixed_bfloat16 with XLA, "
+    "each in a process of its own: training images/s, the compile and first epoch, one epoch of "
+    "humanface8000's 6,980 training pairs (7,347 less the 5% validation) and 100 of them, and the "
+    "peak GPU memory (`device.memory_stats()`); a markdown table on screen, the rows in `OUT.json`. "
+    "`--quick` checks it on a CPU at 32 px (done: every row ran). It is not part of `make bench`."
 )
 
 
@@ -574,16 +581,22 @@ QUALITY_ROWS = tuple(QUALITY_NAMES)
 
 def _contest_table(c: dict) -> list[str]:
     lines = [
-        f"| model | {_score_header()[0]} | trained: steps, images seen, epochs |",
-        f"|---{_score_header()[1]}|---|",
+        f"| model | {_score_header()[0]} | trained: steps, images seen (per s), epochs | restore ms per image |",
+        f"|---{_score_header()[1]}|---|---|",
     ]
     for name in QUALITY_ROWS:
         r = c["scores"].get(name)
         if r is None:
             continue
         t = r.get("training")
-        trained = f"{t['steps']:,}, {t['images_seen']:,}, {t['epochs']}" if t else "-"
-        lines.append(f"| {QUALITY_NAMES[name]} | {_score_cells(r)} | {trained} |")
+        trained = "-"
+        if t:
+            rate = f" ({t['images_seen'] / t['train_s']:.0f})" if t.get("train_s") else ""
+            trained = f"{t['steps']:,}, {t['images_seen']:,}{rate}, {t['epochs']}"
+        restore = (
+            f"{1000 * t['restore_s_per_image']:.1f}" if t and "restore_s_per_image" in t else "-"
+        )
+        lines.append(f"| {QUALITY_NAMES[name]} | {_score_cells(r)} | {trained} | {restore} |")
     return lines
 
 
@@ -660,9 +673,6 @@ def _sampling_table(c: dict) -> list[str]:
     for steps, r in sweep.items():
         cells = " | ".join(spec.show(r[spec.name]) for spec in specs)
         lines.append(f"| {steps} | {cells} | {r['s_per_image']:.4f} |")
-    gan = c["scores"].get("gan", {}).get("training", {}).get("restore_s_per_image")
-    if gan:
-        lines += ["", f"The GAN restores in {gan:.4f} s per image on the same machine."]
     return lines
 
 
@@ -687,7 +697,8 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
             "portraits, `source: clean`: our damage model, calibrated to humanface8000's damaged inputs "
             "(docs/data.md), the stable name-hash split, center crop) each "
             "contender trains from scratch for the **same wall-clock budget**, one after another on the same "
-            "cores: our GAN and VAE with `config.yaml`'s `train:` recipe through the rule's own `fit` (every "
+            "cores: our GAN and VAE with `config.yaml`'s recipe and our diffusion model with "
+            "`configs/diffusion.yaml`'s (4 sampling steps), through the rule's own `fit` (every "
             "train image, no validation hold-out; BatchNorm recalibration after the budget, about a second), "
             "and the origin's GAN through its notebook loop (`bench/origin_reference.py`: batch 64, shuffled, "
             "its full-width networks; restored both in inference mode and with `training=True` as the "

@@ -187,6 +187,7 @@ class Diffusion(keras.Model):
         return damaged if training else self.sampler(damaged)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        x, y = ops.convert_to_tensor(x), ops.convert_to_tensor(y)  # JAX without jit passes arrays
         u = keras.random.uniform((ops.shape(y)[0], 1), seed=self.noise)
         t = ops.power(u, 1.0 / TIME_POWER)
         noise = keras.random.normal(ops.shape(y), seed=self.noise)
