@@ -59,7 +59,8 @@ FULL = {
     "score": {"size": 64, "test": 816, "train": 64},
     "viewer": {"images": 8164, "size": 256, "steps": 100},
     "demo_overrides": {},
-    "quality": {"sizes": [64, 128], "budget_s": 300},
+    # Issue 18's budgets: the study's own 256 px gets the most time.
+    "quality": {"budgets_s": {64: 300, 128: 600, 256: 1800}},
 }
 TINY_NETS = {
     "vae": {"filters": [8, 16], "latent_dim": 4, "batch_size": 4},
@@ -102,7 +103,7 @@ QUICK = {
         },
         "score": {"bootstrap": 100},
     },
-    "quality": {"sizes": [32], "budget_s": 5},
+    "quality": {"budgets_s": {32: 5}},
 }
 ITEMS = (
     "prepare",
@@ -187,6 +188,14 @@ def with_trials(document: dict) -> dict:
     return {**document, "quality_trials": trials}
 
 
+def write_outputs(document: dict, markdown: Path) -> None:
+    """BENCHMARKS.md and, beside it, the time-to-quality plot it shows."""
+    plot = markdown.parent / report.CURVE_PLOT
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    report.plot_time_to_quality(document, plot)
+    markdown.write_text(report.markdown(with_trials(document)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every item at toy sizes (smoke test)")
@@ -210,9 +219,19 @@ def main() -> None:
         default=quality.FACES,
         help="the quality item's folder of clean photos (default: the team's faces-dev)",
     )
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(size) for size in text.split(",")],
+        help="the quality item at these of the profile's sizes only (with --merge the others stay)",
+    )
+    parser.add_argument(
+        "--contenders",
+        type=lambda text: text.split(","),
+        help=f"the quality item's contenders, a subset of {', '.join(quality.CONTENDERS)}",
+    )
     args = parser.parse_args()
     if args.from_results:
-        args.markdown.write_text(report.markdown(with_trials(json.loads(args.results.read_text()))))
+        write_outputs(json.loads(args.results.read_text()), args.markdown)
         return
     only = set(args.only.split(","))
     unknown = only - set(ITEMS)
@@ -221,6 +240,15 @@ def main() -> None:
             f"--only: unknown item(s) {', '.join(sorted(unknown))}; choose from {', '.join(ITEMS)}"
         )
     profile = {**(QUICK if args.quick else FULL), "photos": str(args.photos)}
+    if args.sizes:
+        budgets = profile["quality"]["budgets_s"]
+        if set(args.sizes) - set(budgets):
+            parser.error(f"--sizes: the profile's quality sizes are {', '.join(map(str, budgets))}")
+        profile["quality"] = {"budgets_s": {size: budgets[size] for size in args.sizes}}
+    if args.contenders:
+        if set(args.contenders) - set(quality.CONTENDERS):
+            parser.error(f"--contenders: choose from {', '.join(quality.CONTENDERS)}")
+        profile["quality"] = {**profile["quality"], "contenders": args.contenders}
     described = machine.describe()
     scratch = args.scratch / ("quick" if args.quick else "full")
     scratch.mkdir(parents=True, exist_ok=True)
@@ -235,6 +263,8 @@ def main() -> None:
     }
     if args.merge:  # the earlier run's other items stay; its machine description and mode too
         earlier = json.loads(args.results.read_text())
+        if "quality" in results:
+            results["quality"] = quality.merge(earlier["items"].get("quality"), results["quality"])
         earlier["items"].update(results)
         # An earlier rerun no longer describes the items run again now.
         kept = [
@@ -248,7 +278,7 @@ def main() -> None:
         document = earlier
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    args.markdown.write_text(report.markdown(with_trials(document)))
+    write_outputs(document, args.markdown)
     items.log(f"wrote {args.markdown} and {args.results} ({document['suite_s'] / 60:.1f} min)")
 
 

@@ -20,6 +20,8 @@ With ``--budget`` it instead trains for that many seconds on shuffled batches (t
 quality benchmark's reference), then restores the uint8 ``damaged`` array of
 IN.npz twice: in inference mode, and with ``training=True`` as the TensorFlow pix2pix
 tutorial the notebook follows does (BatchNorm on batch statistics, dropout on).
+``--checkpoints`` adds the same two restorations at those training seconds (off the
+clock), the curve the quality benchmark reads time to quality from.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ import tensorflow as tf
 FILTERS = [64, 128, 128, 256, 256, 512, 512, 512]
 DISCRIMINATOR_FILTERS = [64, 128, 256, 512]
 INIT = keras.initializers.RandomNormal(0.0, 0.02)
+MODES = (
+    "inference",
+    "training_mode",
+)  # how --predict is restored: dropout and batch statistics off, on
 
 
 def downsample(filters: int, batchnorm: bool = True) -> keras.Sequential:
@@ -195,28 +201,49 @@ def run(folder: Path, size: int, batch: int = 64, steps: int = 5, warmup: int = 
 
 
 def train_for(
-    folder: Path, size: int, budget_s: float, batch: int = 64, seed: int = 0
-) -> tuple[keras.Model, dict]:
-    """Train from scratch until ``budget_s`` seconds have passed (checked after each step)."""
+    folder: Path,
+    size: int,
+    budget_s: float,
+    batch: int = 64,
+    seed: int = 0,
+    checkpoints: list[float] = (),
+    probe=None,
+) -> tuple[keras.Model, dict, list]:
+    """Train from scratch until ``budget_s`` seconds of training have passed (checked after each step).
+
+    After the first step past each of ``checkpoints`` (training seconds) the clock stops
+    for ``probe(generator)``; its results come back as (seconds, steps, result) rows.
+    """
     keras.utils.set_random_seed(seed)
     step_fn, gen = trainer(size)
     data = shuffled_pairs(folder, size, batch, seed)
-    start, steps, epochs = time.perf_counter(), 0, 0
-    while time.perf_counter() - start < budget_s:
+    pending, curve = sorted(checkpoints), []
+    start, paused, steps, epochs = time.perf_counter(), 0.0, 0, 0
+
+    def elapsed() -> float:
+        return time.perf_counter() - start - paused
+
+    while elapsed() < budget_s:
         epochs += 1
         for damaged, clean in data:
             float(step_fn(damaged, clean)[0])
             steps += 1
-            if time.perf_counter() - start >= budget_s:
+            now = elapsed()
+            if now >= budget_s:
                 break
+            if pending and now >= pending[0]:
+                while pending and now >= pending[0]:
+                    pending.pop(0)
+                stopped = time.perf_counter()
+                curve.append((now, steps, probe(gen)))
+                paused += time.perf_counter() - stopped
     if steps == 0:
         raise ValueError(f"{folder}: fewer than {batch} pairs, not one batch to train on")
-    return gen, {
-        "train_s": time.perf_counter() - start,
-        "steps": steps,
-        "images_seen": steps * batch,
-        "epochs": epochs,
-    }
+    return (
+        gen,
+        {"train_s": elapsed(), "steps": steps, "images_seen": steps * batch, "epochs": epochs},
+        curve,
+    )
 
 
 def restore(gen: keras.Model, damaged, training: bool, batch: int = 64):
@@ -247,6 +274,11 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="the .npz to write, with 'inference' and 'training_mode' arrays"
     )
+    parser.add_argument(
+        "--checkpoints",
+        default="",
+        help="comma-separated training seconds at which --predict is also restored (curve<i>_<mode>)",
+    )
     args = parser.parse_args()
     if args.budget is None:
         print(json.dumps(run(args.folder, args.size, args.batch, args.steps, args.warmup)))
@@ -255,11 +287,20 @@ def main() -> None:
         parser.error("--budget needs --predict and --out")
     import numpy as np
 
-    gen, figures = train_for(args.folder, args.size, args.budget, args.batch)
     damaged = np.load(args.predict)["damaged"]
-    np.savez(
-        args.out, inference=restore(gen, damaged, False), training_mode=restore(gen, damaged, True)
+
+    def both_modes(gen: keras.Model) -> dict:
+        return {mode: restore(gen, damaged, mode == "training_mode") for mode in MODES}
+
+    checkpoints = [float(s) for s in args.checkpoints.split(",") if s]
+    gen, figures, curve = train_for(
+        args.folder, args.size, args.budget, args.batch, checkpoints=checkpoints, probe=both_modes
     )
+    arrays = both_modes(gen)
+    for i, (_, _, restored) in enumerate(curve):
+        arrays.update({f"curve{i}_{mode}": images for mode, images in restored.items()})
+    np.savez(args.out, **arrays)
+    figures.update(curve_s=[s for s, _, _ in curve], curve_steps=[n for _, n, _ in curve])
     print(json.dumps(figures))
 
 

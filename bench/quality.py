@@ -36,6 +36,12 @@ FACES = REPO.parent / "shared" / "data" / "faces-dev"
 TRIALS = REPO / "bench" / "quality_trials.json"
 CONTENDERS = ("gan", "vae", "diffusion", "origin")  # trained in this order
 SAMPLING_STEPS = (1, 4, 16, 64)  # the diffusion model's test split is also restored with these
+# Where on the way through its budget each contender restores the test split (off the
+# clock) for the time-to-quality curve; the budget's end is the final result itself.
+CURVE_FRACTIONS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 3 / 8, 1 / 2, 5 / 8, 3 / 4, 7 / 8)
+# What the curves are raced against: a contender's time to quality is the first
+# checkpoint at which it passes this reference's test score.
+QUALITY_BAR = "inpaint"
 
 
 # The diffusion family is not in config.yaml's default run; its preset holds its recipe.
@@ -134,6 +140,35 @@ def mean_scores(test, restored: np.ndarray, found: np.ndarray | None = None) -> 
     return result
 
 
+def score_curve(test, figures: dict, restored: list[np.ndarray], final: dict) -> list[dict]:
+    """The checkpoints' PSNR and SSIM, then the final result at the budget's end.
+
+    ``figures`` are the child's (``curve_s``, ``curve_steps``, ``train_s``, ``steps``),
+    popped so that the training figures keep only their own.
+    """
+    seconds, steps = figures.pop("curve_s"), figures.pop("curve_steps")
+    points = []
+    for s, n, images in zip(seconds, steps, restored):
+        means = mean_scores(test, images)
+        points.append({"s": s, "steps": n, "psnr": means["psnr"], "ssim": means["ssim"]})
+    end = {"s": figures["train_s"], "steps": figures["steps"]}
+    return [*points, {**end, "psnr": final["psnr"], "ssim": final["ssim"]}]
+
+
+def time_to_quality(curve: list[dict], bar: dict) -> dict[str, float | None]:
+    """Training seconds at the first point that passes ``bar``'s PSNR, its SSIM and both
+    (None: not within the budget)."""
+
+    def first(passes) -> float | None:
+        return next((point["s"] for point in curve if passes(point)), None)
+
+    return {
+        "psnr": first(lambda p: p["psnr"] >= bar["psnr"]),
+        "ssim": first(lambda p: p["ssim"] >= bar["ssim"]),
+        "both": first(lambda p: p["psnr"] >= bar["psnr"] and p["ssim"] >= bar["ssim"]),
+    }
+
+
 def references(dataset: Path) -> dict[str, dict]:
     """The damaged input, the classical inpainting baseline and its oracle (the true
     mask filled), as the workflow scores them."""
@@ -158,12 +193,17 @@ def train_and_score(
     scratch: Path,
     threads: int,
     overrides: dict | None = None,
+    precision: str = "auto",
 ) -> dict:
-    """Train one contender for ``budget_s`` seconds in a child process; its test scores and training figures."""
+    """Train one contender for ``budget_s`` seconds in a child process; its test scores and training figures.
+
+    ``precision`` (``train.precision``) is ours only: the origin's loop is float32 as it was.
+    """
     from restorebench.dataset import read_split
 
     test = read_split(dataset, "test")
     out = scratch / f"{name}-{size}-restored.npz"
+    checkpoints = ",".join(f"{fraction * budget_s:.3f}" for fraction in CURVE_FRACTIONS)
     start = time.perf_counter()
     if name == "origin":
         given = scratch / f"{dataset.stem}-test-damaged.npz"
@@ -179,15 +219,19 @@ def train_and_score(
             str(given),
             "--out",
             str(out),
+            "--checkpoints",
+            checkpoints,
             threads=threads,
         )
         restored = np.load(out)
         modes = {mode: mean_scores(test, restored[mode]) for mode in ("inference", "training_mode")}
         best = max(modes, key=lambda mode: modes[mode]["psnr"])
+        curve = [restored[f"curve{i}_{best}"] for i in range(len(figures["curve_s"]))]
         return {
             **modes[best],
             "prediction": best,
             "other_mode": modes,
+            "curve": score_curve(test, figures, curve, modes[best]),
             "training": figures,
             "settings": "bench/origin_reference.py",
             "wall_s": time.perf_counter() - start,
@@ -200,11 +244,15 @@ def train_and_score(
         json.dumps(settings),
         str(budget_s),
         str(out),
+        precision,
+        checkpoints,
         threads=threads,
     )
     restored = np.load(out)
     found = restored.get("found")
     scores = mean_scores(test, restored["restored"], found)
+    curve = [restored[f"curve{i}"] for i in range(len(figures["curve_s"]))]
+    scores["curve"] = score_curve(test, figures, curve, scores)
     seconds = figures.pop("sampling_s_per_image", {})
     if seconds:
         scores["sampling"] = {
@@ -234,6 +282,7 @@ def contest(
     models=CONTENDERS,
     overrides: dict | None = None,
     photos: Path = FACES,
+    precision: str = "auto",
 ) -> dict:
     """Every contender at one size and budget, plus the references, on one dataset."""
     from restorebench.dataset import read_names
@@ -244,7 +293,7 @@ def contest(
     for name in models:
         log(f"quality {size} px: training {name} for {budget_s:.0f} s")
         scores[name] = train_and_score(
-            name, dataset, size, budget_s, scratch, threads, (overrides or {}).get(name)
+            name, dataset, size, budget_s, scratch, threads, (overrides or {}).get(name), precision
         )
         log(
             f"quality {size} px: {name} PSNR {scores[name]['psnr']:.2f} dB, SSIM {scores[name]['ssim']:.4f}"
@@ -252,6 +301,7 @@ def contest(
     return {
         "size": size,
         "budget_s": budget_s,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "photos": str(photos),
         "train_images": len(read_names(dataset, "train")),
         "test_images": len(read_names(dataset, "test")),
@@ -260,13 +310,25 @@ def contest(
 
 
 def item(profile: dict, scratch: Path) -> list[dict]:
-    """The suite's item: every contender at every size of the profile."""
-    q = profile["quality"]
+    """The suite's item: the contenders at every size of the profile, each size under its budget."""
     photos = Path(profile.get("photos", FACES))
+    models = profile["quality"].get("contenders", CONTENDERS)
     return [
-        contest(size, q["budget_s"], scratch / "quality", profile["cores"], photos=photos)
-        for size in q["sizes"]
+        contest(int(size), budget_s, scratch / "quality", profile["cores"], models, photos=photos)
+        for size, budget_s in profile["quality"]["budgets_s"].items()
     ]
+
+
+def merge(earlier, now):
+    """The quality item after a rerun: the contests run now, and the earlier ones of other sizes.
+
+    Either side may be an item that failed (a dict with its error); then ``now`` wins.
+    """
+    if not isinstance(earlier, list) or not isinstance(now, list):
+        return now
+    rerun = {contest["size"] for contest in now}
+    kept = [contest for contest in earlier if contest["size"] not in rerun]
+    return sorted(kept + now, key=lambda contest: contest["size"])
 
 
 def _setting(text: str) -> tuple[str, str, object]:
@@ -297,6 +359,11 @@ def main() -> None:
         default=[],
         help="override the recipe, e.g. gan.blend=false",
     )
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        help="train.precision of our models (auto | float32 | mixed_bfloat16 | mixed_float16)",
+    )
     parser.add_argument("--label", required=True, help="what this trial changes, for the table")
     parser.add_argument(
         "--photos", type=Path, default=FACES, help="folder of clean photos (default: faces-dev)"
@@ -318,12 +385,15 @@ def main() -> None:
     for model, field, value in args.set:
         overrides.setdefault(model, {})[field] = value
     cores = len(os.sched_getaffinity(0))
-    result = contest(args.size, args.budget, args.scratch, cores, models, overrides, args.photos)
+    result = contest(
+        args.size, args.budget, args.scratch, cores, models, overrides, args.photos, args.precision
+    )
     trials = json.loads(TRIALS.read_text()) if TRIALS.exists() else []
     trials.append(
         {
             "label": args.label,
             "overrides": overrides,
+            "precision": args.precision,
             "date": time.strftime("%Y-%m-%d %H:%M"),
             **result,
         }

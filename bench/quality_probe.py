@@ -1,12 +1,19 @@
 """Child process: train one of our models for a wall-clock budget, then restore the test split.
 
-    python -m bench.quality_probe DATASET MODEL ENTRY_JSON BUDGET_S OUT_NPZ
+    python -m bench.quality_probe DATASET MODEL ENTRY_JSON BUDGET_S OUT_NPZ PRECISION [CHECKPOINTS_S]
 
-MODEL is the config entry's name and ENTRY_JSON its entry (``family`` and settings).
+MODEL is the config entry's name and ENTRY_JSON its entry (``family`` and settings);
+PRECISION is ``train.precision`` (``auto``: the workflow's own choice).
 Training is ``restorebench.training.fit.fit``, the rule's own code (BatchNorm
 recalibration included), with every train image used (no validation hold-out) and
 a callback that ends the run once the budget is spent; the test split's restorations
 go to OUT_NPZ as uint8 ``restored`` (and ``found``, the paint masks of a blend model). Prints one JSON object with the training figures.
+
+CHECKPOINTS_S (comma-separated training seconds) asks for the curve that time to
+quality is read from: at each checkpoint the clock stops, the restorer as it stands
+(BatchNorm recalibrated on a few batches, as ``fit`` does at the end) restores the test
+split into ``curve<i>``, and the clock goes on. Nothing is chosen from the curve, so
+scoring it on the test split leaks nothing into training.
 
 A diffusion model's test split is also restored with each number of sampling steps of
 ``SAMPLING_STEPS`` (``steps<k>`` in OUT_NPZ), each timed: sampling is its cost.
@@ -32,7 +39,11 @@ accel.configure()  # before Keras is first imported, by the imports below
 import keras
 
 from restorebench.inference import restore_with
+from restorebench.training.batches import PairBatches
+from restorebench.training.batchnorm import recalibrate_batchnorm
 from restorebench.training.fit import TrainOptions, fit
+
+CURVE_RECALIBRATION_BATCHES = 20  # fewer than fit's final 100: a checkpoint's cost is not training
 
 
 def sampling_sweep(restorer: keras.Model, damaged: np.ndarray) -> tuple[dict, dict]:
@@ -50,48 +61,84 @@ def sampling_sweep(restorer: keras.Model, damaged: np.ndarray) -> tuple[dict, di
 
 
 class Budget(keras.callbacks.Callback):
-    """Stops training after the first batch that ends past ``seconds``."""
+    """Stops training after the first batch that ends past ``seconds`` of training.
 
-    def __init__(self, seconds: float):
+    With ``checkpoints`` (training seconds, ascending) it calls ``probe(trainer)`` after
+    the first batch past each one, off the clock, and keeps what it returns in ``curve``.
+    """
+
+    def __init__(self, seconds: float, checkpoints: list[float] = (), probe=None):
         super().__init__()
         self.seconds = seconds
         self.batches = 0
+        self.pending = sorted(checkpoints)
+        self.probe = probe
+        self.curve: list[tuple[float, int, object]] = []
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
+        self.paused = 0.0
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches += 1
-        self.elapsed = time.perf_counter() - self.start
+        self.elapsed = time.perf_counter() - self.start - self.paused
+        if self.pending and self.elapsed >= self.pending[0] and self.elapsed < self.seconds:
+            while self.pending and self.elapsed >= self.pending[0]:
+                self.pending.pop(0)
+            stopped = time.perf_counter()
+            self.curve.append((self.elapsed, self.batches, self.probe(self.model)))
+            self.paused += time.perf_counter() - stopped
         if self.elapsed >= self.seconds:
             self.model.stop_training = True
 
 
+def curve_probe(family, train, damaged: np.ndarray, batch_size: int):
+    """What a checkpoint records: the test split restored by the trainer as it stands."""
+    batches = PairBatches(train.damaged, train.clean, batch_size, shuffle=True, seed=7)
+
+    def probe(trainer: keras.Model) -> np.ndarray:
+        restorer = family.restorer(trainer)
+        recalibrate_batchnorm(restorer, batches, limit=CURVE_RECALIBRATION_BATCHES)
+        return restore_with(restorer, damaged)
+
+    return probe
+
+
 def main() -> None:
-    dataset, model, entry, budget_s, out = (
+    dataset, model, entry, budget_s, out, precision = (
         Path(sys.argv[1]),
         sys.argv[2],
         json.loads(sys.argv[3]),
         float(sys.argv[4]),
         sys.argv[5],
+        sys.argv[6],
     )
+    checkpoints = [float(s) for s in sys.argv[7].split(",")] if len(sys.argv) > 7 else []
     family = families.load(entry["family"])
     settings = read_settings(family.settings, {**entry, "epochs": 1_000_000}, f"models.{model}")
-    budget = Budget(budget_s)
+    damaged = read_split(dataset, "test", masks=False).damaged
+    probe = curve_probe(
+        family, read_split(dataset, "train", masks=False), damaged, settings.batch_size
+    )
+    budget = Budget(budget_s, checkpoints, probe)
     with tempfile.TemporaryDirectory() as scratch:
         trainer = fit(
             model,
             family.name,
             settings,
             dataset,
-            TrainOptions(seed=42, validation_fraction=0.0),
+            TrainOptions(seed=42, validation_fraction=0.0, precision=precision),
             history=Path(scratch) / "history.csv",
             backup_dir=Path(scratch) / "backup",
             callbacks=[budget],
         )
         epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
-    restorer, damaged = family.restorer(trainer), read_split(dataset, "test", masks=False).damaged
-    arrays, figures = {}, {}
+    restorer = family.restorer(trainer)
+    arrays = {f"curve{i}": restored for i, (_, _, restored) in enumerate(budget.curve)}
+    figures: dict = {
+        "curve_s": [s for s, _, _ in budget.curve],
+        "curve_steps": [n for _, n, _ in budget.curve],
+    }
     if family.name == "diffusion":
         sweep, figures["sampling_s_per_image"] = sampling_sweep(restorer, damaged)
         arrays.update(sweep)
@@ -111,6 +158,7 @@ def main() -> None:
                 "steps": budget.batches,
                 "images_seen": budget.batches * settings.batch_size,
                 "epochs": epochs,
+                "precision": accel.resolve_precision(precision, accel.gpu_count()),
                 **figures,
             }
         )

@@ -12,7 +12,9 @@ import sys
 import pytest
 from conftest import REPO
 
-from bench.quality import CONTENDERS, FACES, SAMPLING_STEPS
+from bench import quality
+from bench.quality import CONTENDERS, CURVE_FRACTIONS, FACES, SAMPLING_STEPS
+from bench.report import CURVE_PLOT
 from restorebench import contract
 
 pytestmark = pytest.mark.workflow
@@ -146,7 +148,40 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     assert (
         scores["inpaint"]["psnr"] > scores["damaged"]["psnr"]
     )  # the classical baseline needs no training
-    assert "GAN SSIM >= inpaint + 0.02" in quick_run[1]
+    for name in CONTENDERS:  # every contender's curve ends at its final result
+        curve = scores[name]["curve"]
+        assert 1 <= len(curve) <= len(CURVE_FRACTIONS) + 1
+        seconds = [point["s"] for point in curve]
+        assert seconds == sorted(seconds) and seconds[-1] == scores[name]["training"]["train_s"]
+        assert curve[-1]["psnr"] == scores[name]["psnr"]
+        assert all(0 < point["ssim"] <= 1 for point in curve)
+    markdown = quick_run[1]
+    assert "GAN SSIM >= inpaint + 0.01" in markdown and "VAE SSIM >= inpaint + 0.01" in markdown
+    assert "Time to quality" in markdown and "| our VAE |" in markdown
+    assert (quick_run[2] / CURVE_PLOT).stat().st_size > 0
+
+
+def test_time_to_quality_is_the_first_point_past_the_bar():
+    curve = [
+        {"s": 10, "psnr": 20.0, "ssim": 0.90},
+        {"s": 20, "psnr": 26.0, "ssim": 0.80},
+        {"s": 40, "psnr": 25.0, "ssim": 0.95},
+        {"s": 80, "psnr": 27.0, "ssim": 0.96},
+    ]
+    bar = {"psnr": 25.5, "ssim": 0.94}
+    assert quality.time_to_quality(curve, bar) == {"psnr": 20, "ssim": 40, "both": 80}
+    assert quality.time_to_quality(curve, {"psnr": 30, "ssim": 0.5})["psnr"] is None
+
+
+def test_a_rerun_of_some_sizes_keeps_the_other_sizes_contests():
+    earlier = [{"size": 64, "run": 1}, {"size": 128, "run": 1}]
+    assert quality.merge(earlier, [{"size": 256, "run": 2}, {"size": 128, "run": 2}]) == [
+        {"size": 64, "run": 1},
+        {"size": 128, "run": 2},
+        {"size": 256, "run": 2},
+    ]
+    failed = {"error": "no photos"}
+    assert quality.merge(earlier, failed) == failed and quality.merge(failed, earlier) == earlier
 
 
 def test_markdown_reports_each_item_beside_its_target(quick_run):
