@@ -7,6 +7,7 @@ the pix2pix paper and of the origin notebooks; weights start from N(0, 0.02).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import keras
 from keras import layers, ops
@@ -120,6 +121,40 @@ def up(x, filters: int, *, dropout: float, seed: int, name: str, norm: str = "ba
     if dropout:
         x = layers.Dropout(dropout, seed=seed, name=f"{name}_dropout")(x)
     return layers.ReLU(name=f"{name}_act")(x)
+
+
+def decode(
+    x,
+    skips: list,
+    filters: list[int],
+    *,
+    seed: int,
+    norm: str = "batch",
+    dropout: float = 0.0,
+    dropout_levels: int = 3,
+    per_level: Callable[[object, int], object] | None = None,
+):
+    """The U-Net up path every family's decoder shares, from the bottom ``x`` to level 0.
+
+    One ``up`` block per level above the deepest of ``encode``'s ``skips``, each joined to
+    that level's skip; one loop, so the GAN and the diffusion denoiser cannot drift apart.
+    ``dropout`` goes on the ``dropout_levels`` deepest up blocks only (pix2pix). The
+    optional ``per_level(x, level)`` rewrites each up block's output before its skip joins
+    (the diffusion denoiser adds its noise-level shift there).
+    """
+    for step, level in enumerate(reversed(range(len(filters) - 1))):
+        x = up(
+            x,
+            filters[level],
+            dropout=dropout if step < dropout_levels else 0.0,
+            seed=seed + level,
+            name=f"up{level}",
+            norm=norm,
+        )
+        if per_level is not None:
+            x = per_level(x, level)
+        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+    return x
 
 
 def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, norm: str = "batch"):

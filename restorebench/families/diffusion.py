@@ -25,12 +25,12 @@ from keras import layers, ops
 
 from restorebench.accel import per_replica
 from restorebench.blocks import (
+    decode,
     encode,
     levels,
     needs_input,
     pixel_loss,
     to_image,
-    up,
     with_paint_mask,
 )
 from restorebench.families.base import CommonSettings, Family
@@ -100,12 +100,14 @@ def build_denoiser(
     x = layers.Concatenate(name="noisy_and_damaged")([noisy, damaged])
     skips = encode(x, filters, seed=seed, prefix="down", norm="group")
     x = _add_time(skips[-1], embedding, seed + 500, "time_bottom")
-    for level in reversed(range(len(filters) - 1)):
-        x = up(
-            x, filters[level], dropout=0.0, seed=seed + 100 + level, name=f"up{level}", norm="group"
-        )
-        x = _add_time(x, embedding, seed + 500 + level, f"time{level}")
-        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+    x = decode(
+        x,
+        skips,
+        filters,
+        seed=seed + 100,
+        norm="group",
+        per_level=lambda x, level: _add_time(x, embedding, seed + 500 + level, f"time{level}"),
+    )
     output = to_image(
         x,
         seed=seed + 200,

@@ -14,12 +14,12 @@ from keras import layers, ops
 
 from restorebench.accel import per_replica
 from restorebench.blocks import (
+    decode,
     encode,
     levels,
     needs_input,
     pixel_loss,
     to_image,
-    up,
     with_paint_mask,
 )
 from restorebench.families.base import CommonSettings, Family
@@ -73,16 +73,7 @@ def build_generator(
     needs_input(blend, input_skip, key)
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     skips = encode(damaged, filters, seed=seed, prefix="down")
-    x = skips[-1]
-    for step, level in enumerate(reversed(range(len(filters) - 1))):
-        x = up(
-            x,
-            filters[level],
-            dropout=dropout if step < 3 else 0.0,
-            seed=seed + 100 + level,
-            name=f"up{level}",
-        )
-        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+    x = decode(skips[-1], skips, filters, seed=seed + 100, dropout=dropout)
     output = to_image(
         x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0], blend=blend
     )
