@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import items, machine, quality, report
+from bench import gpu_probe, items, machine, quality, report
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -183,9 +183,10 @@ def run(profile: dict, only: set[str], scratch: Path) -> dict:
 
 
 def with_trials(document: dict) -> dict:
-    """The results plus the recorded quality lever trials, for the markdown only."""
+    """The results plus the recorded quality lever trials and GPU rows, for the markdown only."""
     trials = json.loads(quality.TRIALS.read_text()) if quality.TRIALS.exists() else []
-    return {**document, "quality_trials": trials}
+    gpu = json.loads(gpu_probe.RESULTS.read_text())["rows"] if gpu_probe.RESULTS.exists() else []
+    return {**document, "quality_trials": trials, "gpu": gpu}
 
 
 def write_outputs(document: dict, markdown: Path) -> None:

@@ -1,16 +1,21 @@
 """GPU training throughput of our VAE and GAN under the JAX backend: BENCHMARKS.md's GPU figures.
 
-    python -m bench.gpu_probe OUT.json            # on a GPU: 256 px, the humanface8000 preset
-    python -m bench.gpu_probe OUT.json --quick    # anywhere: tiny sizes, checks the script
-    python -m bench.gpu_probe OUT.json --modes mixed_bfloat16+XLA --batches 64  # one row each
+    python -m bench.gpu_probe OUT.json              # on a GPU: 256 px, the humanface8000 preset
+    python -m bench.gpu_probe OUT.json --quick      # anywhere: tiny sizes, checks the script
+    python -m bench.gpu_probe OUT.json --plan gan:mixed_bfloat16+XLA:64,128 --deadline 300
+    python -m bench.gpu_probe bench/gpu_results.json --merge   # BENCHMARKS.md's GPU rows
 
-For each family, batch (16, 64, 128) and mode (float32, mixed_bfloat16, mixed_bfloat16 with
-XLA) it trains with ``restorebench.training``'s own trainer and input pipeline (``fit`` on
-``PairBatches`` of random uint8 pairs), one warm-up epoch then timed epochs, in a child
-process of its own so each peak GPU memory (``device.memory_stats()``) is its own and an
-out-of-memory batch fails alone. Under JAX, XLA off means each operation is dispatched on
-its own (``train.jit_compile: auto`` turns it on). Prints a markdown table and writes
-the rows as JSON; the epoch and 100-epoch times are training steps only (no validation).
+A plan entry ``family:mode:batches[:workers]`` is one child process: it builds the
+family's trainer of the humanface8000 preset with ``restorebench.training``'s own
+``build_trainer`` and trains it with ``fit`` on ``PairBatches`` of random uint8 pairs, each
+batch size in turn (ascending, so the process's peak GPU memory after a batch is that
+batch's): one epoch that compiles, then timed epochs. Beside each rate it times the step
+alone (``fit`` on one batch kept on the device) and one thread's input work (a batch made
+on the host, then copied to the device), so a row says whether the GPU or the host
+limits it. Input threads default to what ``fit`` uses (``accel.input_workers``). Rows stream to OUT.json as they finish and a
+``--deadline`` skips what would not fit, so a lease cut short still leaves figures.
+Under JAX, XLA off means each operation is dispatched on its own (``train.jit_compile:
+auto`` turns it on). Epoch and 100-epoch times are training steps only (no validation).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "gpu_results.json"  # BENCHMARKS.md's GPU section reads it
 PRESET = REPO / "configs" / "humanface8000.yaml"
 # humanface8000's train split (the pairs prepare writes at 256 px), less the 5% validation
 # hold-out (train.validation_fraction), as fit trains on it.
@@ -34,12 +40,45 @@ TRAIN_PAIRS = 7347
 TRAINED = round(TRAIN_PAIRS * 0.95)
 EPOCHS = 100
 MODES = {
-    "float32": ("float32", False),
-    "mixed_bfloat16": ("mixed_bfloat16", False),
     "mixed_bfloat16+XLA": ("mixed_bfloat16", True),
+    "float32+XLA": ("float32", True),
+    "mixed_bfloat16": ("mixed_bfloat16", False),
+    "float32": ("float32", False),
 }
-FULL = {"size": 256, "batches": (16, 64, 128), "steps": 8, "timed_epochs": 2}
-QUICK = {"size": 32, "batches": (4,), "steps": 2, "timed_epochs": 1}
+# Most wanted first: the recipe a GPU user gets (bf16 with XLA), its float32 twin, input
+# threads, then the op-by-op modes at one batch size.
+FULL_PLAN = (
+    "gan:mixed_bfloat16+XLA:16,64,128,256",
+    "vae:mixed_bfloat16+XLA:16,64,128,256",
+    "gan:float32+XLA:16,64,128",
+    "vae:float32+XLA:16,64,128",
+    "gan:mixed_bfloat16+XLA:128:4",
+    "gan:mixed_bfloat16:64",
+    "gan:float32:64",
+    "vae:mixed_bfloat16:64",
+    "vae:float32:64",
+)
+QUICK_PLAN = ("gan:mixed_bfloat16+XLA:2,4", "vae:float32:4", "gan:mixed_bfloat16+XLA:4:2")
+FULL = {"size": 256, "steps": 10, "timed_epochs": 2}
+QUICK = {"size": 32, "steps": 2, "timed_epochs": 1}
+
+
+def parse_plan(entry: str, quick: bool) -> dict:
+    """``family:mode:b1,b2[:workers]`` as a child's spec; refuses an unknown mode."""
+    parts = entry.split(":")
+    if len(parts) not in (3, 4) or parts[1] not in MODES:
+        raise SystemExit(
+            f"--plan {entry!r}: expected family:mode:batches[:workers], mode one of {list(MODES)}"
+        )
+    scale = QUICK if quick else FULL
+    return {
+        "family": parts[0],
+        "mode": parts[1],
+        "batches": sorted(int(b) for b in parts[2].split(",")),
+        "workers": int(parts[3]) if len(parts) == 4 else None,
+        "quick": quick,
+        **scale,
+    }
 
 
 def settings(family: str, quick: bool):
@@ -54,8 +93,38 @@ def settings(family: str, quick: bool):
     return read_settings(families.load(family).settings, entry, f"models.{family}")
 
 
-def measure(spec: dict) -> dict:
-    """One (family, batch, mode) in this process: images/s of the timed epochs, peak memory."""
+def _input_seconds(batches, jax) -> tuple[float, float]:
+    """Median seconds per batch on the host (index, flip, convert), then copied to the device."""
+    import numpy as np
+
+    host, copy = [], []
+    for index in range(len(batches)):
+        started = time.perf_counter()
+        pair = batches[index]
+        host.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        jax.block_until_ready(jax.device_put(pair))
+        copy.append(time.perf_counter() - started)
+    return float(np.median(host)), float(np.median(copy))
+
+
+def _resident_rate(trainer, pair, steps: int, keras) -> float:
+    """Images/s of ``fit`` on one batch kept on the device: the step alone, no input."""
+
+    class Resident(keras.utils.PyDataset):
+        def __len__(self):
+            return steps
+
+        def __getitem__(self, index):
+            return pair
+
+    started = time.perf_counter()
+    trainer.fit(Resident(), epochs=1, verbose=0)
+    return len(pair[0]) * steps / (time.perf_counter() - started)
+
+
+def measure(spec: dict):
+    """Each batch size of ``spec`` in this process, one row (a dict) yielded per batch."""
     from restorebench import accel
 
     accel.configure()  # before Keras is first imported
@@ -69,50 +138,104 @@ def measure(spec: dict) -> dict:
     if keras.backend.backend() != "jax":
         raise SystemExit(f"bench.gpu_probe measures the jax backend, not {keras.backend.backend()}")
     precision, jit = MODES[spec["mode"]]
-    size, batch, steps = spec["size"], spec["batch"], spec["steps"]
-    family_settings = dataclasses.replace(settings(spec["family"], spec["quick"]), batch_size=batch)
-    trainer = build_trainer(
-        spec["family"], size, family_settings, seed=0, precision=precision, jit_compile=jit
-    )
-    rng = np.random.default_rng(0)
-    pairs = rng.integers(0, 256, (2, batch * steps, size, size, 3), dtype=np.uint8)
-    batches = PairBatches(pairs[0], pairs[1], batch, shuffle=True, seed=0, flip=True)
-    started = time.perf_counter()
-    trainer.fit(batches, epochs=1, verbose=0)  # compiles
-    warmup = time.perf_counter() - started
-    started = time.perf_counter()
-    trainer.fit(batches, epochs=spec["timed_epochs"], verbose=0)
-    seconds = time.perf_counter() - started
-    rate = batch * steps * spec["timed_epochs"] / seconds
+    size, steps = spec["size"], spec["steps"]
     device = jax.devices()[0]
-    stats = device.memory_stats() or {}
-    epoch = (TRAINED // batch) * batch / rate
-    return {
-        **spec,
-        "device": device.device_kind,
-        "platform": device.platform,
-        "images_per_s": rate,
-        "warmup_s": warmup,
-        "epoch_s": epoch,
-        "epochs_100_h": epoch * EPOCHS / 3600,
-        "peak_gib": stats["peak_bytes_in_use"] / 2**30 if "peak_bytes_in_use" in stats else None,
-    }
+    workers = spec["workers"] or accel.input_workers(accel.gpu_count())
+    rng = np.random.default_rng(0)
+    for batch in spec["batches"]:
+        row = {key: spec[key] for key in ("family", "mode", "size")}
+        row |= {"batch": batch, "workers": workers}
+        try:
+            family_settings = dataclasses.replace(
+                settings(spec["family"], spec["quick"]), batch_size=batch
+            )
+            trainer = build_trainer(
+                spec["family"], size, family_settings, seed=0, precision=precision, jit_compile=jit
+            )
+            pairs = rng.integers(0, 256, (2, batch * steps, size, size, 3), dtype=np.uint8)
+            batches = PairBatches(
+                pairs[0], pairs[1], batch, shuffle=True, seed=0, flip=True, workers=workers
+            )
+            started = time.perf_counter()
+            trainer.fit(batches, epochs=1, verbose=0)  # compiles
+            warmup = time.perf_counter() - started
+            started = time.perf_counter()
+            trainer.fit(batches, epochs=spec["timed_epochs"], verbose=0)
+            seconds = time.perf_counter() - started
+            resident = _resident_rate(trainer, jax.device_put(batches[0]), steps, keras)
+        except (RuntimeError, MemoryError) as error:  # out of memory: a row; the next batch runs
+            yield row | {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"}
+            continue
+        rate = batch * steps * spec["timed_epochs"] / seconds
+        host, copy = _input_seconds(batches, jax)
+        stats = device.memory_stats() or {}
+        epoch = (TRAINED // batch) * batch / rate
+        yield row | {
+            "device": device.device_kind,
+            "platform": device.platform,
+            "host_cores": os.cpu_count(),
+            "jax": jax.__version__,
+            "keras": keras.__version__,
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
+            "images_per_s": rate,
+            "resident_images_per_s": resident,
+            "step_ms": 1000 * batch / rate,
+            "input_host_ms": 1000 * host,
+            "input_copy_ms": 1000 * copy,
+            "warmup_s": warmup,
+            "epoch_s": epoch,
+            "epochs_100_min": epoch * EPOCHS / 60,
+            "peak_gib": stats["peak_bytes_in_use"] / 2**30
+            if "peak_bytes_in_use" in stats
+            else None,
+        }
+        del trainer, batches, pairs
 
 
-def run_child(spec: dict, timeout: int) -> dict:
-    """``measure(spec)`` in a child process under ``KERAS_BACKEND=jax``; a failure is a row too."""
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
+def run_child(spec: dict, seconds: float):
+    """``measure(spec)`` in a child under ``KERAS_BACKEND=jax``; yields its rows as they come.
+
+    Past ``seconds`` the child is stopped and the batches it had not reached are rows
+    saying so; a child that dies says why in its rows.
+    """
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "bench.gpu_probe", "--child", json.dumps(spec)]
-    try:
-        done = subprocess.run(
-            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return {**spec, "error": f"over {timeout} s"}
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
-        return {**spec, "error": lines[-1][:200]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    done = set()
+    with subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        deadline = time.monotonic() + seconds
+        killer = _Killer(child, deadline)
+        for line in child.stdout:
+            if line.startswith("{"):
+                row = json.loads(line)
+                done.add(row["batch"])
+                yield row
+        child.wait()
+        killer.cancel()
+        reason = "out of time" if killer.fired else (child.stderr.read().strip() or "no output")
+    for batch in spec["batches"]:
+        if batch not in done:
+            row = {key: spec[key] for key in ("family", "mode", "workers", "size")}
+            yield row | {"batch": batch, "error": reason.splitlines()[-1][:200]}
+
+
+class _Killer:
+    """Kills a child at a monotonic deadline, from a timer thread."""
+
+    def __init__(self, child: subprocess.Popen, deadline: float):
+        import threading
+
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._kill, [child])
+        self._timer.start()
+
+    def _kill(self, child: subprocess.Popen) -> None:
+        self.fired = True
+        child.kill()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def table(rows: list[dict]) -> str:
@@ -121,21 +244,23 @@ def table(rows: list[dict]) -> str:
         return "-" if value is None else f"{value:,.{digits}f}"
 
     header = (
-        f"| model | batch | mode | images/s | compile + first epoch (s) | epoch of {TRAINED:,} "
-        f"(s) | {EPOCHS} epochs (h) | peak GPU memory (GiB) |"
+        "| model | mode | input threads | batch | images/s | batch kept on device: images/s "
+        "| step ms | one thread's input ms (host + copy) "
+        f"| compile + first epoch s | epoch of {TRAINED:,} s | {EPOCHS} epochs min "
+        "| peak GPU GiB |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---" * 12 + "|"]
     for row in rows:
+        head = f"| {row['family']} | {row['mode']} | {row['workers'] or 'auto'} | {row['batch']} "
         if "error" in row:
-            lines.append(
-                f"| {row['family']} | {row['batch']} | {row['mode']} | failed: {row['error']} "
-                "| | | | |"
-            )
+            lines.append(head + f"| not measured: {row['error']} |" + " |" * 7)
             continue
         lines.append(
-            f"| {row['family']} | {row['batch']} | {row['mode']} | {cell(row, 'images_per_s', 1)} "
-            f"| {cell(row, 'warmup_s', 1)} | {cell(row, 'epoch_s', 0)} "
-            f"| {cell(row, 'epochs_100_h', 2)} | {cell(row, 'peak_gib', 2)} |"
+            head + f"| {cell(row, 'images_per_s', 0)} | {cell(row, 'resident_images_per_s', 0)} "
+            f"| {cell(row, 'step_ms', 1)} "
+            f"| {cell(row, 'input_host_ms', 1)} + {cell(row, 'input_copy_ms', 1)} "
+            f"| {cell(row, 'warmup_s', 1)} | {cell(row, 'epoch_s', 1)} "
+            f"| {cell(row, 'epochs_100_min', 1)} | {cell(row, 'peak_gib', 2)} |"
         )
     return "\n".join(lines)
 
@@ -144,33 +269,37 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", help="JSON file for the rows")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script")
-    parser.add_argument("--families", nargs="+", default=["gan", "vae"])
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
-    parser.add_argument("--batches", nargs="+", type=int, help="default 16 64 128")
-    parser.add_argument("--timeout", type=int, default=300, help="seconds per measurement")
+    parser.add_argument("--plan", nargs="+", help="family:mode:batches[:workers] entries")
+    parser.add_argument("--deadline", type=float, default=3600, help="seconds for all entries")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep OUT's other rows; replace those measured again"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(json.loads(args.child))))
+        for row in measure(json.loads(args.child)):
+            print(json.dumps(row), flush=True)
         return
     if args.out is None:
         parser.error("the JSON output path is required")
-    scale = QUICK if args.quick else FULL
+    plan = args.plan or (QUICK_PLAN if args.quick else FULL_PLAN)
+    specs = [parse_plan(entry, args.quick) for entry in plan]
+    deadline = time.monotonic() + args.deadline
+    kept = json.loads(args.out.read_text())["rows"] if args.merge and args.out.exists() else []
     rows = []
-    for family in args.families:
-        for batch in args.batches or scale["batches"]:
-            for mode in args.modes:
-                spec = {
-                    "family": family,
-                    "batch": batch,
-                    "mode": mode,
-                    "quick": args.quick,
-                    **{key: scale[key] for key in ("size", "steps", "timed_epochs")},
-                }
-                rows.append(run_child(spec, args.timeout))
-                print(table(rows[-1:]).splitlines()[-1], flush=True)
-    args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    for spec in specs:
+        for row in run_child(spec, deadline - time.monotonic()):
+            rows.append(row)
+            measured = {row_key(r) for r in rows if "error" not in r}
+            others = [r for r in kept if row_key(r) not in measured]
+            args.out.write_text(json.dumps({"rows": others + rows}, indent=1) + "\n")
+            print(table([row]).splitlines()[-1], flush=True)
     print(f"\n{table(rows)}\n\nwritten to {args.out}")
+
+
+def row_key(row: dict) -> tuple:
+    """What a row measured: a later row with the same key replaces it under ``--merge``."""
+    return tuple(row[key] for key in ("family", "mode", "size", "batch", "workers"))
 
 
 if __name__ == "__main__":

@@ -118,10 +118,10 @@ def resolve_precision(setting: str, gpus: int) -> str:
 
 
 def resolve_jit(setting: str | bool, gpus: int) -> bool:
-    """``train.jit_compile``: XLA pays off on a GPU; on this project's 2-core CPU it ran 4x slower.
+    """``train.jit_compile``: XLA pays off on a GPU; on a CPU TensorFlow's XLA is slower.
 
-    That is TensorFlow's XLA. Under JAX ``auto`` is always on: there the step without it
-    runs one dispatched operation at a time, at about half the speed (docs/training.md).
+    Under JAX ``auto`` is always on: there the step without it runs one dispatched
+    operation at a time (figures in docs/training.md, "Backends").
     """
     if setting == "auto":
         import keras
@@ -134,11 +134,40 @@ def resolve_jit(setting: str | bool, gpus: int) -> bool:
     return setting
 
 
+# Threads that make the next training batches while a GPU trains on the current one.
+GPU_INPUT_WORKERS = 4
+
+
+def input_workers(gpus: int) -> int:
+    """Threads for ``PairBatches``: several beside a GPU, one on a CPU.
+
+    A GPU finishes a step sooner than one host thread can index, mirror and convert the
+    next batch, so more threads fill Keras' queue while it trains (BENCHMARKS.md, "GPU").
+    On a CPU the step needs every core and making a batch is a sliver of it.
+    """
+    if gpus == 0:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(GPU_INPUT_WORKERS, (cores or 1) - 1))
+
+
 def distribution(gpus: int):
-    """A MirroredStrategy over all GPUs when there are several (TensorFlow backend), else None."""
+    """A MirroredStrategy over all GPUs when there are several (TensorFlow backend), else None.
+
+    Other backends train on their first GPU; a job given several says so in its log,
+    since the others would sit idle.
+    """
     import keras
 
-    if gpus < 2 or keras.backend.backend() != "tensorflow":
+    if gpus < 2:
+        return None
+    if keras.backend.backend() != "tensorflow":
+        log.warning(
+            "%d GPUs visible, but data-parallel training needs the tensorflow backend: "
+            "training on the first under %s; set the model's gpus to 1",
+            gpus,
+            keras.backend.backend(),
+        )
         return None
     import tensorflow as tf
 

@@ -1,5 +1,6 @@
 """Process settings applied before Keras starts: environment, threads, the allocator."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -55,3 +56,23 @@ def test_configure_sets_threads_and_keeps_what_the_user_exported(monkeypatch):
     assert os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "3"
     assert os.environ["TF_NUM_INTEROP_THREADS"] == "2"
+
+
+def test_input_threads_one_on_a_cpu_several_beside_a_gpu(monkeypatch):
+    assert accel.input_workers(0) == 1
+    monkeypatch.setattr(accel.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert accel.input_workers(1) == accel.GPU_INPUT_WORKERS
+    monkeypatch.setattr(accel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert accel.input_workers(2) == 1  # a 2-core host keeps one core for the step
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_several_gpus_under_jax_train_on_one_and_the_log_says_so():
+    script = "import logging; logging.basicConfig(); from restorebench import accel; "
+    script += "print(accel.distribution(2))"
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "None"
+    assert "data-parallel training needs the tensorflow backend" in done.stderr

@@ -137,6 +137,38 @@ def test_flip_mirrors_both_halves_of_a_pair_together_about_half_the_time():
     np.testing.assert_array_equal(flipped[0][0], fx)
 
 
+class RecordedBatches(PairBatches):
+    """PairBatches that note each batch a worker made: its epoch, index and pixels."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.made = []
+
+    def __getitem__(self, index):
+        batch = super().__getitem__(index)
+        self.made.append((self.epoch, index, batch[0].tobytes(), batch[1].tobytes()))
+        return batch
+
+
+def made_by_fit(workers: int) -> set:
+    clean, damaged = pairs(24)
+    batches = RecordedBatches(damaged, clean, 4, shuffle=True, seed=5, flip=True, workers=workers)
+    keras.utils.set_random_seed(5)  # Keras' own order of the batches within an epoch
+    model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(batches, epochs=3, verbose=0)
+    return set(batches.made)
+
+
+def test_input_threads_never_change_what_fit_trains_on():
+    """Batches made ahead by three threads are, epoch by epoch, those one thread makes."""
+    threaded, single = made_by_fit(3), made_by_fit(1)
+    assert threaded == single
+    trained = {(epoch, index) for epoch, index, *_ in single}
+    epochs = sorted({epoch for epoch, _ in trained})[-3:]  # Keras may peek at a few first
+    assert {(e, i) for e in epochs for i in range(6)} <= trained
+
+
 def test_validation_draw_is_stable_per_name_and_near_the_fraction():
     names = [f"img{i}" for i in range(2000)]
     mask = validation_mask(names, 0.1, seed=5)

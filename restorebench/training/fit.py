@@ -245,6 +245,7 @@ def fit(
             seed=options.seed,
             epoch=done,
             flip=settings.flip,
+            workers=accel.input_workers(accel.gpu_count()),
         )
         restorer = kind.restorer(trainer)
         validation, scorer = _validation(
