@@ -12,8 +12,9 @@ batch size in turn (ascending, so the process's peak GPU memory after a batch is
 batch's): one epoch that compiles, then timed epochs. Beside each rate it times the step
 alone (``fit`` on one batch kept on the device) and one thread's input work (a batch made
 on the host, then copied to the device), so a row says whether the GPU or the host
-limits it. Input threads default to what ``fit`` uses (``accel.input_workers``). Rows stream to OUT.json as they finish and a
-``--deadline`` skips what would not fit, so a lease cut short still leaves figures.
+limits it. Input threads default to what ``fit`` uses (``accel.input_workers``). Rows
+stream to OUT.json as they finish and a ``--deadline`` skips what would not fit, so a
+lease cut short still leaves figures.
 Under JAX, XLA off means each operation is dispatched on its own (``train.jit_compile:
 auto`` turns it on). Epoch and 100-epoch times are training steps only (no validation).
 """
@@ -26,6 +27,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -195,47 +198,34 @@ def measure(spec: dict):
 def run_child(spec: dict, seconds: float):
     """``measure(spec)`` in a child under ``KERAS_BACKEND=jax``; yields its rows as they come.
 
-    Past ``seconds`` the child is stopped and the batches it had not reached are rows
-    saying so; a child that dies says why in its rows.
+    Past ``seconds`` the child is killed and the batches it had not reached are rows
+    saying so; a child that dies says why (its last line of stderr) in its rows.
     """
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "bench.gpu_probe", "--child", json.dumps(spec)]
-    done = set()
-    with subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as child:
-        deadline = time.monotonic() + seconds
-        killer = _Killer(child, deadline)
+    done, fired = set(), []
+    # stderr to a file: a full pipe would stall a chatty child while stdout is read
+    with (
+        tempfile.TemporaryFile("w+") as errors,
+        subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        ) as child,
+    ):
+        timer = threading.Timer(max(0.0, seconds), lambda: (fired.append(1), child.kill()))
+        timer.start()
         for line in child.stdout:
             if line.startswith("{"):
                 row = json.loads(line)
                 done.add(row["batch"])
                 yield row
         child.wait()
-        killer.cancel()
-        reason = "out of time" if killer.fired else (child.stderr.read().strip() or "no output")
+        timer.cancel()
+        errors.seek(0)
+        reason = "out of time" if fired else (errors.read().strip() or "no output")
     for batch in spec["batches"]:
         if batch not in done:
             row = {key: spec[key] for key in ("family", "mode", "workers", "size")}
             yield row | {"batch": batch, "error": reason.splitlines()[-1][:200]}
-
-
-class _Killer:
-    """Kills a child at a monotonic deadline, from a timer thread."""
-
-    def __init__(self, child: subprocess.Popen, deadline: float):
-        import threading
-
-        self.fired = False
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._kill, [child])
-        self._timer.start()
-
-    def _kill(self, child: subprocess.Popen) -> None:
-        self.fired = True
-        child.kill()
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 def table(rows: list[dict]) -> str:
