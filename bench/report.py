@@ -821,8 +821,10 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
             (
                 "Each trial (`python -m bench.quality --label ... --set model.key=value`, rows appended to "
                 "`bench/quality_trials.json`) trains the named models with one change to the recipe of its day; "
-                "the references beside it are from the same run. The trials so far ran on the lighter damage "
-                "of earlier releases (`configs/light-damage.yaml`), the tables above on the calibrated default."
+                "the references beside it are from the same run. The damaged input's column tells the damage "
+                "apart: rows where it scores 20.4 dB (64 px) ran on the lighter damage of earlier releases "
+                "(`configs/light-damage.yaml`); rows at 16.6 dB (64 px) or 15.7 dB (128 px) on the "
+                "calibrated default, as the tables above."
             ),
             "",
             "| trial | px | budget s | model | change | PSNR dB | SSIM | MSE | inpaint PSNR / SSIM | damaged PSNR / SSIM |",
