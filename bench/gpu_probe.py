@@ -62,6 +62,9 @@ FULL_PLAN = (
     "vae:float32:64",
 )
 QUICK_PLAN = ("gan:mixed_bfloat16+XLA:2,4", "vae:float32:4", "gan:mixed_bfloat16+XLA:4:2")
+# The matrix issue 16 asks for: each family and mode at these batch sizes.
+FAMILIES = ("gan", "vae")
+ASKED_BATCHES = (16, 64, 128)
 FULL = {"size": 256, "steps": 10, "timed_epochs": 2}
 QUICK = {"size": 32, "steps": 2, "timed_epochs": 1}
 
@@ -82,6 +85,43 @@ def parse_plan(entry: str, quick: bool) -> dict:
         "quick": quick,
         **scale,
     }
+
+
+# XLA's count of one 256 px image's forward pass through each network of the preset's GAN,
+# for the report's arithmetic; tests/test_gpu_probe.py recounts it (``--gan-flops``).
+GAN_FORWARD_FLOPS = {"generator": 10.79e9, "discriminator": 3.32e9}
+
+
+def gan_forward_flops() -> dict[str, float]:
+    """XLA's cost analysis of one image's forward pass through each of the preset's GAN networks.
+
+    Needs the JAX backend (``KERAS_BACKEND=jax``): its compiled functions report it.
+    """
+    import jax
+    import numpy as np
+
+    from restorebench.training.fit import build_trainer
+
+    size = FULL["size"]
+    trainer = build_trainer("gan", size, settings("gan", quick=False), seed=0)
+    image = np.zeros((1, size, size, 3), np.float32)
+    inputs = {"generator": image, "discriminator": [image, image]}
+    counts = {}
+    for name, x in inputs.items():
+        network = getattr(trainer, name)
+        forward = jax.jit(
+            lambda weights, others, x, network=network: network.stateless_call(
+                weights, others, x, training=True
+            )[0]
+        )
+        compiled = forward.lower(
+            [v.value for v in network.trainable_variables],
+            [v.value for v in network.non_trainable_variables],
+            x,
+        ).compile()
+        analysis = compiled.cost_analysis()
+        counts[name] = float((analysis[0] if isinstance(analysis, list) else analysis)["flops"])
+    return counts
 
 
 def settings(family: str, quick: bool):
@@ -264,8 +304,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--merge", action="store_true", help="keep OUT's other rows; replace those measured again"
     )
+    parser.add_argument(
+        "--gan-flops", action="store_true", help="print gan_forward_flops() as JSON (JAX)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.gan_flops:
+        print(json.dumps(gan_forward_flops()))
+        return
     if args.child:
         for row in measure(json.loads(args.child)):
             print(json.dumps(row), flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from bench.gpu_probe import TRAINED
+from bench import gpu_probe
 from bench.quality import CONTENDERS, CURVE_FRACTIONS, QUALITY_BAR, time_to_quality
 from restorebench import contract
 
@@ -12,8 +12,7 @@ CURVE_PLOT = "bench/time_to_quality.png"  # beside BENCHMARKS.md, relative to it
 
 GPU_TARGET = 2000  # GAN training images/s at 256 px on an H100/H200-class GPU (issue 16)
 GPU_EPOCHS_TARGET_MIN = 10  # 100 epochs of humanface8000
-# XLA's cost analysis of the humanface8000 preset's networks, forward pass, one 256 px image.
-GAN_FLOPS = {"generator": 10.79e9, "discriminator": 3.32e9}
+GAN_FLOPS = gpu_probe.GAN_FORWARD_FLOPS
 # A GAN step: the generator forward and backward (3x), two discriminator passes (3x each).
 GAN_STEP_FLOPS = 3 * GAN_FLOPS["generator"] + 6 * GAN_FLOPS["discriminator"]
 
@@ -903,6 +902,7 @@ def markdown(doc: dict) -> str:
 
 
 def _gpu_best(rows: list[dict], family: str) -> dict | None:
+    """The fastest measured row of ``family``: the most images/s, so the shortest 100 epochs."""
     measured = [r for r in rows if r["family"] == family and "error" not in r]
     return max(measured, key=lambda r: r["images_per_s"], default=None)
 
@@ -917,7 +917,7 @@ def _gpu_summary(rows: list[dict]) -> list[str]:
             )
         ]
     where = f"{best['device']}, {best['mode']}, batch {best['batch']}"
-    fastest = min(r["epochs_100_min"] for r in rows if r["family"] == "gan" and "error" not in r)
+    fastest = best["epochs_100_min"]
     return [
         (
             f"| GAN training at 256 px ({where}, JAX) | {best['images_per_s']:,.0f} images/s "
@@ -949,8 +949,9 @@ def _gpu(rows: list[dict]) -> list[str]:
         (
             f"Device: **{first['device']}**, its host's {first['host_cores']} cores; "
             f"jax {first['jax']}, keras {first['keras']}; {first['date']}. Written by {command} "
-            "Training steps only (no validation); one compiling epoch, then two timed epochs of 10 "
-            "steps. *Step alone*: `fit` on one batch kept on the device, no input work. *Input ms*: "
+            "Training steps only (no validation); one compiling epoch, then "
+            f"{gpu_probe.FULL['timed_epochs']} timed epochs of {gpu_probe.FULL['steps']} steps. "
+            "*Step alone*: `fit` on one batch kept on the device, no input work. *Input ms*: "
             "one thread making a batch on the host (index, mirror, convert to float32), then "
             "copying it to the device."
         ),
@@ -958,7 +959,7 @@ def _gpu(rows: list[dict]) -> list[str]:
         (
             "| model | mode | input threads | batch | images/s | step alone, images/s "
             "| one thread's input ms (host + copy) | compile + first epoch s "
-            f"| epoch of {_f(TRAINED, 0)} s | 100 epochs min | peak GPU GiB |"
+            f"| epoch of {_f(gpu_probe.TRAINED, 0)} s | 100 epochs min | peak GPU GiB |"
         ),
         "|---" * 11 + "|",
     ]
@@ -971,11 +972,11 @@ def _gpu(rows: list[dict]) -> list[str]:
             f"| {_f(r['peak_gib'], 2)} |"
         )
     lines += ["", *_gpu_findings(measured)]
-    missing = []  # issue 16's matrix: each family and mode at batch 16 / 64 / 128
-    for family in ("gan", "vae"):
-        for mode in ("mixed_bfloat16+XLA", "float32+XLA", "mixed_bfloat16", "float32"):
+    missing = []
+    for family in gpu_probe.FAMILIES:
+        for mode in gpu_probe.MODES:
             done = {r["batch"] for r in measured if (r["family"], r["mode"]) == (family, mode)}
-            left = [str(b) for b in (16, 64, 128) if b not in done]
+            left = [str(b) for b in gpu_probe.ASKED_BATCHES if b not in done]
             if left:
                 missing.append(f"{family} {mode} batch {', '.join(left)}")
     if missing:
@@ -1027,13 +1028,11 @@ def _gpu_findings(rows: list[dict]) -> list[str]:
             "(BatchNorm statistics kept in float32 under mixed precision, activations, skip "
             "concatenations, dropout) at 256 px. Not profiled yet: the lease ran out."
         )
-    modes = {(r["family"], r["batch"], r["workers"]): r for r in rows if r["mode"] == "float32+XLA"}
     pairs = [
-        f"{family} batch {batch} {r['images_per_s'] / modes[(family, batch, workers)]['images_per_s']:.2f}x"
-        for r in rows
-        if r["mode"] == "mixed_bfloat16+XLA"
-        and (family := r["family"], batch := r["batch"], workers := r["workers"])
-        and (family, batch, workers) in modes
+        f"{family} batch {batch} {r['images_per_s'] / f32['images_per_s']:.2f}x"
+        for (family, mode, batch, workers), r in sorted(by_key.items())
+        if mode == "mixed_bfloat16+XLA"
+        and (f32 := by_key.get((family, "float32+XLA", batch, workers)))
     ]
     if pairs:
         out.append(

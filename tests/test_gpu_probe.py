@@ -109,3 +109,20 @@ def test_the_report_says_what_the_rows_say():
     assert "vae float32 batch 16, 64, 128." in text
     slow = report._gpu_summary([gpu_row("gan", bf16, 64, 1, 500.0)])
     assert all(line.endswith("**not met** |") for line in slow)
+
+
+@needs_jax
+def test_the_reports_flop_counts_are_the_presets():
+    """The GFLOP figure of BENCHMARKS.md's GPU section is recounted from the preset's networks."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.gpu_probe", "--gan-flops"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    counted = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counted == pytest.approx(gpu_probe.GAN_FORWARD_FLOPS, rel=0.005)

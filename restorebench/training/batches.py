@@ -13,6 +13,11 @@ import keras
 import numpy as np
 
 
+def _unit(images: np.ndarray) -> np.ndarray:
+    """uint8 to float32 in [0, 1] in one pass, no float64 or uint8-sized temporaries."""
+    return np.multiply(images, np.float32(1 / 255), dtype=np.float32)
+
+
 class PairBatches(keras.utils.PyDataset):
     """(damaged, clean) float32 batches in [0, 1], converted per batch from uint8.
 
@@ -65,10 +70,7 @@ class PairBatches(keras.utils.PyDataset):
             mirrored = rng.random(len(picked)) < 0.5
             damaged[mirrored] = damaged[mirrored, :, ::-1]
             clean[mirrored] = clean[mirrored, :, ::-1]
-        scale = np.float32(1 / 255)
-        return np.multiply(damaged, scale, dtype=np.float32), np.multiply(
-            clean, scale, dtype=np.float32
-        )
+        return _unit(damaged), _unit(clean)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
