@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 KERNEL = 4
@@ -59,6 +60,15 @@ PAINT_STEP = 8 / 255
 PAINT_MASK = "paint_mask"  # the layer of a blend model's mask, found by name in a saved model
 
 
+def painted(damaged, clean):
+    """(B, H, W, 1) bool: where a channel of the pair differs by more than ``PAINT_STEP``.
+
+    The damage as the loss sees it, read from the pair itself, so training needs no stored
+    mask and weighs exactly what the pair shows.
+    """
+    return ops.max(ops.abs(damaged - clean), axis=-1, keepdims=True) > PAINT_STEP
+
+
 def pixel_loss(errors, damaged, clean, damage_weight: float):
     """Mean of per-pixel ``errors``, painted pixels weighted ``1 + damage_weight``.
 
@@ -67,9 +77,20 @@ def pixel_loss(errors, damaged, clean, damage_weight: float):
     """
     if not damage_weight:
         return ops.mean(errors)
-    painted = ops.max(ops.abs(damaged - clean), axis=-1, keepdims=True) > PAINT_STEP
-    weights = 1.0 + damage_weight * ops.cast(painted, errors.dtype)
+    weights = 1.0 + damage_weight * ops.cast(painted(damaged, clean), errors.dtype)
     return ops.mean(errors * weights) / ops.mean(weights)
+
+
+def mask_loss(mask, damaged, clean):
+    """Binary cross-entropy of a predicted paint mask against the pair's painted pixels.
+
+    Without it the mask learns only through the blended image, where a half-open mask
+    over a faint stroke costs little; a missed stroke pixel keeps its paint, and a false
+    one trades an intact pixel for the network's guess, both costly in the scores.
+    """
+    target = ops.cast(painted(damaged, clean), "float32")
+    mask = ops.clip(ops.cast(mask, "float32"), 1e-6, 1.0 - 1e-6)
+    return -ops.mean(target * ops.log(mask) + (1.0 - target) * ops.log(1.0 - mask))
 
 
 def needs_input(blend: bool, input_skip: bool, section: str) -> None:
@@ -157,7 +178,98 @@ def decode(
     return x
 
 
-def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, norm: str = "batch"):
+# Confidence a smoothing scale needs before its fill replaces the coarser one: the share
+# of its blur weight on unpainted pixels at which it counts fully.
+FILL_CONFIDENCE = 0.1
+# Jacobi steps toward the harmonic fill (each painted pixel the mean of its 4 neighbours)
+# from the smoothing's estimate, which is close enough that a few suffice.
+HARMONIC_STEPS = 10
+# A painted pixel, for the hard blend: the predicted mask above this.
+MASK_THRESHOLD = 0.5
+
+
+def _gaussian_taps(sigma: float) -> np.ndarray:
+    radius = int(2 * sigma)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return (taps / taps.sum()).astype("float32")
+
+
+def _depthwise(x, kernel: np.ndarray):
+    """``x`` convolved per channel with the 2-D ``kernel``, zeros beyond the border."""
+    channels = x.shape[-1]
+    weights = np.tile(kernel[:, :, None, None], (1, 1, channels, 1)).astype("float32")
+    return ops.depthwise_conv(x, ops.convert_to_tensor(weights), padding="same")
+
+
+NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], "float32")
+
+
+@keras.saving.register_keras_serializable(package="restorebench")
+class SmoothFill(layers.Layer):
+    """The unpainted pixels of ``image`` spread into the painted ones: classical inpainting.
+
+    First a normalized convolution per scale (a Gaussian blur of the image weighted by
+    1 - mask over the blur of the weight, so only unpainted pixels count), from 1 px to a
+    sixteenth of the side, each scale trusted where enough unpainted pixels fall under it
+    and coarser ones (down to the image's mean colour) filling the rest; then Jacobi steps
+    toward the harmonic fill. A layer without weights: a candidate built on it starts
+    where smooth inpainting ends, and the network learns the correction. The mask reaches
+    it without gradient, so the fill cannot pull the mask toward what is easy to fill.
+    """
+
+    def build(self, input_shape):
+        side = input_shape[0][1]
+        self.sigmas = [2.0**k for k in range(max(1, int(math.log2(max(side // 16, 1))) + 1))]
+
+    def call(self, inputs):
+        image, mask = inputs
+        mask = ops.stop_gradient(mask)
+        keep = 1.0 - mask
+        stack = ops.concatenate([image * keep, keep], axis=-1)
+        sums = ops.sum(stack, axis=(1, 2), keepdims=True)
+        estimate = sums[..., :3] / (sums[..., 3:] + 1e-3)
+        for sigma in reversed(self.sigmas):
+            taps = _gaussian_taps(sigma)
+            blurred = _depthwise(_depthwise(stack, taps[:, None]), taps[None, :])
+            weight = blurred[..., 3:]
+            fill = blurred[..., :3] / (weight + 1e-3)
+            trust = ops.clip(weight / FILL_CONFIDENCE, 0.0, 1.0)
+            estimate = trust * fill + (1.0 - trust) * estimate
+        filled = image + mask * (estimate - image)
+        # Border pixels average the neighbours they have.
+        count = _depthwise(ops.ones_like(mask), NEIGHBOURS)
+        for _ in range(HARMONIC_STEPS):
+            filled = image + mask * (_depthwise(filled, NEIGHBOURS) / count - image)
+        return filled
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="restorebench")
+class HardMask(layers.Layer):
+    """The mask thresholded at ``MASK_THRESHOLD``, its gradient passed through as if soft.
+
+    A soft mask of 0.4 over a faint stroke edge keeps 60 % of its paint; a hard one takes
+    the pixel wholly or not at all, as inpainting does, while the straight-through gradient
+    still lets the loss move the soft mask under it.
+    """
+
+    def call(self, mask):
+        hard = ops.cast(mask > MASK_THRESHOLD, mask.dtype)
+        return mask + ops.stop_gradient(hard - mask)
+
+
+def to_image(
+    x,
+    *,
+    seed: int,
+    image=None,
+    width: int = 0,
+    blend: bool = False,
+    fill_prior: bool = False,
+    norm: str = "batch",
+):
     """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
 
     It computes in float32 whatever the mixed-precision policy, so saved models keep
@@ -172,6 +284,8 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, n
     With ``blend`` (needs ``image``) the network also predicts a soft paint mask m and
     returns image + m x (candidate - image): where it sees no damage (m near 0) the
     input pixel comes back unchanged, so the network spends itself on the damage.
+    ``fill_prior`` (needs ``blend``) blends through the mask thresholded (``HardMask``), the
+    candidate ``SmoothFill`` of the image under it plus a learned correction, clipped to [0, 1].
     """
     if image is None:
         return layers.Conv2DTranspose(
@@ -186,6 +300,8 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, n
         )(x)
     x = up(x, width, dropout=0.0, seed=seed, name="full", norm=norm)
     x = layers.Concatenate(name="join_input")([x, image])
+    if fill_prior:
+        return _blend_on_smooth_fill(x, image, seed)
     rgb = layers.Conv2D(
         3,
         3,
@@ -197,7 +313,11 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, n
     )(x)
     if not blend:
         return rgb
-    mask = layers.Conv2D(
+    return _blend(image, _paint_mask(x, seed), rgb)
+
+
+def _paint_mask(x, seed: int):
+    return layers.Conv2D(
         1,
         3,
         padding="same",
@@ -206,10 +326,29 @@ def to_image(x, *, seed: int, image=None, width: int = 0, blend: bool = False, n
         dtype="float32",
         name=PAINT_MASK,
     )(x)
-    change = layers.Subtract(dtype="float32", name="change")([rgb, image])
+
+
+def _blend(image, mask, candidate):
+    change = layers.Subtract(dtype="float32", name="change")([candidate, image])
     return layers.Add(dtype="float32", name="to_image")(
         [image, layers.Multiply(dtype="float32", name="masked")([mask, change])]
     )
+
+
+def _blend_on_smooth_fill(x, image, seed: int):
+    """``to_image``'s blend through the hard mask, its candidate ``SmoothFill`` plus a correction."""
+    mask = HardMask(dtype="float32", name="hard_mask")(_paint_mask(x, seed))
+    smooth = SmoothFill(dtype="float32", name="smooth_fill")([image, mask])
+    features = layers.Concatenate(name="join_fill")([x, smooth])
+    # Zero at the start: training begins from the classical fill and moves off it only
+    # where the loss keeps asking, instead of from a random perturbation of it.
+    correction = layers.Conv2D(
+        3, 3, padding="same", kernel_initializer="zeros", dtype="float32", name="correction"
+    )(features)
+    candidate = layers.ReLU(max_value=1.0, dtype="float32", name="candidate")(
+        layers.Add(dtype="float32", name="smooth_plus_correction")([smooth, correction])
+    )
+    return _blend(image, mask, candidate)
 
 
 def with_paint_mask(network: keras.Model) -> keras.Model:

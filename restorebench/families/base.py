@@ -42,6 +42,32 @@ class CommonSettings:
 
 
 @dataclass(frozen=True)
+class BlendSettings(CommonSettings):
+    """The output head every U-Net family shares (``blocks.to_image``) and its loss terms."""
+
+    input_skip: bool = True  # the damaged input joined at full size before the output
+    blend: bool = True  # output = input + paint mask x (candidate - input)
+    fill_prior: bool = False  # candidate = smooth fill of the unpainted pixels + a correction
+    damage_weight: float = 0.0  # extra loss weight of painted pixels
+    mask_weight: float = 0.0  # weight of the paint mask's cross-entropy against the damage
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        for name, needs in (
+            ("blend", "input_skip"),
+            ("fill_prior", "blend"),
+            ("mask_weight", "blend"),
+        ):
+            if getattr(self, name) and not getattr(self, needs):
+                raise ValueError(f"config key {key}.{name}: needs {key}.{needs}: true")
+        for name in ("damage_weight", "mask_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"config key {key}.{name}: must be at least 0, got {getattr(self, name)}"
+                )
+
+
+@dataclass(frozen=True)
 class Family:
     """A model family: its settings and how to build, train and save it.
 

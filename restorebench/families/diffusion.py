@@ -28,12 +28,13 @@ from restorebench.blocks import (
     decode,
     encode,
     levels,
+    mask_loss,
     needs_input,
     pixel_loss,
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import CommonSettings, Family
+from restorebench.families.base import BlendSettings, Family
 
 DENOISER = "diffusion_denoiser"
 START_NOISE = "start_noise"  # the sampler's fixed starting noise, a layer of the restorer
@@ -44,7 +45,7 @@ TIME_POWER = 3.0
 
 
 @dataclass(frozen=True)
-class DiffusionSettings(CommonSettings):
+class DiffusionSettings(BlendSettings):
     """Defaults: the GAN's generator widths, the VAE's rate, four sampling steps."""
 
     learning_rate: float = 1.0e-3
@@ -52,13 +53,9 @@ class DiffusionSettings(CommonSettings):
     filters: tuple[int, ...] = (64, 128, 128, 256, 256, 512, 512, 512)
     time_width: int = 128  # width of the noise-level embedding
     steps: int = 4  # sampling steps of the saved restorer
-    input_skip: bool = True
-    blend: bool = True
-    damage_weight: float = 0.0
 
     def check(self, key: str) -> None:
         super().check(key)
-        needs_input(self.blend, self.input_skip, key)
         for name in ("steps", "time_width"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -82,12 +79,14 @@ def build_denoiser(
     seed: int = 0,
     blend: bool = True,
     key: str = "models.diffusion",
+    fill_prior: bool = False,
 ) -> keras.Model:
     """[noisy, damaged, t] -> the clean image in [0, 1].
 
     ``noisy`` and the damaged image enter joined; GroupNorm, not BatchNorm, because the
-    statistics of ``noisy`` change with ``t``. ``input_skip`` and ``blend`` as in the GAN's
-    generator (``blocks.to_image``): the blend keeps the damaged image's intact pixels.
+    statistics of ``noisy`` change with ``t``. ``input_skip``, ``blend`` and ``fill_prior``
+    as in the GAN's generator (``blocks.to_image``): the blend keeps the damaged image's
+    intact pixels.
     """
     filters = levels(image_size, filters, f"{key}.filters")
     needs_input(blend, input_skip, key)
@@ -114,6 +113,7 @@ def build_denoiser(
         image=damaged if input_skip else None,
         width=filters[0],
         blend=blend,
+        fill_prior=fill_prior,
         norm="group",
     )
     return keras.Model([noisy, damaged, time], output, name=DENOISER)
@@ -175,11 +175,21 @@ class Diffusion(keras.Model):
     """
 
     def __init__(
-        self, denoiser: keras.Model, steps: int, seed: int = 0, damage_weight: float = 0.0, **kwargs
+        self,
+        denoiser: keras.Model,
+        steps: int,
+        seed: int = 0,
+        damage_weight: float = 0.0,
+        mask_weight: float = 0.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.denoiser = denoiser
         self.damage_weight = damage_weight
+        self.mask_weight = mask_weight
+        # The denoiser with its paint mask as a second output, for the mask's loss term.
+        self.denoiser_and_mask = with_paint_mask(denoiser) if mask_weight else None
+        self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
         self.noise = keras.random.SeedGenerator(seed)
         size = denoiser.input_shape[1][1]
         self.sampler = build_sampler(denoiser, steps, start_noise(size, seed))
@@ -195,10 +205,17 @@ class Diffusion(keras.Model):
         noise = keras.random.normal(ops.shape(y), seed=self.noise)
         spread = ops.reshape(t, (-1, 1, 1, 1))
         noisy = (1.0 - spread) * (2.0 * y - 1.0) + spread * noise
-        predicted = self.denoiser([noisy, x, t], training=training)
+        if self.denoiser_and_mask is None:
+            predicted = self.denoiser([noisy, x, t], training=training)
+        else:
+            predicted, mask = self.denoiser_and_mask([noisy, x, t], training=training)
         mse = pixel_loss(ops.square(y - predicted), x, y, self.damage_weight)
         self.error.update_state(mse)
-        return per_replica(mse)
+        if self.denoiser_and_mask is None:
+            return per_replica(mse)
+        bce = mask_loss(mask, x, y)
+        self.mask_error.update_state(bce)
+        return per_replica(mse + self.mask_weight * bce)
 
 
 def build_trainer(
@@ -216,8 +233,15 @@ def build_trainer(
         seed=seed,
         blend=settings.blend,
         key=key,
+        fill_prior=settings.fill_prior,
     )
-    trainer = Diffusion(denoiser, settings.steps, seed=seed, damage_weight=settings.damage_weight)
+    trainer = Diffusion(
+        denoiser,
+        settings.steps,
+        seed=seed,
+        damage_weight=settings.damage_weight,
+        mask_weight=settings.mask_weight,
+    )
     trainer.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit_compile
     )

@@ -17,18 +17,19 @@ from restorebench.blocks import (
     decode,
     encode,
     levels,
+    mask_loss,
     needs_input,
     pixel_loss,
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import CommonSettings, Family
+from restorebench.families.base import BlendSettings, Family
 
 HEADS = ("dense", "patch")
 
 
 @dataclass(frozen=True)
-class GanSettings(CommonSettings):
+class GanSettings(BlendSettings):
     """Defaults: our recipe at the origin's scale (its widths, 100 epochs, batch 64)."""
 
     learning_rate: float = 5.0e-4  # both networks (pix2pix: 2e-4)
@@ -37,15 +38,11 @@ class GanSettings(CommonSettings):
     filters: tuple[int, ...] = (64, 128, 128, 256, 256, 512, 512, 512)
     discriminator: str = "patch"  # patch (pix2pix) | dense (the origin's single logit)
     discriminator_filters: tuple[int, ...] = (64, 128, 256, 512)
-    input_skip: bool = True
-    blend: bool = True
-    damage_weight: float = 0.0
     dropout: float = 0.5  # on the three deepest up blocks, training only
     l1_weight: float = 100.0  # adversarial loss + l1_weight x L1
 
     def check(self, key: str) -> None:
         super().check(key)
-        needs_input(self.blend, self.input_skip, key)
         if self.discriminator not in HEADS:
             raise ValueError(
                 f"config key {key}.discriminator: unknown head '{self.discriminator}', "
@@ -61,13 +58,15 @@ def build_generator(
     seed: int = 0,
     blend: bool = False,
     key: str = "models.gan",
+    fill_prior: bool = False,
 ) -> keras.Model:
     """U-Net: one down block per level, mirrored up blocks joined to the skips.
 
     As in pix2pix, the first down block has no BatchNorm and the three deepest up
     blocks use dropout (off at inference, so restoration is deterministic).
-    ``input_skip`` joins the input itself before the output and ``blend`` mixes output
-    and input through a predicted paint mask (see ``blocks.to_image``).
+    ``input_skip`` joins the input itself before the output, ``blend`` mixes output
+    and input through a predicted paint mask and ``fill_prior`` builds the candidate on a
+    smooth fill under it (see ``blocks.to_image``).
     """
     filters = levels(image_size, filters, f"{key}.filters")
     needs_input(blend, input_skip, key)
@@ -75,7 +74,12 @@ def build_generator(
     skips = encode(damaged, filters, seed=seed, prefix="down")
     x = decode(skips[-1], skips, filters, seed=seed + 100, dropout=dropout)
     output = to_image(
-        x, seed=seed + 200, image=damaged if input_skip else None, width=filters[0], blend=blend
+        x,
+        seed=seed + 200,
+        image=damaged if input_skip else None,
+        width=filters[0],
+        blend=blend,
+        fill_prior=fill_prior,
     )
     return keras.Model(damaged, output, name="gan_generator")
 
@@ -181,7 +185,7 @@ class Pix2Pix(keras.Model):
 
     Each step is pix2pix's: one generator pass, two discriminator passes (real, fake);
     the discriminator learns from ``disc_loss``, the generator from ``gen_gan_loss +
-    l1_weight x gen_l1``. The logged ``loss`` is the sum of both, for progress and the
+    l1_weight x gen_l1`` (+ ``mask_weight`` x the paint mask's ``mask_bce``). The logged ``loss`` is the sum of both, for progress and the
     NaN guard. TensorFlow and JAX run the same update (``tests/test_backends.py``).
     """
 
@@ -191,6 +195,7 @@ class Pix2Pix(keras.Model):
         discriminator: keras.Model,
         l1_weight: float = 100.0,
         damage_weight: float = 0.0,
+        mask_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -198,6 +203,10 @@ class Pix2Pix(keras.Model):
         self.discriminator = discriminator
         self.l1_weight = l1_weight
         self.damage_weight = damage_weight
+        self.mask_weight = mask_weight
+        # The generator with its paint mask as a second output (same variables, same order).
+        self.generator_and_mask = with_paint_mask(generator) if mask_weight else None
+        self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
         self.loss_total = keras.metrics.Mean(name="loss")
         self.disc_loss = keras.metrics.Mean(name="disc_loss")
         self.gen_gan_loss = keras.metrics.Mean(name="gen_gan_loss")
@@ -222,25 +231,37 @@ class Pix2Pix(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_total, self.disc_loss, self.gen_gan_loss, self.gen_l1]
+        losses = [self.loss_total, self.disc_loss, self.gen_gan_loss, self.gen_l1]
+        return losses + ([self.mask_error] if self.mask_error else [])
 
     def call(self, damaged, training=False):
         return self.generator(damaged, training=training)
 
-    def _gan_losses(self, damaged, clean, fake, real_logits, fake_logits):
+    def _gan_losses(self, damaged, clean, fake, real_logits, fake_logits, mask=None):
         """(generator loss, discriminator loss, the values ``metrics`` record, in order)."""
         disc = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
         gan = _bce(fake_logits, 1.0)
         l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
         gen = gan + self.l1_weight * l1
-        return gen, disc, (disc + gen, disc, gan, l1)
+        if mask is None:
+            return gen, disc, (disc + gen, disc, gan, l1)
+        bce = mask_loss(mask, damaged, clean)
+        gen = gen + self.mask_weight * bce
+        return gen, disc, (disc + gen, disc, gan, l1, bce)
+
+    def _generate(self, damaged, training: bool):
+        """(restored, paint mask or None): the mask only when its loss term is on."""
+        if self.generator_and_mask is None:
+            return self.generator(damaged, training=training), None
+        fake, mask = self.generator_and_mask(damaged, training=training)
+        return fake, mask
 
     def _pair_losses(self, damaged, clean, training: bool):
         """(generator loss, discriminator loss) of one batch; the metrics record their parts."""
-        fake = self.generator(damaged, training=training)
+        fake, mask = self._generate(damaged, training)
         real_logits = self.discriminator([damaged, clean], training=training)
         fake_logits = self.discriminator([damaged, fake], training=training)
-        gen, disc, logged = self._gan_losses(damaged, clean, fake, real_logits, fake_logits)
+        gen, disc, logged = self._gan_losses(damaged, clean, fake, real_logits, fake_logits, mask)
         for tracker, value in zip(self.metrics, logged):
             tracker.update_state(value)
         return gen, disc
@@ -253,16 +274,22 @@ class Pix2Pix(keras.Model):
         dropout seed after the generator.
         """
         (g_weights, d_weights), (g_fixed, d_fixed) = weights, fixed
-        fake, g_fixed = self.generator.stateless_call(
-            g_weights, g_fixed, damaged, training=training
-        )
+        mask = None
+        if self.generator_and_mask is None:
+            fake, g_fixed = self.generator.stateless_call(
+                g_weights, g_fixed, damaged, training=training
+            )
+        else:
+            (fake, mask), g_fixed = self.generator_and_mask.stateless_call(
+                g_weights, g_fixed, damaged, training=training
+            )
         real_logits, d_fixed = self.discriminator.stateless_call(
             d_weights, d_fixed, [damaged, clean], training=training
         )
         fake_logits, d_fixed = self.discriminator.stateless_call(
             d_weights, d_fixed, [damaged, fake], training=training
         )
-        gen, disc, logged = self._gan_losses(damaged, clean, fake, real_logits, fake_logits)
+        gen, disc, logged = self._gan_losses(damaged, clean, fake, real_logits, fake_logits, mask)
         return (gen, disc), (logged, (g_fixed, d_fixed))
 
     def _split(self, attribute: str, values: list) -> tuple[list, list]:
@@ -374,12 +401,14 @@ def build_trainer(
             seed=seed,
             blend=settings.blend,
             key=key,
+            fill_prior=settings.fill_prior,
         ),
         build_discriminator(
             image_size, settings.discriminator_filters, settings.discriminator, seed=seed, key=key
         ),
         l1_weight=settings.l1_weight,
         damage_weight=settings.damage_weight,
+        mask_weight=settings.mask_weight,
     )
     trainer.compile(
         g_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),

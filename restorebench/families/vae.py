@@ -18,31 +18,25 @@ from restorebench.accel import per_replica
 from restorebench.blocks import (
     encode,
     levels,
+    mask_loss,
     needs_input,
     pixel_loss,
     to_image,
     up,
     with_paint_mask,
 )
-from restorebench.families.base import CommonSettings, Family
+from restorebench.families.base import BlendSettings, Family
 
 
 @dataclass(frozen=True)
-class VaeSettings(CommonSettings):
+class VaeSettings(BlendSettings):
     """Defaults: our recipe at the origin's scale (its widths, 100 epochs, batch 64)."""
 
     learning_rate: float = 1.0e-3
     # Encoder widths, one per stride-2 level (used as far as the image side halves).
     filters: tuple[int, ...] = (64, 128, 128, 256, 256, 512, 512, 512)
     latent_dim: int = 64
-    input_skip: bool = True  # the damaged input joined at full size before the output
-    blend: bool = True  # output = input + paint mask x (candidate - input)
-    damage_weight: float = 0.0  # extra loss weight of painted pixels
     kl_weight: float = 1.0e-3  # KL (summed over latent dims) against pixel MSE in [0, 1]
-
-    def check(self, key: str) -> None:
-        super().check(key)
-        needs_input(self.blend, self.input_skip, key)
 
 
 def build_encoder(
@@ -76,11 +70,13 @@ def build_decoder(
     seed: int = 0,
     blend: bool = False,
     key: str = "models.vae",
+    fill_prior: bool = False,
 ) -> keras.Model:
     """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
 
     The deepest encoder map is not passed on: the latent vector is what stands for it.
-    ``blend``: output and input mixed through a predicted paint mask (``blocks.to_image``).
+    ``blend``: output and input mixed through a predicted paint mask, ``fill_prior``: the
+    candidate built on a smooth fill under it (``blocks.to_image``).
     """
     filters = levels(image_size, filters, f"{key}.filters")
     needs_input(blend, input_skip, key)
@@ -98,7 +94,9 @@ def build_decoder(
     for level in reversed(range(depth - 1)):
         x = up(x, filters[level], dropout=0.0, seed=seed + 100 + level, name=f"dec{level}")
         x = layers.Concatenate(name=f"join{level}")([x, skips[level]])
-    output = to_image(x, seed=seed + 200, image=image, width=filters[0], blend=blend)
+    output = to_image(
+        x, seed=seed + 200, image=image, width=filters[0], blend=blend, fill_prior=fill_prior
+    )
     passed = [image] if input_skip else []
     return keras.Model([z, *passed, *skips], output, name="vae_decoder")
 
@@ -106,7 +104,8 @@ def build_decoder(
 class VAE(keras.Model):
     """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims.
 
-    ``damage_weight`` weights painted pixels in the MSE (``blocks.pixel_loss``).
+    ``damage_weight`` weights painted pixels in the MSE (``blocks.pixel_loss``);
+    ``mask_weight`` adds the paint mask's cross-entropy (``blocks.mask_loss``).
     """
 
     def __init__(
@@ -116,6 +115,7 @@ class VAE(keras.Model):
         kl_weight: float,
         seed: int = 0,
         damage_weight: float = 0.0,
+        mask_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -123,9 +123,13 @@ class VAE(keras.Model):
         self.decoder = decoder
         self.kl_weight = kl_weight
         self.damage_weight = damage_weight
+        self.mask_weight = mask_weight
         self.noise = keras.random.SeedGenerator(seed)
         self.reconstruction = keras.metrics.Mean(name="mse")
         self.kl = keras.metrics.Mean(name="kl")
+        # The decoder with its paint mask as a second output, for the mask's loss term.
+        self.decoder_and_mask = with_paint_mask(decoder) if mask_weight else None
+        self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
 
     def call(self, damaged, training=False):
         mean, log_var, *skips = self.encoder(damaged, training=training)
@@ -134,15 +138,23 @@ class VAE(keras.Model):
             z = mean + ops.exp(0.5 * log_var) * keras.random.normal(
                 ops.shape(mean), seed=self.noise
             )
-        return self.decoder([z, *skips], training=training), mean, log_var
+        if self.decoder_and_mask is None:
+            return self.decoder([z, *skips], training=training), mean, log_var
+        restored, mask = self.decoder_and_mask([z, *skips], training=training)
+        return restored, mean, log_var, mask
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        restored, mean, log_var = y_pred
+        restored, mean, log_var, *mask = y_pred
         mse = pixel_loss(ops.square(y - restored), x, y, self.damage_weight)
         kl = ops.mean(-0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1))
         self.reconstruction.update_state(mse)
         self.kl.update_state(kl)
-        return per_replica(mse + self.kl_weight * kl)
+        loss = mse + self.kl_weight * kl
+        if mask:
+            bce = mask_loss(mask[0], x, y)
+            self.mask_error.update_state(bce)
+            loss = loss + self.mask_weight * bce
+        return per_replica(loss)
 
     def restorer(self) -> keras.Model:
         """The deterministic damaged -> restored model, saved as ``restorer.keras``."""
@@ -157,10 +169,13 @@ def build_trainer(
     layout = (image_size, settings.filters, settings.latent_dim, settings.input_skip)
     trainer = VAE(
         build_encoder(*layout, seed=seed, key=key),
-        build_decoder(*layout, seed=seed, blend=settings.blend, key=key),
+        build_decoder(
+            *layout, seed=seed, blend=settings.blend, key=key, fill_prior=settings.fill_prior
+        ),
         kl_weight=settings.kl_weight,
         seed=seed,
         damage_weight=settings.damage_weight,
+        mask_weight=settings.mask_weight,
     )
     # mixed_float16 gets a LossScaleOptimizer from compile itself.
     trainer.compile(
