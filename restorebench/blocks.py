@@ -227,12 +227,12 @@ class SmoothFill(layers.Layer):
         keep = 1.0 - mask
         stack = ops.concatenate([image * keep, keep], axis=-1)
         sums = ops.sum(stack, axis=(1, 2), keepdims=True)
-        estimate = sums[..., :3] / (sums[..., 3:] + 1e-3)
+        estimate = sums[..., :3] / ops.maximum(sums[..., 3:], 1e-3)
         for sigma in reversed(self.sigmas):
             taps = _gaussian_taps(sigma)
             blurred = _depthwise(_depthwise(stack, taps[:, None]), taps[None, :])
             weight = blurred[..., 3:]
-            fill = blurred[..., :3] / (weight + 1e-3)
+            fill = blurred[..., :3] / ops.maximum(weight, 1e-3)
             trust = ops.clip(weight / FILL_CONFIDENCE, 0.0, 1.0)
             estimate = trust * fill + (1.0 - trust) * estimate
         filled = image + mask * (estimate - image)
@@ -326,6 +326,11 @@ def _paint_mask(x, seed: int):
         dtype="float32",
         name=PAINT_MASK,
     )(x)
+
+
+# The layers of ours a saved model may hold, by their registered names: what ``load_model``
+# needs beside Keras' own (``inference.load`` passes them).
+CUSTOM_LAYERS = {keras.saving.get_registered_name(layer): layer for layer in (SmoothFill, HardMask)}
 
 
 def _blend(image, mask, candidate):

@@ -12,6 +12,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from restorebench.blocks import CUSTOM_LAYERS
+
 
 def _archive_problem(path: Path) -> str | None:
     """Why ``path`` is no ``.keras`` archive at all, found before Keras reports it obscurely."""
@@ -55,6 +57,9 @@ def check_restorer(model: keras.Model, where: Path | str) -> keras.Model:
 def load(model_path: Path) -> keras.Model:
     """Load and check a saved restorer; ``safe_mode`` refuses models that would run arbitrary code.
 
+    Our own layers (``blocks.CUSTOM_LAYERS``, pure computations without code in the file)
+    are named here, so a process that never built a model can load one.
+
     Every way a file can fail to be a restorer is a ValueError naming the file and why.
     """
     model_path = Path(model_path)
@@ -66,7 +71,9 @@ def load(model_path: Path) -> keras.Model:
     if problem:
         raise ValueError(f"{model_path}: {problem}")
     try:
-        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(
+            model_path, compile=False, safe_mode=True, custom_objects=CUSTOM_LAYERS
+        )
     except (ValueError, KeyError, TypeError, AttributeError, OSError, zipfile.BadZipFile) as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
         raise ValueError(

@@ -212,3 +212,46 @@ def test_generated_data_stays_out_of_the_repository(quick_run):
         folder / "scratch" / "quick" / "humanface-like-40" / "landscape Images" / "color"
     ).is_dir()
     assert not (REPO / "results" / "bench").exists()
+
+
+def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path):
+    """Two variants of two families, at once, on a tiny prepared set: each restores the
+    test split (the blend model with its found mask) and is scored as the benchmark scores."""
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(24):
+        pixels = rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)
+        Image.fromarray(pixels).resize((40, 40), Image.Resampling.BICUBIC).save(
+            photos / f"p{index}.png"
+        )
+    dataset = quality.faces_dataset(16, tmp_path / "scratch", photos)
+    small = '"filters": [8, 16], "batch_size": 4'
+    plain = f'{{{small}, "discriminator_filters": [8], "blend": false, "fill_prior": false, "mask_weight": 0}}'
+    out = tmp_path / "screen"
+    variants = [
+        "--variant",
+        f'head:vae:{{{small}, "latent_dim": 4}}',
+        "--variant",
+        f"plain:gan:{plain}",
+    ]
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.lever_screen", str(dataset), str(out)]
+        + ["--epochs", "vae=2,gan=1", "--parallel", "2", *variants],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    scores = json.loads((out / "scores.json").read_text())
+    assert set(scores) == {"head", "plain"}
+    assert [scores[label]["epochs"] for label in ("head", "plain")] == [2, 1]
+    for label in scores:
+        assert 0 < scores[label]["psnr"] < 99 and 0 < scores[label]["ssim"] <= 1
+    assert "found" in np.load(out / "head.npz").files
+    assert "found" not in np.load(out / "plain.npz").files

@@ -68,7 +68,7 @@ def test_restoring_is_reproducible_and_the_seed_draws_the_noise(trained):
 def test_more_steps_reuse_the_denoiser_and_its_noise(trained, tmp_path):
     path = tmp_path / "restorer.keras"
     trained.sampler.save(path)
-    loaded = load(path)  # safe_mode=True: built-in layers only
+    loaded = load(path)  # safe_mode=True: built-in layers and ours (blocks.CUSTOM_LAYERS)
     assert steps_of(loaded) == SETTINGS.steps
     x = images(2, seed=5)
     np.testing.assert_allclose(

@@ -1,5 +1,9 @@
 """restore_images: the uint8 contract on both sides, batching, and refusals."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -53,3 +57,32 @@ def test_a_model_that_would_run_arbitrary_code_is_refused(tmp_path):
     keras.Model(inputs, keras.layers.Lambda(lambda x: 1 - x)(inputs)).save(path)
     with pytest.raises(ValueError, match="safe_mode"):
         restore_images(path, damaged(1))
+
+
+def test_a_restorer_with_our_layers_loads_in_a_process_that_built_none(tmp_path):
+    """``inference.load`` names our weightless layers itself: a fresh process that imports
+    only it (as the predict rule and restorebench-restore do) restores the same pixels."""
+    generator = build_generator(
+        16, [8, 16], dropout=0.0, input_skip=True, blend=True, fill_prior=True, seed=3
+    )
+    path = tmp_path / "restorer.keras"
+    generator.save(path)
+    damaged = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    np.save(tmp_path / "damaged.npy", damaged)
+    code = (
+        "import sys, numpy as np; from restorebench.inference import restore_images; "
+        "np.save(sys.argv[2], restore_images(sys.argv[1], np.load(sys.argv[3])))"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(path),
+            str(tmp_path / "out.npy"),
+            str(tmp_path / "damaged.npy"),
+        ],
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), restore_images(path, damaged))

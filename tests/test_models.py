@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from restorebench.blocks import levels, pixel_loss
+from restorebench.blocks import HardMask, SmoothFill, levels, mask_loss, pixel_loss
 from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
 from restorebench.families.vae import VAE, VaeSettings, build_decoder, build_encoder
@@ -252,3 +252,85 @@ def test_pixel_loss_weights_painted_pixels_and_is_the_plain_mean_without_weight(
     assert weighted == pytest.approx((3 * 10 / 48) / ((15 + 10) / 16))
     errors[0, 0, 0], errors[0, 3, 3] = 0.0, 1.0  # wrong only on an untouched pixel: weighs less
     assert float(pixel_loss(errors, damaged, clean, 9.0)) < 3 / 48
+
+
+def _smooth_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(SmoothFill()([image, mask]))
+
+
+def test_smooth_fill_keeps_unpainted_pixels_and_fills_smooth_images_under_the_paint():
+    """A constant image comes back exactly; a linear ramp (harmonic) nearly so, under a
+    stroke and a wide blob alike; pixels outside the mask never change."""
+    side = 64
+    ramp = np.linspace(0.1, 0.9, side, dtype=np.float32)
+    image = np.stack([np.broadcast_to(ramp, (side, side))] * 3, -1)[None].copy()
+    flat = np.full_like(image, 0.3)
+    mask = np.zeros((1, side, side, 1), np.float32)
+    mask[0, 10:13, :] = 1.0  # a stroke across the image
+    mask[0, 30:42, 20:32] = 1.0  # a blob wider than the finest scales
+    painted = mask[..., 0] > 0
+    for clean in (flat, image):
+        damaged = np.where(mask > 0, 1.0, clean).astype(np.float32)
+        filled = _smooth_fill(damaged, mask)
+        np.testing.assert_array_equal(filled[~painted], damaged[~painted])
+        error = np.abs(filled - clean)[painted].max()
+        assert error < (1e-5 if clean is flat else 0.03), error
+
+
+def test_hard_mask_blends_whole_pixels_and_the_mask_still_learns_through_it():
+    """The blend takes a pixel wholly or not at all, yet with no mask loss at all one
+    step still moves the mask's weights: the straight-through gradient reaches them."""
+    mask = keras.ops.convert_to_numpy(HardMask()(np.array([[0.2, 0.49, 0.51, 0.9]], np.float32)))
+    np.testing.assert_array_equal(mask, [[0.0, 0.0, 1.0, 1.0]])
+    settings = VaeSettings(filters=(8, 16), latent_dim=4, fill_prior=True, mask_weight=0.0)
+    trainer = build_trainer("vae", SIZE, settings, seed=0)
+    layer = trainer.decoder.get_layer("paint_mask")
+    before = [w.copy() for w in layer.get_weights()]
+    clean = images(seed=3)
+    damaged = np.where(images(seed=4)[..., :1] < 0.2, 1.0, clean).astype(np.float32)
+    trainer.train_on_batch(damaged, clean)
+    assert any(not np.array_equal(b, a) for b, a in zip(before, layer.get_weights()))
+
+
+def test_mask_loss_is_the_cross_entropy_against_the_painted_pixels():
+    clean = np.zeros((1, 2, 2, 3), np.float32)
+    damaged = clean.copy()
+    damaged[0, 0, 0] = 1.0  # one painted pixel of 4
+    mask = np.full((1, 2, 2, 1), 0.25, np.float32)
+    want = -(np.log(0.25) + 3 * np.log(0.75)) / 4
+    assert float(mask_loss(mask, damaged, clean)) == pytest.approx(want, rel=1e-5)
+    mask[0, 0, 0], mask[0, 1:, :], mask[0, 0, 1] = 1.0, 0.0, 0.0
+    assert float(mask_loss(mask, damaged, clean)) < 1e-5
+
+
+@pytest.mark.parametrize("family", ["vae", "gan", "diffusion"])
+def test_the_mask_loss_is_part_of_each_familys_training_loss(family):
+    """With ``mask_weight`` the logs carry ``mask_bce`` and the loss grows by weight x it."""
+    extra = {"discriminator_filters": (8, 16)} if family == "gan" else {}
+    settings = {"vae": VaeSettings, "gan": GanSettings, "diffusion": DiffusionSettings}[family]
+    logs = {}
+    for weight in (0.0, 2.0):
+        keras.utils.set_random_seed(0)
+        chosen = settings(filters=(8, 16), fill_prior=True, mask_weight=weight, **extra)
+        trainer = build_trainer(family, SIZE, chosen, seed=0)
+        clean = images(seed=3)
+        damaged = np.where(images(seed=4)[..., :1] < 0.2, 1.0, clean).astype(np.float32)
+        logs[weight] = trainer.test_on_batch(damaged, clean, return_dict=True)
+    assert "mask_bce" not in logs[0.0]
+    assert 0.1 < logs[2.0]["mask_bce"] < 2.0
+    if family != "diffusion":  # its test loss samples noise afresh
+        grown = logs[2.0]["loss"] - logs[0.0]["loss"]
+        assert grown == pytest.approx(2.0 * logs[2.0]["mask_bce"], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"blend": False, "fill_prior": True}, "models.vae.fill_prior: needs models.vae.blend"),
+        ({"blend": False, "mask_weight": 1.0}, "models.vae.mask_weight: needs models.vae.blend"),
+        ({"mask_weight": -1.0}, "models.vae.mask_weight: must be at least 0"),
+    ],
+)
+def test_blend_head_settings_name_the_key_they_need(entry, message):
+    with pytest.raises(ValueError, match=message):
+        VaeSettings(**entry).check("models.vae")

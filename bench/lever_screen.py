@@ -1,0 +1,188 @@
+"""Screen recipe variants at a fixed number of epochs, several at once (docs/training.md).
+
+    python -m bench.lever_screen DATASET OUT_DIR --epochs vae=30,gan=25 \\
+        --variant base:vae:{} --variant head:vae:'{"fill_prior": true}' ...
+
+A variant ``LABEL:MODEL:JSON`` is config.yaml's entry MODEL (or the diffusion preset's)
+with the JSON overrides on top. Each trains in a child process of its own, all at once
+(``--parallel``), for MODEL's epochs on every train image of DATASET (a dataset as the
+quality benchmark builds it, ``bench.quality.faces_dataset``), then BatchNorm is
+recalibrated and the test split restored into OUT_DIR/LABEL.npz (``restored``, and
+``found`` for a blend model). Where scikit-image is installed the restorations are then
+scored as the benchmark scores them (``bench.quality.mean_scores``) into
+OUT_DIR/scores.json; elsewhere (a GPU machine without it) ``--score-only`` does that
+later, on a machine that has it.
+
+Epochs, not the benchmark's wall-clock budget: variants that share one GPU, or train on
+another machine than the CPU benchmark, are then compared at the same training. A screen
+says which way a lever points; the benchmark (``make bench-quality``) gives the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _variant(text: str) -> tuple[str, str, dict]:
+    label, _, rest = text.partition(":")
+    model, _, overrides = rest.partition(":")
+    try:
+        settings = json.loads(overrides or "{}")
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"--variant {text}: the overrides are no JSON ({error})")
+    if not label or not model or not isinstance(settings, dict):
+        raise argparse.ArgumentTypeError(f"--variant {text}: expected LABEL:MODEL:JSON_OBJECT")
+    return label, model, settings
+
+
+def _epochs(text: str) -> dict[str, int]:
+    pairs = [part.partition("=") for part in text.split(",") if part]
+    return {model: int(count) for model, _, count in pairs}
+
+
+def train_one(dataset: Path, model: str, overrides: dict, epochs: int, out: Path) -> dict:
+    """One variant trained and its test split restored (runs in the child process)."""
+    from restorebench import accel
+
+    accel.configure()  # before Keras is first imported, by the imports below
+
+    import keras
+    import numpy as np
+
+    from bench.quality import recipe
+    from restorebench import families
+    from restorebench.dataset import read_split
+    from restorebench.families.base import read_settings
+    from restorebench.inference import restore_with
+    from restorebench.training.batches import PairBatches
+    from restorebench.training.batchnorm import recalibrate_batchnorm
+    from restorebench.training.fit import TrainOptions, build_trainer
+
+    entry = recipe(model, overrides)
+    family = families.load(entry["family"])
+    settings = read_settings(family.settings, {**entry, "epochs": epochs}, f"models.{model}")
+    train = read_split(dataset, "train", masks=False)
+    test = read_split(dataset, "test", masks=False)
+    options, gpus = TrainOptions(), accel.gpu_count()
+    keras.utils.set_random_seed(options.seed)
+    started = time.perf_counter()
+    trainer = build_trainer(
+        family.name,
+        train.clean.shape[1],
+        settings,
+        options.seed,
+        precision=accel.resolve_precision(options.precision, gpus),
+        jit_compile=accel.resolve_jit(options.jit_compile, gpus),
+    )
+    batches = PairBatches(
+        train.damaged,
+        train.clean,
+        settings.batch_size,
+        shuffle=True,
+        seed=options.seed,
+        flip=settings.flip,
+        workers=accel.input_workers(gpus),
+    )
+    trainer.fit(batches, epochs=epochs, verbose=0)
+    restorer = family.restorer(trainer)
+    recalibrate_batchnorm(restorer, batches)
+    arrays = {}
+    if family.with_paint_mask and getattr(settings, "blend", False):
+        arrays["restored"], arrays["found"] = restore_with(
+            family.with_paint_mask(restorer), test.damaged
+        )
+    else:
+        arrays["restored"] = restore_with(restorer, test.damaged)
+    np.savez_compressed(out, **arrays)
+    return {"train_s": round(time.perf_counter() - started, 1), "epochs": epochs}
+
+
+def score(dataset: Path, folder: Path, labels: list[str]) -> dict:
+    """Each variant's test scores, as the quality benchmark computes them."""
+    import numpy as np
+
+    from bench.quality import mean_scores
+    from restorebench.dataset import read_split
+
+    test = read_split(dataset, "test")
+    scores = {}
+    for label in labels:
+        restored = np.load(folder / f"{label}.npz")
+        found = restored["found"] if "found" in restored.files else None
+        figures = mean_scores(test, restored["restored"], found)
+        scores[label] = {k: v for k, v in figures.items() if not isinstance(v, dict)}
+    return scores
+
+
+def _children(args, variants) -> dict:
+    """Every variant in a child process, ``--parallel`` at a time; their JSON lines."""
+    env = {
+        **os.environ,
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # JAX: share the card between children
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    waiting, running, done = list(variants), [], {}
+    while waiting or running:
+        while waiting and len(running) < args.parallel:
+            label, model, overrides = waiting.pop(0)
+            command = [sys.executable, "-m", "bench.lever_screen", str(args.dataset)]
+            command += [str(args.out), "--child", json.dumps([label, model, overrides])]
+            command += ["--epochs", f"{model}={args.epochs[model]}"]
+            child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+            running.append((label, child))
+        time.sleep(1)
+        for label, child in [
+            (label, child) for label, child in running if child.poll() is not None
+        ]:
+            running.remove((label, child))
+            lines = child.stdout.read().strip().splitlines()
+            if child.returncode != 0 or not lines:
+                raise RuntimeError(f"variant {label} failed ({child.returncode})")
+            done[label] = json.loads(lines[-1])
+            print(f"{label}: {done[label]}", file=sys.stderr)
+    return done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--epochs", type=_epochs, required=True, help="MODEL=N,... per model")
+    parser.add_argument("--variant", type=_variant, action="append", default=[])
+    parser.add_argument("--parallel", type=int, default=8, help="variants training at once")
+    parser.add_argument("--score-only", action="store_true", help="score OUT's restorations")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        label, model, overrides = json.loads(args.child)
+        figures = train_one(
+            args.dataset, model, overrides, args.epochs[model], args.out / f"{label}.npz"
+        )
+        print(json.dumps(figures))
+        return
+    missing = {model for _, model, _ in args.variant} - set(args.epochs)
+    if missing:
+        parser.error(f"--epochs: no count for {', '.join(sorted(missing))}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    trained = {} if args.score_only else _children(args, args.variant)
+    if importlib.util.find_spec("skimage") is None:
+        print(json.dumps(trained))
+        return
+    scores = score(args.dataset, args.out, [label for label, _, _ in args.variant])
+    for label in scores:
+        scores[label].update(trained.get(label, {}))
+    (args.out / "scores.json").write_text(json.dumps(scores, indent=1) + "\n")
+    print(json.dumps(scores))
+
+
+if __name__ == "__main__":
+    main()
