@@ -700,6 +700,8 @@ def _time_to_quality_table(c: dict) -> list[str]:
         reached = time_to_quality(r["curve"], bar)
         if name == "origin" or reached["both"] is None:
             speed = "-"
+        elif origin is None:
+            speed = "- (the origin's loop not run at this size)"
         elif origin_both is None:
             speed = f"> {budget / reached['both']:.1f}x (the origin never passed)"
         else:

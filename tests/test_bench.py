@@ -228,6 +228,7 @@ def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path)
         Image.fromarray(pixels).resize((40, 40), Image.Resampling.BICUBIC).save(
             photos / f"p{index}.png"
         )
+    (tmp_path / "scratch").mkdir()
     dataset = quality.faces_dataset(16, tmp_path / "scratch", photos)
     small = '"filters": [8, 16], "batch_size": 4'
     plain = f'{{{small}, "discriminator_filters": [8], "blend": false, "fill_prior": false, "mask_weight": 0}}'
