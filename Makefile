@@ -29,12 +29,13 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Writes BENCHMARKS.md and bench/results.json (~65 min on 2 cores, the quality item included); BENCH_ARGS=--quick: a smoke run.
+# Writes BENCHMARKS.md and bench/results.json (hours on 2 cores: the quality item trains 4 contenders
+# for 300, 600 and 1,800 s at 64, 128 and 256 px); BENCH_ARGS=--quick: a smoke run.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Only the restoration-quality item (~35 min: 3 models x 300 s at 64 and 128 px), merged into
-# the existing results; needs ../shared/data/faces-dev.
+# Only the restoration-quality item, merged into the existing results; needs ../shared/data/faces-dev.
+# Part of it: BENCH_ARGS="--sizes 256 --contenders gan,origin" (the contenders not named stay).
 bench-quality: install
 	$(BIN)/python -m bench --only quality --merge $(BENCH_ARGS)
 

@@ -228,7 +228,8 @@ def main() -> None:
     parser.add_argument(
         "--contenders",
         type=lambda text: text.split(","),
-        help=f"the quality item's contenders, a subset of {', '.join(quality.CONTENDERS)}",
+        help=f"the quality item's contenders, a subset of {', '.join(quality.CONTENDERS)} "
+        "(with --merge the others measured at the same size and budget stay)",
     )
     args = parser.parse_args()
     if args.from_results:

@@ -6,8 +6,9 @@
 A variant ``LABEL:MODEL:JSON`` is config.yaml's entry MODEL (or the diffusion preset's)
 with the JSON overrides on top. Each trains in a child process of its own, all at once
 (``--parallel``), for MODEL's epochs on every train image of DATASET (a dataset as the
-quality benchmark builds it, ``bench.quality.faces_dataset``), then BatchNorm is
-recalibrated and the test split restored into OUT_DIR/LABEL.npz (``restored``, and
+quality benchmark builds it, ``bench.quality.faces_dataset``) through the rule's own
+``fit`` (BatchNorm recalibrated, no validation hold-out), and the test split is restored
+into OUT_DIR/LABEL.npz (``restored``, and
 ``found`` for a blend model). Where scikit-image is installed the restorations are then
 scored as the benchmark scores them (``bench.quality.mean_scores``) into
 OUT_DIR/scores.json; elsewhere (a GPU machine without it) ``--score-only`` does that
@@ -26,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,59 +52,33 @@ def _epochs(text: str) -> dict[str, int]:
 
 
 def train_one(dataset: Path, model: str, overrides: dict, epochs: int, out: Path) -> dict:
-    """One variant trained and its test split restored (runs in the child process)."""
-    from restorebench import accel
-
-    accel.configure()  # before Keras is first imported, by the imports below
-
-    import keras
+    """One variant trained by the rule's own ``fit`` (every train image, BatchNorm
+    recalibrated) and its test split restored; runs in the child process."""
     import numpy as np
 
     from bench.quality import recipe
+    from bench.quality_probe import restore_test  # configures the process before Keras
     from restorebench import families
     from restorebench.dataset import read_split
     from restorebench.families.base import read_settings
-    from restorebench.inference import restore_with
-    from restorebench.training.batches import PairBatches
-    from restorebench.training.batchnorm import recalibrate_batchnorm
-    from restorebench.training.fit import TrainOptions, build_trainer
+    from restorebench.training.fit import TrainOptions, fit
 
     entry = recipe(model, overrides)
     family = families.load(entry["family"])
     settings = read_settings(family.settings, {**entry, "epochs": epochs}, f"models.{model}")
-    train = read_split(dataset, "train", masks=False)
-    test = read_split(dataset, "test", masks=False)
-    options, gpus = TrainOptions(), accel.gpu_count()
-    keras.utils.set_random_seed(options.seed)
     started = time.perf_counter()
-    trainer = build_trainer(
-        family.name,
-        train.clean.shape[1],
-        settings,
-        options.seed,
-        precision=accel.resolve_precision(options.precision, gpus),
-        jit_compile=accel.resolve_jit(options.jit_compile, gpus),
-    )
-    batches = PairBatches(
-        train.damaged,
-        train.clean,
-        settings.batch_size,
-        shuffle=True,
-        seed=options.seed,
-        flip=settings.flip,
-        workers=accel.input_workers(gpus),
-    )
-    trainer.fit(batches, epochs=epochs, verbose=0)
-    restorer = family.restorer(trainer)
-    recalibrate_batchnorm(restorer, batches)
-    arrays = {}
-    if family.with_paint_mask and getattr(settings, "blend", False):
-        arrays["restored"], arrays["found"] = restore_with(
-            family.with_paint_mask(restorer), test.damaged
+    with tempfile.TemporaryDirectory() as scratch:
+        trainer = fit(
+            model,
+            family.name,
+            settings,
+            dataset,
+            TrainOptions(validation_fraction=0.0),
+            history=Path(scratch) / "history.csv",
+            backup_dir=Path(scratch) / "backup",
         )
-    else:
-        arrays["restored"] = restore_with(restorer, test.damaged)
-    np.savez_compressed(out, **arrays)
+    damaged = read_split(dataset, "test", masks=False).damaged
+    np.savez_compressed(out, **restore_test(family, settings, family.restorer(trainer), damaged))
     return {"train_s": round(time.perf_counter() - started, 1), "epochs": epochs}
 
 

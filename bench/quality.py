@@ -320,15 +320,28 @@ def item(profile: dict, scratch: Path) -> list[dict]:
 
 
 def merge(earlier, now):
-    """The quality item after a rerun: the contests run now, and the earlier ones of other sizes.
+    """The quality item after a rerun: the contests run now and the earlier ones of other sizes.
 
-    Either side may be an item that failed (a dict with its error); then ``now`` wins.
+    A size run again under the same budget on the same photos keeps its earlier contenders
+    that were not run again, each with the date of its run (``measured``): one long contender can be
+    added to a size without repeating the others. Either side may be an item that failed (a
+    dict with its error); then ``now`` wins.
     """
     if not isinstance(earlier, list) or not isinstance(now, list):
         return now
-    rerun = {contest["size"] for contest in now}
-    kept = [contest for contest in earlier if contest["size"] not in rerun]
-    return sorted(kept + now, key=lambda contest: contest["size"])
+    by_size = {contest["size"]: contest for contest in earlier}
+    for contest in now:
+        old = by_size.get(contest["size"])
+        same_run = ("budget_s", "photos")
+        if old and [old.get(k) for k in same_run] == [contest.get(k) for k in same_run]:
+            kept = {
+                name: {"measured": old.get("date"), **scores}
+                for name, scores in old["scores"].items()
+                if name in CONTENDERS and name not in contest["scores"]
+            }
+            contest = {**contest, "scores": {**contest["scores"], **kept}}
+        by_size[contest["size"]] = contest
+    return [by_size[size] for size in sorted(by_size)]
 
 
 def _setting(text: str) -> tuple[str, str, object]:

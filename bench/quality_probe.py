@@ -104,6 +104,14 @@ def curve_probe(family, train, damaged: np.ndarray, batch_size: int):
     return probe
 
 
+def restore_test(family, settings, restorer: keras.Model, damaged: np.ndarray) -> dict:
+    """The test split restored: ``restored``, and ``found`` (its paint masks) for a blend model."""
+    if family.with_paint_mask and getattr(settings, "blend", False):
+        restored, found = restore_with(family.with_paint_mask(restorer), damaged)
+        return {"restored": restored, "found": found}
+    return {"restored": restore_with(restorer, damaged)}
+
+
 def main() -> None:
     dataset, model, entry, budget_s, out, precision = (
         Path(sys.argv[1]),
@@ -143,12 +151,7 @@ def main() -> None:
         sweep, figures["sampling_s_per_image"] = sampling_sweep(restorer, damaged)
         arrays.update(sweep)
     start = time.perf_counter()
-    if family.with_paint_mask and getattr(settings, "blend", False):
-        arrays["restored"], arrays["found"] = restore_with(
-            family.with_paint_mask(restorer), damaged
-        )
-    else:
-        arrays["restored"] = restore_with(restorer, damaged)
+    arrays.update(restore_test(family, settings, restorer, damaged))
     figures["restore_s_per_image"] = (time.perf_counter() - start) / len(damaged)
     np.savez(out, **arrays)
     print(

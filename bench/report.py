@@ -592,6 +592,20 @@ def _contest_table(c: dict) -> list[str]:
     return lines
 
 
+def _kept_note(c: dict) -> list[str]:
+    """Which contenders an earlier run measured (``--merge`` kept them beside a rerun)."""
+    kept = [
+        f"{QUALITY_NAMES[name]} on {c['scores'][name]['measured']}"
+        for name in QUALITY_ROWS
+        if "measured" in c["scores"].get(name, {})
+    ]
+    return (
+        ["", f"Measured by an earlier run of the same command, kept: {', '.join(kept)}."]
+        if kept
+        else []
+    )
+
+
 def _region_table(c: dict) -> list[str]:
     """Each contender's scores over the damaged pixels and over the others."""
     specs = contract.metrics_in("hole") + contract.metrics_in("intact")
@@ -799,6 +813,7 @@ def _quality(it: dict, trials: list[dict]) -> list[str]:
                 "",
             ]
             lines += _contest_table(c)
+            lines += _kept_note(c)
             lines += _time_to_quality_table(c)
             lines += _sampling_table(c)
             lines += _damage_tables(c)

@@ -93,12 +93,6 @@ def mask_loss(mask, damaged, clean):
     return -ops.mean(target * ops.log(mask) + (1.0 - target) * ops.log(1.0 - mask))
 
 
-def needs_input(blend: bool, input_skip: bool, section: str) -> None:
-    """``blend`` mixes with the full-size input, which only ``input_skip`` brings to the output."""
-    if blend and not input_skip:
-        raise ValueError(f"config key {section}.blend: needs {section}.input_skip: true")
-
-
 def down(x, filters: int, *, normalized: bool, seed: int, name: str, norm: str = "batch"):
     """Conv 4x4/2 -> (normalization ``norm`` where ``normalized``) -> LeakyReLU(0.2)."""
     x = layers.Conv2D(
@@ -260,6 +254,11 @@ class HardMask(layers.Layer):
         return mask + ops.stop_gradient(hard - mask)
 
 
+# The layers of ours a saved model may hold, by their registered names: what ``load_model``
+# needs beside Keras' own (``inference.load`` passes them).
+CUSTOM_LAYERS = {keras.saving.get_registered_name(layer): layer for layer in (SmoothFill, HardMask)}
+
+
 def to_image(
     x,
     *,
@@ -326,11 +325,6 @@ def _paint_mask(x, seed: int):
         dtype="float32",
         name=PAINT_MASK,
     )(x)
-
-
-# The layers of ours a saved model may hold, by their registered names: what ``load_model``
-# needs beside Keras' own (``inference.load`` passes them).
-CUSTOM_LAYERS = {keras.saving.get_registered_name(layer): layer for layer in (SmoothFill, HardMask)}
 
 
 def _blend(image, mask, candidate):

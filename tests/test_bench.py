@@ -174,14 +174,37 @@ def test_time_to_quality_is_the_first_point_past_the_bar():
 
 
 def test_a_rerun_of_some_sizes_keeps_the_other_sizes_contests():
-    earlier = [{"size": 64, "run": 1}, {"size": 128, "run": 1}]
-    assert quality.merge(earlier, [{"size": 256, "run": 2}, {"size": 128, "run": 2}]) == [
-        {"size": 64, "run": 1},
-        {"size": 128, "run": 2},
-        {"size": 256, "run": 2},
+    def contest(size, run):
+        return {"size": size, "budget_s": 60, "date": run, "scores": {"vae": {"psnr": run}}}
+
+    earlier = [contest(64, 1), contest(128, 1)]
+    assert quality.merge(earlier, [contest(256, 2), contest(128, 2)]) == [
+        contest(64, 1),
+        contest(128, 2),
+        contest(256, 2),
     ]
     failed = {"error": "no photos"}
     assert quality.merge(earlier, failed) == failed and quality.merge(failed, earlier) == earlier
+
+
+def test_a_rerun_of_some_contenders_keeps_the_others_with_their_date():
+    def contest(date, budget_s=1800, **scores):
+        return {"size": 256, "budget_s": budget_s, "photos": "p", "date": date, "scores": scores}
+
+    earlier = [contest("day 1", inpaint={"psnr": 31}, vae={"psnr": 34}, gan={"psnr": 30})]
+    merged = quality.merge(earlier, [contest("day 2", inpaint={"psnr": 31}, gan={"psnr": 33})])
+    assert merged == [
+        contest(
+            "day 2", inpaint={"psnr": 31}, gan={"psnr": 33}, vae={"psnr": 34, "measured": "day 1"}
+        )
+    ]
+    # Kept again, a contender keeps the date of the run that measured it.
+    again = quality.merge(merged, [contest("day 3", origin={"psnr": 22})])
+    assert again[0]["scores"]["vae"]["measured"] == "day 1"
+    assert again[0]["scores"]["gan"]["measured"] == "day 2"
+    # Under another budget nothing of the earlier contest stays.
+    other = quality.merge(earlier, [contest("day 2", budget_s=600, gan={"psnr": 33})])
+    assert set(other[0]["scores"]) == {"gan"}
 
 
 def test_markdown_reports_each_item_beside_its_target(quick_run):

@@ -239,6 +239,8 @@ def test_blend_without_the_input_skip_names_the_keys():
         build_generator(SIZE, [8, 16], blend=True, key="models.gan")
     with pytest.raises(ValueError, match="models.vae.blend: needs models.vae.input_skip: true"):
         build_decoder(SIZE, [8, 16], 4, blend=True, key="models.vae")
+    with pytest.raises(ValueError, match="models.gan.fill_prior: needs models.gan.blend: true"):
+        build_generator(SIZE, [8, 16], input_skip=True, fill_prior=True, key="models.gan")
 
 
 def test_pixel_loss_weights_painted_pixels_and_is_the_plain_mean_without_weight():

@@ -41,6 +41,22 @@ class CommonSettings:
             )
 
 
+# Which setting of the blend head needs which other one on.
+_HEAD_NEEDS = (("blend", "input_skip"), ("fill_prior", "blend"), ("mask_weight", "blend"))
+_HEAD_SETTINGS = sorted({name for pair in _HEAD_NEEDS for name in pair})
+
+
+def check_head(key: str, **values: Any) -> None:
+    """Refuse a blend-head setting that is on without the one it needs, naming both keys.
+
+    Settings and the network builders, which direct callers reach without settings,
+    both check here.
+    """
+    for name, needs in _HEAD_NEEDS:
+        if values.get(name) and not values[needs]:
+            raise ValueError(f"config key {key}.{name}: needs {key}.{needs}: true")
+
+
 @dataclass(frozen=True)
 class BlendSettings(CommonSettings):
     """The output head every U-Net family shares (``blocks.to_image``) and its loss terms."""
@@ -53,13 +69,7 @@ class BlendSettings(CommonSettings):
 
     def check(self, key: str) -> None:
         super().check(key)
-        for name, needs in (
-            ("blend", "input_skip"),
-            ("fill_prior", "blend"),
-            ("mask_weight", "blend"),
-        ):
-            if getattr(self, name) and not getattr(self, needs):
-                raise ValueError(f"config key {key}.{name}: needs {key}.{needs}: true")
+        check_head(key, **{name: getattr(self, name) for name in _HEAD_SETTINGS})
         for name in ("damage_weight", "mask_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(

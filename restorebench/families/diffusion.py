@@ -29,12 +29,11 @@ from restorebench.blocks import (
     encode,
     levels,
     mask_loss,
-    needs_input,
     pixel_loss,
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family
+from restorebench.families.base import BlendSettings, Family, check_head
 
 DENOISER = "diffusion_denoiser"
 START_NOISE = "start_noise"  # the sampler's fixed starting noise, a layer of the restorer
@@ -89,7 +88,7 @@ def build_denoiser(
     intact pixels.
     """
     filters = levels(image_size, filters, f"{key}.filters")
-    needs_input(blend, input_skip, key)
+    check_head(key, input_skip=input_skip, blend=blend, fill_prior=fill_prior)
     shape = (image_size, image_size, 3)
     noisy = keras.Input(shape, name="noisy")
     damaged = keras.Input(shape, name="damaged")

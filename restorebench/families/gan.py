@@ -18,12 +18,11 @@ from restorebench.blocks import (
     encode,
     levels,
     mask_loss,
-    needs_input,
     pixel_loss,
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family
+from restorebench.families.base import BlendSettings, Family, check_head
 
 HEADS = ("dense", "patch")
 
@@ -69,7 +68,7 @@ def build_generator(
     smooth fill under it (see ``blocks.to_image``).
     """
     filters = levels(image_size, filters, f"{key}.filters")
-    needs_input(blend, input_skip, key)
+    check_head(key, input_skip=input_skip, blend=blend, fill_prior=fill_prior)
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     skips = encode(damaged, filters, seed=seed, prefix="down")
     x = decode(skips[-1], skips, filters, seed=seed + 100, dropout=dropout)

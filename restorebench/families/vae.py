@@ -19,13 +19,12 @@ from restorebench.blocks import (
     encode,
     levels,
     mask_loss,
-    needs_input,
     pixel_loss,
     to_image,
     up,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family
+from restorebench.families.base import BlendSettings, Family, check_head
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def build_decoder(
     candidate built on a smooth fill under it (``blocks.to_image``).
     """
     filters = levels(image_size, filters, f"{key}.filters")
-    needs_input(blend, input_skip, key)
+    check_head(key, input_skip=input_skip, blend=blend, fill_prior=fill_prior)
     depth = len(filters)
     bottom = image_size // 2**depth
     z = keras.Input((latent_dim,), name="z")
