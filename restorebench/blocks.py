@@ -93,6 +93,34 @@ def mask_loss(mask, damaged, clean):
     return -ops.mean(target * ops.log(mask) + (1.0 - target) * ops.log(1.0 - mask))
 
 
+# skimage's structural_similarity defaults, which the scores use (``metrics``): a 7x7
+# uniform window, sample covariance, K1 = 0.01, K2 = 0.03; images here span [0, 1].
+SSIM_WINDOW = 7
+_SSIM_C1, _SSIM_C2 = 0.01**2, 0.03**2
+
+
+def ssim_loss(restored, clean):
+    """1 - the mean SSIM of a batch, computed as the scores compute it.
+
+    MSE and L1 weigh every pixel alike; SSIM, which the study reports, also weighs the
+    structure around a stroke, where a blurred fill costs little MSE and much SSIM.
+    """
+    x, y = ops.cast(restored, "float32"), ops.cast(clean, "float32")
+
+    def mean(image):
+        return ops.average_pool(image, SSIM_WINDOW, strides=1, padding="valid")
+
+    mean_x, mean_y = mean(x), mean(y)
+    sample = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)
+    var_x = sample * (mean(x * x) - mean_x * mean_x)
+    var_y = sample * (mean(y * y) - mean_y * mean_y)
+    cov = sample * (mean(x * y) - mean_x * mean_y)
+    ssim = ((2 * mean_x * mean_y + _SSIM_C1) * (2 * cov + _SSIM_C2)) / (
+        (mean_x * mean_x + mean_y * mean_y + _SSIM_C1) * (var_x + var_y + _SSIM_C2)
+    )
+    return 1.0 - ops.mean(ssim)
+
+
 def down(x, filters: int, *, normalized: bool, seed: int, name: str, norm: str = "batch"):
     """Conv 4x4/2 -> (normalization ``norm`` where ``normalized``) -> LeakyReLU(0.2)."""
     x = layers.Conv2D(

@@ -46,11 +46,12 @@ from restorebench.inference import restore_images
 from restorebench.training.fit import build_trainer
 
 folder, backend = Path(sys.argv[1]), keras.backend.backend()
-HEAD = {"fill_prior": True, "mask_weight": 1.0}  # the blend head of our recipe, its mask loss on
+# The blend head of our recipe, with both optional loss terms on.
+LOSS_TERMS = {"fill_prior": True, "mask_weight": 1.0, "ssim_weight": 1.0}
 GAN = GanSettings(
-    learning_rate=5e-4, filters=(8, 16), discriminator_filters=(8, 16), dropout=0.0, **HEAD
+    learning_rate=5e-4, filters=(8, 16), discriminator_filters=(8, 16), dropout=0.0, **LOSS_TERMS
 )
-VAE = VaeSettings(filters=(8, 16), latent_dim=4, **HEAD)
+VAE = VaeSettings(filters=(8, 16), latent_dim=4, **LOSS_TERMS)
 
 
 # The paint mask set to find white pixels, far from the hard blend's threshold

@@ -3,8 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from skimage.metrics import structural_similarity
 
-from restorebench.blocks import HardMask, SmoothFill, levels, mask_loss, pixel_loss
+from restorebench.blocks import HardMask, SmoothFill, levels, mask_loss, pixel_loss, ssim_loss
 from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
 from restorebench.families.vae import VAE, VaeSettings, build_decoder, build_encoder
@@ -305,24 +306,41 @@ def test_mask_loss_is_the_cross_entropy_against_the_painted_pixels():
     assert float(mask_loss(mask, damaged, clean)) < 1e-5
 
 
+@pytest.mark.parametrize(
+    "term, logged", [("mask_weight", "mask_bce"), ("ssim_weight", "ssim_loss")]
+)
 @pytest.mark.parametrize("family", ["vae", "gan", "diffusion"])
-def test_the_mask_loss_is_part_of_each_familys_training_loss(family):
-    """With ``mask_weight`` the logs carry ``mask_bce`` and the loss grows by weight x it."""
+def test_each_loss_term_is_part_of_each_familys_training_loss(family, term, logged):
+    """With a term's weight on, the logs carry the term and the loss grows by weight x it."""
     extra = {"discriminator_filters": (8, 16)} if family == "gan" else {}
     settings = {"vae": VaeSettings, "gan": GanSettings, "diffusion": DiffusionSettings}[family]
     logs = {}
     for weight in (0.0, 2.0):
         keras.utils.set_random_seed(0)
-        chosen = settings(filters=(8, 16), fill_prior=True, mask_weight=weight, **extra)
+        chosen = settings(filters=(8, 16), fill_prior=True, **{term: weight}, **extra)
         trainer = build_trainer(family, SIZE, chosen, seed=0)
         clean = images(seed=3)
         damaged = np.where(images(seed=4)[..., :1] < 0.2, 1.0, clean).astype(np.float32)
         logs[weight] = trainer.test_on_batch(damaged, clean, return_dict=True)
-    assert "mask_bce" not in logs[0.0]
-    assert 0.1 < logs[2.0]["mask_bce"] < 2.0
+    assert logged not in logs[0.0]
+    assert 0.01 < logs[2.0][logged] < 2.0
     if family != "diffusion":  # its test loss samples noise afresh
         grown = logs[2.0]["loss"] - logs[0.0]["loss"]
-        assert grown == pytest.approx(2.0 * logs[2.0]["mask_bce"], rel=1e-3)
+        assert grown == pytest.approx(2.0 * logs[2.0][logged], rel=1e-3)
+
+
+def test_the_ssim_loss_is_one_minus_the_scores_ssim():
+    """The loss's SSIM is scikit-image's, as ``metrics`` scores it, batch-averaged."""
+    clean = images(seed=5)
+    restored = np.clip(clean + images(seed=6) * 0.3 - 0.15, 0, 1).astype(np.float32)
+    want = np.mean(
+        [
+            structural_similarity(c, r, data_range=1.0, channel_axis=-1)
+            for c, r in zip(clean, restored, strict=True)
+        ]
+    )
+    assert 1.0 - float(ssim_loss(restored, clean)) == pytest.approx(want, abs=1e-4)
+    assert float(ssim_loss(clean, clean)) == pytest.approx(0.0, abs=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -331,6 +349,7 @@ def test_the_mask_loss_is_part_of_each_familys_training_loss(family):
         ({"blend": False, "fill_prior": True}, "models.vae.fill_prior: needs models.vae.blend"),
         ({"blend": False, "mask_weight": 1.0}, "models.vae.mask_weight: needs models.vae.blend"),
         ({"mask_weight": -1.0}, "models.vae.mask_weight: must be at least 0"),
+        ({"ssim_weight": -1.0}, "models.vae.ssim_weight: must be at least 0"),
     ],
 )
 def test_blend_head_settings_name_the_key_they_need(entry, message):

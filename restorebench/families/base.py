@@ -2,7 +2,7 @@
 
 Settings are frozen dataclasses whose defaults are the family's defaults: the library
 trains without Snakemake, and ``workflow/schemas/config.schema.yaml`` validates the same
-keys (``tests/test_families.py`` checks that both agree).
+keys (``tests/test_experiments.py`` checks that both agree).
 """
 
 from __future__ import annotations
@@ -66,11 +66,12 @@ class BlendSettings(CommonSettings):
     fill_prior: bool = False  # candidate = smooth fill of the unpainted pixels + a correction
     damage_weight: float = 0.0  # extra loss weight of painted pixels
     mask_weight: float = 0.0  # weight of the paint mask's cross-entropy against the damage
+    ssim_weight: float = 0.0  # weight of 1 - SSIM (blocks.ssim_loss) beside the pixel loss
 
     def check(self, key: str) -> None:
         super().check(key)
         check_head(key, **{name: getattr(self, name) for name in _HEAD_SETTINGS})
-        for name in ("damage_weight", "mask_weight"):
+        for name in ("damage_weight", "mask_weight", "ssim_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(
                     f"config key {key}.{name}: must be at least 0, got {getattr(self, name)}"

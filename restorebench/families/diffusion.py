@@ -30,6 +30,7 @@ from restorebench.blocks import (
     levels,
     mask_loss,
     pixel_loss,
+    ssim_loss,
     to_image,
     with_paint_mask,
 )
@@ -180,12 +181,15 @@ class Diffusion(keras.Model):
         seed: int = 0,
         damage_weight: float = 0.0,
         mask_weight: float = 0.0,
+        ssim_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.denoiser = denoiser
         self.damage_weight = damage_weight
         self.mask_weight = mask_weight
+        self.ssim_weight = ssim_weight
+        self.ssim_error = keras.metrics.Mean(name="ssim_loss") if ssim_weight else None
         # The denoiser with its paint mask as a second output, for the mask's loss term.
         self.denoiser_and_mask = with_paint_mask(denoiser) if mask_weight else None
         self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
@@ -210,11 +214,16 @@ class Diffusion(keras.Model):
             predicted, mask = self.denoiser_and_mask([noisy, x, t], training=training)
         mse = pixel_loss(ops.square(y - predicted), x, y, self.damage_weight)
         self.error.update_state(mse)
-        if self.denoiser_and_mask is None:
-            return per_replica(mse)
-        bce = mask_loss(mask, x, y)
-        self.mask_error.update_state(bce)
-        return per_replica(mse + self.mask_weight * bce)
+        loss = mse
+        if self.ssim_weight:
+            dssim = ssim_loss(predicted, y)
+            self.ssim_error.update_state(dssim)
+            loss = loss + self.ssim_weight * dssim
+        if self.denoiser_and_mask is not None:
+            bce = mask_loss(mask, x, y)
+            self.mask_error.update_state(bce)
+            loss = loss + self.mask_weight * bce
+        return per_replica(loss)
 
 
 def build_trainer(
@@ -240,6 +249,7 @@ def build_trainer(
         seed=seed,
         damage_weight=settings.damage_weight,
         mask_weight=settings.mask_weight,
+        ssim_weight=settings.ssim_weight,
     )
     trainer.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit_compile

@@ -19,6 +19,7 @@ from restorebench.blocks import (
     levels,
     mask_loss,
     pixel_loss,
+    ssim_loss,
     to_image,
     with_paint_mask,
 )
@@ -184,7 +185,8 @@ class Pix2Pix(keras.Model):
 
     Each step is pix2pix's: one generator pass, two discriminator passes (real, fake);
     the discriminator learns from ``disc_loss``, the generator from ``gen_gan_loss +
-    l1_weight x gen_l1`` (+ ``mask_weight`` x the paint mask's ``mask_bce``). The logged ``loss`` is the sum of both, for progress and the
+    l1_weight x gen_l1`` (+ ``ssim_weight`` x ``ssim_loss``, + ``mask_weight`` x the paint
+    mask's ``mask_bce``). The logged ``loss`` is the sum of both, for progress and the
     NaN guard. TensorFlow and JAX run the same update (``tests/test_backends.py``).
     """
 
@@ -195,6 +197,7 @@ class Pix2Pix(keras.Model):
         l1_weight: float = 100.0,
         damage_weight: float = 0.0,
         mask_weight: float = 0.0,
+        ssim_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -203,6 +206,8 @@ class Pix2Pix(keras.Model):
         self.l1_weight = l1_weight
         self.damage_weight = damage_weight
         self.mask_weight = mask_weight
+        self.ssim_weight = ssim_weight
+        self.ssim_error = keras.metrics.Mean(name="ssim_loss") if ssim_weight else None
         # The generator with its paint mask as a second output (same variables, same order).
         self.generator_and_mask = with_paint_mask(generator) if mask_weight else None
         self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
@@ -231,7 +236,7 @@ class Pix2Pix(keras.Model):
     @property
     def metrics(self):
         losses = [self.loss_total, self.disc_loss, self.gen_gan_loss, self.gen_l1]
-        return losses + ([self.mask_error] if self.mask_error else [])
+        return losses + [m for m in (self.ssim_error, self.mask_error) if m is not None]
 
     def call(self, damaged, training=False):
         return self.generator(damaged, training=training)
@@ -242,11 +247,16 @@ class Pix2Pix(keras.Model):
         gan = _bce(fake_logits, 1.0)
         l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
         gen = gan + self.l1_weight * l1
-        if mask is None:
-            return gen, disc, (disc + gen, disc, gan, l1)
-        bce = mask_loss(mask, damaged, clean)
-        gen = gen + self.mask_weight * bce
-        return gen, disc, (disc + gen, disc, gan, l1, bce)
+        terms = []
+        if self.ssim_weight:
+            dssim = ssim_loss(fake, clean)
+            gen = gen + self.ssim_weight * dssim
+            terms.append(dssim)
+        if mask is not None:
+            bce = mask_loss(mask, damaged, clean)
+            gen = gen + self.mask_weight * bce
+            terms.append(bce)
+        return gen, disc, (disc + gen, disc, gan, l1, *terms)
 
     def _generate(self, damaged, training: bool):
         """(restored, paint mask or None): the mask only when its loss term is on."""
@@ -408,6 +418,7 @@ def build_trainer(
         l1_weight=settings.l1_weight,
         damage_weight=settings.damage_weight,
         mask_weight=settings.mask_weight,
+        ssim_weight=settings.ssim_weight,
     )
     trainer.compile(
         g_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),

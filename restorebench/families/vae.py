@@ -20,6 +20,7 @@ from restorebench.blocks import (
     levels,
     mask_loss,
     pixel_loss,
+    ssim_loss,
     to_image,
     up,
     with_paint_mask,
@@ -104,7 +105,8 @@ class VAE(keras.Model):
     """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims.
 
     ``damage_weight`` weights painted pixels in the MSE (``blocks.pixel_loss``);
-    ``mask_weight`` adds the paint mask's cross-entropy (``blocks.mask_loss``).
+    ``mask_weight`` adds the paint mask's cross-entropy (``blocks.mask_loss``),
+    ``ssim_weight`` 1 - SSIM (``blocks.ssim_loss``).
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class VAE(keras.Model):
         seed: int = 0,
         damage_weight: float = 0.0,
         mask_weight: float = 0.0,
+        ssim_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -123,6 +126,8 @@ class VAE(keras.Model):
         self.kl_weight = kl_weight
         self.damage_weight = damage_weight
         self.mask_weight = mask_weight
+        self.ssim_weight = ssim_weight
+        self.ssim_error = keras.metrics.Mean(name="ssim_loss") if ssim_weight else None
         self.noise = keras.random.SeedGenerator(seed)
         self.reconstruction = keras.metrics.Mean(name="mse")
         self.kl = keras.metrics.Mean(name="kl")
@@ -149,6 +154,10 @@ class VAE(keras.Model):
         self.reconstruction.update_state(mse)
         self.kl.update_state(kl)
         loss = mse + self.kl_weight * kl
+        if self.ssim_weight:
+            dssim = ssim_loss(restored, y)
+            self.ssim_error.update_state(dssim)
+            loss = loss + self.ssim_weight * dssim
         if mask:
             bce = mask_loss(mask[0], x, y)
             self.mask_error.update_state(bce)
@@ -175,6 +184,7 @@ def build_trainer(
         seed=seed,
         damage_weight=settings.damage_weight,
         mask_weight=settings.mask_weight,
+        ssim_weight=settings.ssim_weight,
     )
     # mixed_float16 gets a LossScaleOptimizer from compile itself.
     trainer.compile(
