@@ -27,7 +27,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -57,26 +56,21 @@ def train_one(dataset: Path, model: str, overrides: dict, epochs: int, out: Path
     import numpy as np
 
     from bench.quality import recipe
-    from bench.quality_probe import restore_test  # configures the process before Keras
+
+    # bench.quality_probe configures the process before Keras.
+    from bench.quality_probe import fit_in_scratch, restore_test
     from restorebench import families
     from restorebench.dataset import read_split
     from restorebench.families.base import read_settings
-    from restorebench.training.fit import TrainOptions, fit
+    from restorebench.training.fit import TrainOptions
 
     entry = recipe(model, overrides)
     family = families.load(entry["family"])
     settings = read_settings(family.settings, {**entry, "epochs": epochs}, f"models.{model}")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = fit(
-            model,
-            family.name,
-            settings,
-            dataset,
-            TrainOptions(validation_fraction=0.0),
-            history=Path(scratch) / "history.csv",
-            backup_dir=Path(scratch) / "backup",
-        )
+    trainer, _ = fit_in_scratch(
+        model, family, settings, dataset, TrainOptions(validation_fraction=0.0)
+    )
     damaged = read_split(dataset, "test", masks=False).damaged
     np.savez_compressed(out, **restore_test(family, settings, family.restorer(trainer), damaged))
     return {"train_s": round(time.perf_counter() - started, 1), "epochs": epochs}

@@ -112,6 +112,25 @@ def restore_test(family, settings, restorer: keras.Model, damaged: np.ndarray) -
     return {"restored": restore_with(restorer, damaged)}
 
 
+def fit_in_scratch(
+    model: str, family, settings, dataset: Path, options: TrainOptions, callbacks=()
+) -> tuple[keras.Model, int]:
+    """(trainer, epochs run) of ``fit``, its history and backup in a folder removed after:
+    a probe keeps only the trained model."""
+    with tempfile.TemporaryDirectory() as scratch:
+        trainer = fit(
+            model,
+            family.name,
+            settings,
+            dataset,
+            options,
+            history=Path(scratch) / "history.csv",
+            backup_dir=Path(scratch) / "backup",
+            callbacks=list(callbacks),
+        )
+        return trainer, len(Path(scratch, "history.csv").read_text().splitlines()) - 1
+
+
 def main() -> None:
     dataset, model, entry, budget_s, out, precision = (
         Path(sys.argv[1]),
@@ -129,18 +148,8 @@ def main() -> None:
         family, read_split(dataset, "train", masks=False), damaged, settings.batch_size
     )
     budget = Budget(budget_s, checkpoints, probe)
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = fit(
-            model,
-            family.name,
-            settings,
-            dataset,
-            TrainOptions(seed=42, validation_fraction=0.0, precision=precision),
-            history=Path(scratch) / "history.csv",
-            backup_dir=Path(scratch) / "backup",
-            callbacks=[budget],
-        )
-        epochs = len(Path(scratch, "history.csv").read_text().splitlines()) - 1
+    options = TrainOptions(seed=42, validation_fraction=0.0, precision=precision)
+    trainer, epochs = fit_in_scratch(model, family, settings, dataset, options, [budget])
     restorer = family.restorer(trainer)
     arrays = {f"curve{i}": restored for i, (_, _, restored) in enumerate(budget.curve)}
     figures: dict = {
