@@ -268,9 +268,11 @@ def main() -> None:
         if "quality" in results:
             results["quality"] = quality.merge(earlier["items"].get("quality"), results["quality"])
         earlier["items"].update(results)
-        # An earlier rerun no longer describes the items run again now.
+        # An earlier rerun no longer describes the items run again now in full (a quality
+        # item rerun for some sizes or contenders keeps the earlier contests' runs).
+        partial = {"quality"} if args.sizes or args.contenders else set()
         kept = [
-            {**rerun, "items": [item for item in rerun["items"] if item not in only]}
+            {**rerun, "items": [item for item in rerun["items"] if item not in only - partial]}
             for rerun in earlier.get("reruns", [])
         ]
         earlier["reruns"] = [rerun for rerun in kept if rerun["items"]]
