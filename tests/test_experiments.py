@@ -104,6 +104,21 @@ def test_the_origin_presets_set_every_key_of_the_origins_recipe():
     assert origin["gan"] == beside["gan_origin"] and origin["vae"] == beside["vae_origin"]
 
 
+def test_the_cpu_preset_gives_the_benchmarked_recipe_at_256_px():
+    """humanface8000 then cpu: config.yaml's recipe (the one the quality benchmark trains)
+    at 256 px, only the epochs its own."""
+    config = default_config()
+    for preset in ("humanface8000.yaml", "cpu.yaml"):
+        update_config(config, yaml.safe_load((REPO / "configs" / preset).read_text()))
+    benchmarked = default_config()
+    for both in (config, benchmarked):
+        validate(both, str(SCHEMA))  # fills in the defaults
+    assert config["dataset"]["image_size"] == 256
+    for name, entry in benchmarked["models"].items():
+        if name in config["models"]:
+            assert {**config["models"][name], "epochs": entry["epochs"]} == entry, name
+
+
 # -- the workflow's config checks ----------------------------------------------------------------
 @pytest.mark.parametrize(
     "overrides, message",
