@@ -1,10 +1,13 @@
 """The networks: shapes, output range, level rules, and what one training step changes."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
+from restorebench import families
 from restorebench.blocks import HardMask, SmoothFill, levels, mask_loss, pixel_loss, ssim_loss
 from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
@@ -159,6 +162,37 @@ def test_one_training_step_changes_weights_and_lowers_the_loss(model):
     assert second["loss"] < first["loss"]
     key = "gen_l1" if model == "gan" else "mse"  # the restoration term itself
     assert second[key] < first[key]
+
+
+@pytest.mark.parametrize("model", SETTINGS)
+def test_ema_momentum_leaves_the_restorer_the_average_of_its_weights_after_each_step(model):
+    """The average starts at the first step's weights; the GAN's discriminator keeps its own.
+
+    TensorFlow only: JAX's ``fit`` holds the weights outside the variables between steps.
+    """
+    momentum = 0.5
+    settings = dataclasses.replace(SETTINGS[model], ema_momentum=momentum)
+    trainer = build_trainer(model, SIZE, settings, seed=0)
+    steps = []
+
+    class RecordWeights(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append([v.numpy().copy() for v in trainer.trainable_variables])
+
+    clean = images(12, seed=5)
+    damaged = np.where(np.arange(SIZE)[None, :, None, None] % 5 == 0, 1.0, clean).astype(np.float32)
+    trainer.fit(damaged, clean, batch_size=4, shuffle=False, callbacks=[RecordWeights()])
+    assert len(steps) == 3
+    average = steps[0]
+    for weights in steps[1:]:
+        average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
+    assert not all(np.array_equal(m, w) for m, w in zip(average, steps[-1]))
+    averaged = {id(v) for v in families.load(model).restorer(trainer).trainable_variables}
+    for variable, mean, last in zip(trainer.trainable_variables, average, steps[-1]):
+        want = mean if id(variable) in averaged else last
+        np.testing.assert_allclose(variable.numpy(), want, rtol=0, atol=1e-6, err_msg=variable.path)
+    with pytest.raises(ValueError, match="models.vae.ema_momentum: must be in \\[0, 1\\), got 1"):
+        VaeSettings(ema_momentum=1.0).check("models.vae")
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])

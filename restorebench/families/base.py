@@ -24,6 +24,7 @@ class CommonSettings:
     batch_size: int = 64
     learning_rate: float = 1.0e-4
     flip: bool = True
+    ema_momentum: float = 0.0  # the restorer keeps an average of its past weights; 0 = off
 
     def check(self, key: str) -> None:
         """Rules on values, for callers without the schema; ``key`` is the entry's config key.
@@ -39,6 +40,22 @@ class CommonSettings:
             raise ValueError(
                 f"config key {key}.learning_rate: must be above 0, got {self.learning_rate}"
             )
+        if not 0 <= self.ema_momentum < 1:
+            raise ValueError(
+                f"config key {key}.ema_momentum: must be in [0, 1), got {self.ema_momentum}"
+            )
+
+
+def ema_options(settings: CommonSettings) -> dict[str, Any]:
+    """The restorer's optimizer arguments for ``ema_momentum``.
+
+    The optimizer keeps the average beside the weights it trains and writes it over them
+    when ``fit`` ends, so the saved and scored restorer is the average while training
+    (and the per-epoch validation scores) runs on the raw weights.
+    """
+    if not settings.ema_momentum:
+        return {}
+    return {"use_ema": True, "ema_momentum": settings.ema_momentum}
 
 
 # Which setting of the blend head needs which other one on.

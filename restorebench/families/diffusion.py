@@ -34,7 +34,7 @@ from restorebench.blocks import (
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, check_head
+from restorebench.families.base import BlendSettings, Family, check_head, ema_options
 
 DENOISER = "diffusion_denoiser"
 START_NOISE = "start_noise"  # the sampler's fixed starting noise, a layer of the restorer
@@ -252,7 +252,8 @@ def build_trainer(
         ssim_weight=settings.ssim_weight,
     )
     trainer.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit_compile
+        optimizer=keras.optimizers.Adam(settings.learning_rate, **ema_options(settings)),
+        jit_compile=jit_compile,
     )
     # Weights and optimizer slots exist before a saved state is loaded into them.
     trainer(ops.zeros((1, image_size, image_size, 3)))

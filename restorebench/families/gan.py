@@ -23,7 +23,7 @@ from restorebench.blocks import (
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, check_head
+from restorebench.families.base import BlendSettings, Family, check_head, ema_options
 
 HEADS = ("dense", "patch")
 
@@ -318,6 +318,13 @@ class Pix2Pix(keras.Model):
         }
         return [value[id(v)] for v in getattr(self, attribute)]
 
+    def fit(self, *args, **kwargs):
+        """Keras writes only ``optimizer``'s weight averages over the weights; here the
+        generator's optimizer keeps them (``ema_momentum``)."""
+        history = super().fit(*args, **kwargs)
+        self.g_optimizer.finalize_variable_values(self.generator.trainable_variables)
+        return history
+
     def train_step(self, *args):
         """``(data)`` under TensorFlow; ``(state, data)`` under JAX, whose steps are pure."""
         if _backend() == "jax":
@@ -421,7 +428,9 @@ def build_trainer(
         ssim_weight=settings.ssim_weight,
     )
     trainer.compile(
-        g_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),
+        g_optimizer=keras.optimizers.Adam(
+            settings.learning_rate, beta_1=settings.beta_1, **ema_options(settings)
+        ),
         d_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),
         jit_compile=jit_compile,
     )

@@ -25,7 +25,7 @@ from restorebench.blocks import (
     up,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, check_head
+from restorebench.families.base import BlendSettings, Family, check_head, ema_options
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ def build_trainer(
     )
     # mixed_float16 gets a LossScaleOptimizer from compile itself.
     trainer.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit_compile
+        optimizer=keras.optimizers.Adam(settings.learning_rate, **ema_options(settings)),
+        jit_compile=jit_compile,
     )
     # Weights and optimizer slots exist before a saved state is loaded into them.
     trainer(ops.zeros((1, image_size, image_size, 3)))
