@@ -203,16 +203,26 @@ def test_fit_writes_history_and_a_restorer_that_loads_safely(family, dataset, tm
     np.testing.assert_array_equal(restored, restore_with(in_memory, damaged, batch_size=2))
 
 
-@pytest.mark.parametrize("family", SETTINGS)
-def test_trainer_weights_hold_every_network_and_optimizer(family, dataset, tmp_path):
+@pytest.mark.parametrize(
+    "family, ema_momentum",
+    [*((family, 0.0) for family in SETTINGS), pytest.param("gan", 0.9, id="gan-ema")],
+)
+def test_trainer_weights_hold_every_network_and_optimizer(family, ema_momentum, dataset, tmp_path):
+    """With ``ema_momentum`` the optimizer's averages are among its variables: a resumed
+    run goes on averaging where it stopped."""
     path = tmp_path / "trainer.weights.h5"
-    settings = dataclasses.replace(SETTINGS[family], epochs=1)
+    settings = dataclasses.replace(SETTINGS[family], epochs=1, ema_momentum=ema_momentum)
     trainer = train(family, dataset, tmp_path, settings, trainer_path=path)
     fresh = build_trainer(family, SIZE, settings, seed=99)
     fresh.load_weights(path)
     optimizers = {"gan": ["g_optimizer", "d_optimizer"]}.get(family, ["optimizer"])
     for name in optimizers:
         assert int(getattr(trainer, name).iterations) > 0
+    if ema_momentum:  # one average per generator weight, beside Adam's slots
+        plain = build_trainer(family, SIZE, SETTINGS[family], seed=99).g_optimizer
+        assert len(trainer.g_optimizer.variables) == len(plain.variables) + len(
+            trainer.generator.trainable_variables
+        )
     for ours, loaded in (
         (trainer.weights, fresh.weights),
         *((getattr(trainer, n).variables, getattr(fresh, n).variables) for n in optimizers),
