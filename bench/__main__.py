@@ -4,7 +4,7 @@
 
 The full suite takes about an hour on a 2-core CPU (the quality item, which needs
 ../shared/data/faces-dev, half of it); ``--quick`` runs every
-item at toy sizes in about a minute (a smoke test: its figures mean nothing).
+item at toy sizes in a few minutes (a smoke test: its figures mean nothing).
 Generated data lives in the scratch folder (default: $TMPDIR/restorebench-bench),
 never in the repository.
 """
@@ -66,6 +66,7 @@ TINY_NETS = {
     "vae": {"filters": [8, 16], "latent_dim": 4, "batch_size": 4},
     "gan": {"filters": [8, 16], "discriminator_filters": [8], "batch_size": 4},
 }
+TINY_DIFFUSION = {"filters": [8, 16], "time_width": 8, "batch_size": 4}
 QUICK = {
     "cores": CORES,
     "runs": 1,
@@ -103,7 +104,13 @@ QUICK = {
         },
         "score": {"bootstrap": 100},
     },
-    "quality": {"budgets_s": {32: 5}},
+    # A smoke run of the item's every path: each contender, a tiny network, a few photos.
+    "quality": {
+        "budgets_s": {32: 2},
+        "limit": 80,  # the origin's loop trains on batches of 64
+        "overrides": {**TINY_NETS, "diffusion": TINY_DIFFUSION},
+        "sampling_steps": [1, 4, 16],
+    },
 }
 ITEMS = (
     "prepare",
@@ -246,7 +253,10 @@ def main() -> None:
         budgets = profile["quality"]["budgets_s"]
         if set(args.sizes) - set(budgets):
             parser.error(f"--sizes: the profile's quality sizes are {', '.join(map(str, budgets))}")
-        profile["quality"] = {"budgets_s": {size: budgets[size] for size in args.sizes}}
+        profile["quality"] = {
+            **profile["quality"],
+            "budgets_s": {size: budgets[size] for size in args.sizes},
+        }
     if args.contenders:
         if set(args.contenders) - set(quality.CONTENDERS):
             parser.error(f"--contenders: choose from {', '.join(quality.CONTENDERS)}")

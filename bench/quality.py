@@ -66,11 +66,22 @@ def recipe(model: str, overrides: dict | None = None) -> dict:
     return {"family": entry["family"], **dataclasses.asdict(settings)}
 
 
-def faces_dataset(size: int, scratch: Path, photos: Path = FACES) -> Path:
+def first_photos(photos: Path, count: int, scratch: Path) -> Path:
+    """A folder of links to the first ``count`` photos (by name): the smoke run's small set."""
+    folder = scratch / f"{photos.name}-first-{count}"
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        for photo in sorted(p for p in photos.iterdir() if p.is_file())[:count]:
+            (folder / photo.name).symlink_to(photo.resolve())
+    return folder
+
+
+def faces_dataset(size: int, scratch: Path, photos: Path = FACES, limit: int | None = None) -> Path:
     """A folder of clean photos prepared as configs/faces-dev.yaml does, at ``size`` px.
 
     Cached in ``scratch`` per folder and size. faces-dev is the set the team measures on;
-    any folder of photos builds the same kind of benchmark (``--photos``).
+    any folder of photos builds the same kind of benchmark (``--photos``); ``limit`` takes
+    only the first photos by name.
     """
     from restorebench.prepare import PrepareSettings, prepare
 
@@ -81,6 +92,9 @@ def faces_dataset(size: int, scratch: Path, photos: Path = FACES) -> Path:
             "../shared/data/faces-dev sits beside its checkout only)"
         )
     tag = hashlib.sha256(str(photos.resolve()).encode()).hexdigest()[:8]
+    if limit is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+        photos, tag = first_photos(photos, limit, scratch / f"links-{tag}"), f"{tag}-first{limit}"
     path = scratch / f"{photos.name}-{tag}-{size}.h5"
     if not path.exists():
         section = {
@@ -194,10 +208,12 @@ def train_and_score(
     threads: int,
     overrides: dict | None = None,
     precision: str = "auto",
+    sampling_steps: tuple[int, ...] = SAMPLING_STEPS,
 ) -> dict:
     """Train one contender for ``budget_s`` seconds in a child process; its test scores and training figures.
 
     ``precision`` (``train.precision``) is ours only: the origin's loop is float32 as it was.
+    A diffusion contender also restores the test split with each of ``sampling_steps``.
     """
     from restorebench.dataset import read_split
 
@@ -246,6 +262,7 @@ def train_and_score(
         str(out),
         precision,
         checkpoints,
+        ",".join(map(str, sampling_steps)),
         threads=threads,
     )
     restored = np.load(out)
@@ -283,17 +300,28 @@ def contest(
     overrides: dict | None = None,
     photos: Path = FACES,
     precision: str = "auto",
+    limit: int | None = None,
+    sampling_steps: tuple[int, ...] = SAMPLING_STEPS,
 ) -> dict:
-    """Every contender at one size and budget, plus the references, on one dataset."""
+    """Every contender at one size and budget, plus the references, on one dataset
+    (the first ``limit`` photos only, if given)."""
     from restorebench.dataset import read_names
 
     scratch.mkdir(parents=True, exist_ok=True)
-    dataset = faces_dataset(size, scratch, photos)
+    dataset = faces_dataset(size, scratch, photos, limit)
     scores = references(dataset)
     for name in models:
         log(f"quality {size} px: training {name} for {budget_s:.0f} s")
         scores[name] = train_and_score(
-            name, dataset, size, budget_s, scratch, threads, (overrides or {}).get(name), precision
+            name,
+            dataset,
+            size,
+            budget_s,
+            scratch,
+            threads,
+            (overrides or {}).get(name),
+            precision,
+            sampling_steps,
         )
         log(
             f"quality {size} px: {name} PSNR {scores[name]['psnr']:.2f} dB, SSIM {scores[name]['ssim']:.4f}"
@@ -310,12 +338,26 @@ def contest(
 
 
 def item(profile: dict, scratch: Path) -> list[dict]:
-    """The suite's item: the contenders at every size of the profile, each size under its budget."""
+    """The suite's item: the contenders at every size of the profile, each size under its budget.
+
+    The profile's ``quality`` may also shrink the run (the smoke run does): ``overrides`` of
+    the recipes per model, a ``limit`` on the photos and other ``sampling_steps``.
+    """
     photos = Path(profile.get("photos", FACES))
-    models = profile["quality"].get("contenders", CONTENDERS)
+    section = profile["quality"]
     return [
-        contest(int(size), budget_s, scratch / "quality", profile["cores"], models, photos=photos)
-        for size, budget_s in profile["quality"]["budgets_s"].items()
+        contest(
+            int(size),
+            budget_s,
+            scratch / "quality",
+            profile["cores"],
+            section.get("contenders", CONTENDERS),
+            section.get("overrides"),
+            photos,
+            limit=section.get("limit"),
+            sampling_steps=tuple(section.get("sampling_steps", SAMPLING_STEPS)),
+        )
+        for size, budget_s in section["budgets_s"].items()
     ]
 
 

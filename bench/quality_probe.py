@@ -1,6 +1,6 @@
 """Child process: train one of our models for a wall-clock budget, then restore the test split.
 
-    python -m bench.quality_probe DATASET MODEL ENTRY_JSON BUDGET_S OUT_NPZ PRECISION [CHECKPOINTS_S]
+    python -m bench.quality_probe DATASET MODEL ENTRY_JSON BUDGET_S OUT_NPZ PRECISION [CHECKPOINTS_S [SAMPLING_STEPS]]
 
 MODEL is the config entry's name and ENTRY_JSON its entry (``family`` and settings);
 PRECISION is ``train.precision`` (``auto``: the workflow's own choice).
@@ -16,7 +16,8 @@ split into ``curve<i>``, and the clock goes on. Nothing is chosen from the curve
 scoring it on the test split leaks nothing into training.
 
 A diffusion model's test split is also restored with each number of sampling steps of
-``SAMPLING_STEPS`` (``steps<k>`` in OUT_NPZ), each timed: sampling is its cost.
+SAMPLING_STEPS (comma-separated; default ``bench.quality.SAMPLING_STEPS``) into
+``steps<k>`` of OUT_NPZ, each timed: sampling is its cost.
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ from restorebench.training.fit import TrainOptions, fit
 CURVE_RECALIBRATION_BATCHES = 20  # fewer than fit's final 100: a checkpoint's cost is not training
 
 
-def sampling_sweep(restorer: keras.Model, damaged: np.ndarray) -> tuple[dict, dict]:
-    """The test split restored with each of ``SAMPLING_STEPS`` steps: images and seconds per image."""
+def sampling_sweep(
+    restorer: keras.Model, damaged: np.ndarray, sampling_steps: list[int]
+) -> tuple[dict, dict]:
+    """The test split restored with each number of sampling steps: images and seconds per image."""
     from restorebench.families.diffusion import resample
 
     images, seconds = {}, {}
-    for steps in SAMPLING_STEPS:
+    for steps in sampling_steps:
         sampler = resample(restorer, steps)
         restore_with(sampler, damaged[:32])  # warm-up: graph tracing is not sampling
         start = time.perf_counter()
@@ -140,7 +143,10 @@ def main() -> None:
         sys.argv[5],
         sys.argv[6],
     )
-    checkpoints = [float(s) for s in sys.argv[7].split(",")] if len(sys.argv) > 7 else []
+    checkpoints = [float(s) for s in sys.argv[7].split(",") if s] if len(sys.argv) > 7 else []
+    sampling_steps = (
+        [int(k) for k in sys.argv[8].split(",")] if len(sys.argv) > 8 else list(SAMPLING_STEPS)
+    )
     family = families.load(entry["family"])
     settings = read_settings(family.settings, {**entry, "epochs": 1_000_000}, f"models.{model}")
     damaged = read_split(dataset, "test", masks=False).damaged
@@ -157,7 +163,7 @@ def main() -> None:
         "curve_steps": [n for _, n, _ in budget.curve],
     }
     if family.name == "diffusion":
-        sweep, figures["sampling_s_per_image"] = sampling_sweep(restorer, damaged)
+        sweep, figures["sampling_s_per_image"] = sampling_sweep(restorer, damaged, sampling_steps)
         arrays.update(sweep)
     start = time.perf_counter()
     arrays.update(restore_test(family, settings, restorer, damaged))

@@ -15,6 +15,10 @@ from PIL import Image
 
 from bench.workflow import WORKFLOW_FILES
 
+# A child process still running after this long has hung: tests set no limit that a slow
+# or busy machine reaches (a workflow run on a loaded 2-core machine takes minutes).
+HANG_S = 3600
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FACES_DEV = SHARED / "data" / "faces-dev"
@@ -44,7 +48,7 @@ def write_config(workdir: Path, overrides: dict) -> dict:
 
 
 def run_snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: int = 600
+    workdir: Path, *args: str, check: bool = True, timeout: int = HANG_S
 ) -> subprocess.CompletedProcess:
     """Run the repository's workflow in ``workdir`` (which holds its config.yaml)."""
     command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
@@ -140,7 +144,7 @@ def make_raw_photos(folder: Path, count: int = 12) -> None:
 
 
 def snakemake_here(
-    workdir: Path, *args: str, check: bool = True, env: dict | None = None, timeout: int = 900
+    workdir: Path, *args: str, check: bool = True, env: dict | None = None, timeout: int = HANG_S
 ):
     """Run snakemake with the workflow copied into ``workdir`` (as a user would)."""
     result = subprocess.run(

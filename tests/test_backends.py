@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import HANG_S, REPO
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None,
@@ -100,7 +100,7 @@ for family, settings in (("gan", GAN), ("vae", VAE)):
 """
 
 
-def run_under(backend: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_under(backend: str, *args: str, timeout: int = HANG_S) -> subprocess.CompletedProcess:
     """``python *args`` in the repository with ``KERAS_BACKEND=backend``; fails with its output."""
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if backend in FAST_COMPILE:
@@ -203,7 +203,7 @@ def test_the_model_and_training_tests_pass_under_jax():
     """Every chosen test runs and passes: none skipped, none deselected by a renamed id."""
     pytest_args = ("-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q")
     started = time.perf_counter()
-    result = run_under("jax", *pytest_args, *UNDER_JAX, timeout=600)
+    result = run_under("jax", *pytest_args, *UNDER_JAX)
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith(f"{len(UNDER_JAX)} passed") and "skipped" not in summary, summary
     print(f"under jax: {summary} ({time.perf_counter() - started:.0f} s)")

@@ -10,10 +10,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import HANG_S, REPO
 
 from bench import quality
-from bench.quality import CONTENDERS, CURVE_FRACTIONS, FACES, SAMPLING_STEPS
+from bench.__main__ import QUICK
+from bench.quality import CONTENDERS, CURVE_FRACTIONS, FACES
 from bench.report import CURVE_PLOT
 from restorebench import contract
 
@@ -56,7 +57,6 @@ def quick_run(tmp_path_factory):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return json.loads(results.read_text()), markdown.read_text(), folder
@@ -128,7 +128,8 @@ def test_items_hold_real_figures(quick_run):
 @pytest.mark.skipif(not FACES.is_dir(), reason="needs ../shared/data/faces-dev")
 def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quick_run):
     (contest,) = quick_run[0]["items"]["quality"]
-    assert contest["size"] == 32 and contest["test_images"] + contest["train_images"] == 1000
+    limit, steps = QUICK["quality"]["limit"], QUICK["quality"]["sampling_steps"]
+    assert contest["size"] == 32 and contest["test_images"] + contest["train_images"] == limit
     scores = contest["scores"]
     assert set(scores) == {*contract.BASELINES, *CONTENDERS}
     for name in ("inpaint", "gan", "vae", "diffusion"):  # the restorers that find the damage
@@ -136,11 +137,16 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     buckets = scores["gan"]["buckets"]
     assert sum(bucket["n"] for bucket in buckets.values()) == contest["test_images"]
     sweep = scores["diffusion"]["sampling"]
-    assert list(sweep) == [str(steps) for steps in SAMPLING_STEPS]
-    assert sweep["1"]["s_per_image"] < sweep["64"]["s_per_image"]  # 64 passes against one
+    assert list(sweep) == [str(k) for k in steps]
+    assert sweep["1"]["s_per_image"] < sweep[str(steps[-1])]["s_per_image"]  # many passes, one
     assert sweep["4"]["psnr"] == pytest.approx(scores["diffusion"]["psnr"])  # its own 4 steps
-    assert "| 64 |" in quick_run[1] and "diffusion PSNR >= GAN's" in quick_run[1]
+    assert f"| {steps[-1]} |" in quick_run[1] and "diffusion PSNR >= GAN's" in quick_run[1]
     for name in CONTENDERS:
+        if name in QUICK["quality"]["overrides"]:  # the smoke run's tiny networks, not the recipe
+            assert (
+                scores[name]["settings"]["filters"]
+                == QUICK["quality"]["overrides"][name]["filters"]
+            )
         assert (
             scores[name]["training"]["train_s"] >= contest["budget_s"]
             and scores[name]["training"]["steps"] > 0
@@ -269,7 +275,7 @@ def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path)
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_S,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     scores = json.loads((out / "scores.json").read_text())

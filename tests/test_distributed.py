@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+from conftest import HANG_S
 from test_training import GAN, dataset  # noqa: F401  (the fixture)
 
 SCRIPT = r"""
@@ -66,7 +67,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(dataset, tmp_path):  # noq
         check=False,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.split("REPORT ", 1)[1])

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import HANG_S, REPO
 
 from bench import gpu_probe, report
 
@@ -22,7 +22,7 @@ needs_jax = pytest.mark.skipif(
 )
 
 
-def probe(out, *args, timeout=300):
+def probe(out, *args, timeout=HANG_S):
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     command = [sys.executable, "-m", "bench.gpu_probe", str(out), "--quick", *args]
     done = subprocess.run(
@@ -121,7 +121,7 @@ def test_the_reports_flop_counts_are_the_presets():
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_S,
         check=True,
     )
     counted = json.loads(done.stdout.strip().splitlines()[-1])

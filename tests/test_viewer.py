@@ -18,6 +18,7 @@ from PyQt6.QtGui import QColor, QImage, QWheelEvent
 from PyQt6.QtWidgets import QApplication
 from viewer_fixtures import (
     N_TEST,
+    QT_WAIT_MS,
     SIZE,
     as_shown,
     empty_test_split,
@@ -35,7 +36,7 @@ from restorebench import contract
 from viewer.compare import CompareState, parse_pair, split_column, swipe
 from viewer.runfiles import headline_metrics
 from viewer.table import IMPOSSIBLE_COLOUR
-from viewer.window import NAME_COLUMN_MAX, RELOAD_DELAY_MS, ViewerWindow
+from viewer.window import NAME_COLUMN_MAX, ViewerWindow
 
 
 @pytest.fixture
@@ -294,19 +295,17 @@ def test_reload_when_files_change(qtbot, tmp_path):
     assert win.panels.panels["gan"].rgb.image is None and win.current == 3
     # As Snakemake does: the file appears, written anew.
     shutil.copy(full / "predictions" / "gan.h5", run / "predictions" / "gan.h5")
-    qtbot.waitUntil(
-        lambda: win.panels.panels["gan"].rgb.image is not None, timeout=5 * RELOAD_DELAY_MS + 5000
-    )
+    qtbot.waitUntil(lambda: win.panels.panels["gan"].rgb.image is not None, timeout=QT_WAIT_MS)
     assert win.current == 3  # the same image stays on screen
     # A dataset being rewritten (here: truncated) gives a message, not a crash, and recovers.
     data = (run / "dataset.h5").read_bytes()
     (run / "dataset.h5").unlink()
     (run / "dataset.h5").write_bytes(data[:200])
-    qtbot.waitUntil(lambda: "dataset.h5" in win.banner.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "dataset.h5" in win.banner.text(), timeout=QT_WAIT_MS)
     assert win.table.rowCount() == 0
     (run / "dataset.h5").unlink()
     (run / "dataset.h5").write_bytes(data)
-    qtbot.waitUntil(lambda: win.table.rowCount() == 6, timeout=5000)
+    qtbot.waitUntil(lambda: win.table.rowCount() == 6, timeout=QT_WAIT_MS)
     assert win.banner.isHidden() or not win.banner.text()
 
 

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 from system_packages import apt_install
-from viewer_fixtures import REPO, empty_test_split, screenshot_loading_none, set_scores, small_run
+from viewer_fixtures import (
+    HANG_S,
+    REPO,
+    empty_test_split,
+    screenshot_loading_none,
+    set_scores,
+    small_run,
+)
 
 
 @pytest.fixture
@@ -22,7 +29,9 @@ def fake_run(tmp_path):
     return small_run(tmp_path)
 
 
-def viewer(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
+def viewer(
+    *args: str, env: dict | None = None, timeout: int = HANG_S
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "viewer", *args],
         cwd=REPO,

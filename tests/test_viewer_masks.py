@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from PyQt6.QtCore import QPoint, Qt
 from viewer_fixtures import (
+    HANG_S,
     N_TEST,
     REPO,
     SIZE,
@@ -355,7 +356,7 @@ def test_a_screenshot_with_the_overlay_shows_its_colour(fake_run, tmp_path):
             capture_output=True,
             text=True,
             check=False,
-            timeout=60,
+            timeout=HANG_S,
         )
         assert result.returncode == 0, result.stderr
         shots[mode] = np.asarray(Image.open(out).convert("RGB"))

@@ -14,7 +14,12 @@ import numpy as np
 # Before pytest-qt creates the QApplication: no display is needed for the widget tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from conftest import HANG_S
+
 from bench.fakerun import make_fake_run
+
+# qtbot waits end as soon as their condition holds: this long is reached only by a hang.
+QT_WAIT_MS = 60_000
 
 REPO = Path(__file__).resolve().parents[1]
 N_TEST, SIZE = 12, 24
@@ -143,7 +148,7 @@ def screenshot_loading_none(run_dir: Path, out: Path, bad: str, *args: str) -> N
         capture_output=True,
         text=True,
         check=False,
-        timeout=60,
+        timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr
     assert out.is_file()
