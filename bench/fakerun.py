@@ -19,7 +19,7 @@ import numpy as np
 
 from restorebench import contract
 from restorebench.dataset import DatasetWriter, compress_image
-from restorebench.masks import score_masks
+from restorebench.mask_scores import score_masks
 from restorebench.metrics import score_images, write_metrics
 from restorebench.predictions import write_predictions
 from restorebench.summary import summarize, write_csv

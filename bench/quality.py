@@ -136,7 +136,7 @@ def mean_scores(test, restored: np.ndarray, found: np.ndarray | None = None) -> 
     left out), the means per damaged-share bucket and, for a restorer that found the damage
     itself (``found``: uint8 masks), the means of its mask scores."""
     from restorebench import contract
-    from restorebench.masks import score_masks
+    from restorebench.mask_scores import score_masks
     from restorebench.metrics import score_images
     from restorebench.summary import by_mask_share, describe_masks, summarize
 

@@ -10,10 +10,35 @@ from __future__ import annotations
 
 import numpy as np
 
-# Pairs are compared at this size: small enough to be cheap, large enough that a resized
-# stroke keeps near-white pixels (at 16 px most pixels hold a little paint).
+# Pairs are compared at this size at most: small enough to be cheap, large enough that a
+# resized stroke keeps near-white pixels (at 16 px most pixels hold a little paint).
 ALIGNMENT_SIZE = 128
 NEAR_WHITE = 220  # every channel at least this: possibly paint, or paint blended by resizing
+# Under center_crop, sides whose width/height ratios differ by more than this (relative)
+# are not one picture: each crop would keep another part of the photo.
+ASPECT_TOLERANCE = 0.02
+
+
+def comparison_size(*shapes: tuple[int, ...]) -> int:
+    """The side both images are squared to: never above the smaller image.
+
+    Upscaling a small damaged image blurs its thin strokes below ``NEAR_WHITE``, so they
+    would count as intact and a genuine pair of a heavily damaged photo would look shifted.
+    """
+    return min(ALIGNMENT_SIZE, *(min(shape[:2]) for shape in shapes))
+
+
+def aspect_ratios_differ(clean_shape: tuple[int, ...], damaged_shape: tuple[int, ...]) -> bool:
+    """Whether one side cannot be a resized copy of the other.
+
+    A resize rounds each side to whole pixels, so a small image may be off by a pixel
+    more than ``ASPECT_TOLERANCE`` allows.
+    """
+    clean_height, clean_width = clean_shape[:2]
+    damaged_height, damaged_width = damaged_shape[:2]
+    relative = abs((damaged_width / damaged_height) / (clean_width / clean_height) - 1)
+    rounding = 1 / min(clean_height, clean_width, damaged_height, damaged_width)
+    return relative > max(ASPECT_TOLERANCE, rounding)
 
 
 def _grow(mask: np.ndarray) -> np.ndarray:

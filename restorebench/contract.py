@@ -143,6 +143,14 @@ def metric(name: str) -> Metric:
     raise ValueError(f"unknown metric '{name}', expected one of {metric_names()}")
 
 
+def image_metric(name: str) -> Metric:
+    """The spec of the per-image metric ``name``: what ranks restorations (``rank_metric``);
+    a mask score is refused, since only the restorers that find masks have one."""
+    if name not in metric_names():
+        raise ValueError(f"'{name}' is not a per-image metric, expected one of {metric_names()}")
+    return metric(name)
+
+
 # The restorers that need no training. ``damaged`` returns its input: the score of doing
 # nothing, and the viewer's input panel.
 INPUT_MODEL = "damaged"
@@ -220,6 +228,11 @@ class RunPaths:
     def history(self, model: str) -> str:
         return self._path("models", model, "history.csv")
 
+    def model_provenance(self, model: str) -> str:
+        """What trained it (restorebench.provenance); beside the model, not a rule output, so
+        a model trained before records existed stays current."""
+        return self._path("models", model, "provenance.json")
+
     def backup(self, model: str) -> str:
         """The resumable state of an unfinished training (not a rule output: it survives a kill)."""
         return self._path("models", model, "backup")
@@ -235,6 +248,10 @@ class RunPaths:
         if protocol == "ours":
             return self._path("metrics", f"{model}.csv")
         return self._path("metrics", protocol, f"{model}.csv")
+
+    def metrics_provenance(self, model: str, protocol: str = "ours") -> str:
+        """What scored it, beside the metrics file (not a rule output, as model_provenance)."""
+        return self.metrics(model, protocol).removesuffix(".csv") + ".provenance.json"
 
     def mask_scores(self, model: str) -> str:
         """How well ``model`` found the damage, per image (a folder: no model name can clash)."""

@@ -155,6 +155,7 @@ class Split:
     mask: np.ndarray | None = None  # (N, H, W) bool: the damaged pixels
 
 
+CHECK_BLOCK = 64  # images read at once by content_problem
 REBUILD_HINT = "delete it and run again: Snakemake rebuilds it and what depends on it"
 
 
@@ -165,6 +166,31 @@ def hdf5_problem(path: Path) -> str | None:
             return None
     except OSError as error:
         return str(error).split(" (")[0]  # h5py appends its internal call chain
+
+
+def content_problem(path: Path) -> str | None:
+    """Why some array of ``path`` cannot be read back (a damaged block of an image), or None.
+
+    Opening a file checks its header only; a damaged compressed chunk shows when it is read,
+    so every array is read, a few images at a time to bound the memory.
+    """
+    try:
+        with h5py.File(path, "r") as file:
+            arrays: list[h5py.Dataset] = []
+            file.visititems(
+                lambda _, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None
+            )
+            for array in arrays:
+                try:
+                    if array.ndim == 0:
+                        array[()]
+                    for start in range(0, array.shape[0] if array.ndim else 0, CHECK_BLOCK):
+                        array[start : start + CHECK_BLOCK]
+                except (OSError, ValueError) as error:
+                    return f"'{array.name}' unreadable: {str(error).split(' (')[0]}"
+    except OSError as error:
+        return str(error).split(" (")[0]
+    return None
 
 
 @contextlib.contextmanager

@@ -27,16 +27,13 @@ from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
-from skimage.metrics import (
-    mean_squared_error,
-    normalized_root_mse,
-    peak_signal_noise_ratio,
-    structural_similarity,
-)
+from skimage.metrics import mean_squared_error, normalized_root_mse
 
-from restorebench import contract
+from restorebench import contract, similarity
+from restorebench.similarity import DATA_RANGE, psnr_of
 
-DATA_RANGE = 255.0
+# How a user mends a damaged metrics file (Snakemake rebuilds a missing output only).
+RESCORE_HINT = "delete it and run again: Snakemake scores that model again"
 
 
 @dataclass(frozen=True)
@@ -54,11 +51,8 @@ class Scored:
 
     @cached_property
     def ssim(self) -> tuple[float, np.ndarray]:
-        """scikit-image's mean SSIM and its (H, W) map (the channels' maps averaged)."""
-        mean, full = structural_similarity(
-            self.truth, self.test, data_range=DATA_RANGE, channel_axis=-1, full=True
-        )
-        return float(mean), full.mean(axis=-1)
+        """The mean SSIM and its (H, W) map."""
+        return similarity.ssim_with_map(self.truth, self.test)
 
     def pixels(self, region: str) -> np.ndarray | None:
         """(H, W) bool of the region's pixels, or None when there are none to score."""
@@ -103,17 +97,9 @@ def ssim(image: Scored) -> float:
     return image.ssim[0]
 
 
-def psnr_of(mse_value: float) -> float:
-    """PSNR from an MSE; zero error gives ``inf`` (scikit-image's answer): kept, never capped."""
-    if mse_value == 0:
-        return math.inf
-    return 10 * math.log10(DATA_RANGE**2 / mse_value)  # NaN (no pixels) stays NaN
-
-
 @scorer("psnr")
 def psnr(image: Scored) -> float:
-    with np.errstate(divide="ignore"):
-        return float(peak_signal_noise_ratio(image.truth, image.test, data_range=DATA_RANGE))
+    return similarity.psnr(image.truth, image.test)
 
 
 # Region scores: the same measures over the region's pixels only, all channels of each.
@@ -244,9 +230,18 @@ def read_metrics(
     path: Path, columns: tuple[str, ...] | None = None
 ) -> tuple[list[str], np.ndarray]:
     """Names and the (N, len(METRICS)) array of a metrics CSV (or of ``columns``), or a
-    ValueError naming the file."""
+    ValueError naming the file and the fix: a damaged file is newer than its inputs, so
+    Snakemake would never score it again by itself."""
     path = Path(path)
-    metrics = columns or contract.metric_names()
+    try:
+        return _parse_metrics(path, columns or contract.metric_names())
+    except (csv.Error, UnicodeDecodeError) as error:  # cut within a letter, or not text
+        raise ValueError(f"{path}: not a readable CSV file ({error}); {RESCORE_HINT}") from None
+    except ValueError as error:
+        raise ValueError(f"{error}; {RESCORE_HINT}") from None
+
+
+def _parse_metrics(path: Path, metrics: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     width = len(metrics)
     with path.open(newline="") as file:
         reader = csv.reader(file)

@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from restorebench import provenance
 from restorebench.contract import MASK_DATASET
 from restorebench.dataset import STRING_DTYPE, Split, read_split, reading
 
@@ -45,8 +46,10 @@ def write_predictions(
     model: str,
     level: int = 4,
     masks: np.ndarray | None = None,
+    record: dict | None = None,
 ) -> None:
-    """Write one model's restorations of the test split, and the masks it found, if any."""
+    """Write one model's restorations of the test split, the masks it found, if any, and
+    the provenance ``record`` (restorebench.provenance) of the prediction."""
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(
             f"{model}: predictions must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"
@@ -69,6 +72,8 @@ def write_predictions(
             )
         file.create_dataset("names", data=list(names), dtype=STRING_DTYPE)
         file.attrs["model"] = model
+        if record is not None:
+            file.attrs[provenance.ATTRIBUTE] = provenance.encode(record)
     os.replace(partial, path)
 
 

@@ -11,6 +11,7 @@ import csv
 import logging
 import os
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_all_start_methods, get_context
@@ -18,20 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from restorebench import contract
-from restorebench.alignment import ALIGNMENT_SIZE, intact_difference
+from restorebench import contract, provenance
+from restorebench.alignment import aspect_ratios_differ, comparison_size, intact_difference
 from restorebench.damage import DamageSettings, damage_pair
 from restorebench.dataset import DatasetWriter, compress_image, split_of
 from restorebench.demo import demo_image, demo_name, photo_of, test_photos
 from restorebench.images import ImageError, fit_square, load_rgb
 from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_mask
 from restorebench.sources import Discovery, Pair, Skip, discover
-from restorebench.versions import installed_versions
 
 log = logging.getLogger(__name__)
 SOURCES = ("demo", "humanface8000", "pairs", "clean")
 SYNTHESIZED = ("demo", "clean")  # sources whose damage this package draws
 PROVENANCE_PACKAGES = ("restorebench", "numpy", "pillow", "h5py", "scikit-image")
+# One skip reason taking more of the pairs found than this is warned about: the dataset
+# then lacks a kind of picture, and every score flatters the models.
+SKIP_WARN_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -78,22 +81,43 @@ class PrepareReport:
     written: dict[str, int]
     skipped: list[Skip]
     seconds: float
+    # Pairs written with no damaged pixel, and those painted on the clean side instead.
+    undamaged: int = 0
+    reversed: int = 0
 
     @property
     def total_written(self) -> int:
         return sum(self.written.values())
 
 
-def _make_pair(
-    task: tuple[str, Pair | int, PrepareSettings],
-) -> tuple[str, tuple[bytes, ...]] | Skip:
+@dataclass(frozen=True)
+class Made:
+    """One pair ready to write, and what its damage says about the task."""
+
+    name: str
+    chunks: tuple[bytes, ...]
+    undamaged: bool = False
+    reversed: bool = False  # the clean side holds the paint: the folders may be swapped
+
+
+def _made(name: str, settings: PrepareSettings, clean, damaged, mask) -> Made:
+    reverse = recover_mask(damaged, clean)
+    return Made(
+        name,
+        _chunks(settings, clean, damaged, mask),
+        undamaged=not mask.any(),
+        reversed=int(np.count_nonzero(reverse)) > int(np.count_nonzero(mask)),
+    )
+
+
+def _make_pair(task: tuple[str, Pair | int, PrepareSettings]) -> Made | Skip:
     """Worker: one raw item to compressed chunks (clean, damaged, mask), or why it was skipped."""
     name, item, settings = task
     size = settings.image_size
     if isinstance(item, int):
         clean = fit_square(demo_image(item, settings.seed), size, "center_crop")
-        return name, _chunks(
-            settings, clean, *damage_pair(clean, settings.seed, name, settings.damage)
+        return _made(
+            name, settings, clean, *damage_pair(clean, settings.seed, name, settings.damage)
         )
     limits = {"max_pixels": settings.max_pixels, "min_side": settings.min_side}
     current = item.clean
@@ -112,7 +136,7 @@ def _make_pair(
             mask = recover_mask(clean, damaged)
     except ImageError as error:
         return Skip(name, str(current), str(error))
-    return name, _chunks(settings, clean, damaged, mask)
+    return _made(name, settings, clean, damaged, mask)
 
 
 def _chunks(settings: PrepareSettings, *arrays: np.ndarray) -> tuple[bytes, ...]:
@@ -124,9 +148,16 @@ def mask_rule(source: str) -> str:
     return EXACT_RULE if source in SYNTHESIZED else RECOVERY_RULE
 
 
-def _misalignment(clean, damaged, clean_name: str, settings: PrepareSettings) -> str | None:
-    """Why a pair is not one picture, checked at one size whatever ``image_size`` is."""
-    size = ALIGNMENT_SIZE
+def _misalignment(
+    clean: np.ndarray, damaged: np.ndarray, clean_name: str, settings: PrepareSettings
+) -> str | None:
+    """Why a pair is not one picture, checked at the photos' own size, not ``image_size``."""
+    if settings.fit == "center_crop" and aspect_ratios_differ(clean.shape, damaged.shape):
+        return (
+            f"aspect ratios differ: clean {_size_text(clean)}, damaged {_size_text(damaged)} "
+            "(center_crop needs the same picture on both sides)"
+        )
+    size = comparison_size(clean.shape, damaged.shape)
     difference = intact_difference(
         fit_square(clean, size, settings.fit), fit_square(damaged, size, settings.fit)
     )
@@ -136,6 +167,11 @@ def _misalignment(clean, damaged, clean_name: str, settings: PrepareSettings) ->
         f"misaligned pair: intact pixels differ from {clean_name} by {difference:.1f} grey "
         f"levels (median at {size} px; dataset.pair_tolerance {settings.pair_tolerance:g})"
     )
+
+
+def _size_text(image: np.ndarray) -> str:
+    height, width = image.shape[:2]
+    return f"{width}x{height}"
 
 
 def _items(
@@ -168,6 +204,32 @@ def _splits(settings: PrepareSettings, items: list[tuple[str, Pair | int]]) -> d
     return {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
 
 
+def _reason_kind(reason: str) -> str:
+    """A skip reason without its particulars (the measured value, the sizes, the file list)."""
+    return reason.split(":")[0]
+
+
+def _log_skip_counts(skipped: list[Skip], found: int, skipped_path: Path) -> None:
+    """Each reason's count, so that a reason taking a large share is seen, not buried in the list."""
+    if not skipped:
+        return
+    counts = Counter(_reason_kind(skip.reason) for skip in skipped).most_common()
+    log.info("skipped by reason: %s", ", ".join(f"{count} {kind}" for kind, count in counts))
+    for kind, count in counts:
+        if count > SKIP_WARN_SHARE * found:
+            log.warning(
+                "%d of the %d pairs found (%.0f %%) were skipped as %s, more than %.0f %%: the "
+                "dataset lacks them and its scores may not hold for the whole set; each one is "
+                "listed with its reason in %s",
+                count,
+                found,
+                100 * count / found,
+                kind,
+                100 * SKIP_WARN_SHARE,
+                skipped_path,
+            )
+
+
 def write_skipped(path: Path, skipped: list[Skip]) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
@@ -181,8 +243,11 @@ def prepare(
     dataset_path: Path,
     skipped_path: Path,
     workers: int = 1,
+    code: str = "",
 ) -> PrepareReport:
     """Build the dataset; bad images are skipped and listed, never fatal.
+
+    ``code`` is the rule's digest of the library code (recorded in the provenance).
 
     A missing or empty source folder raises (FileNotFoundError / ValueError) before any
     output is written.
@@ -209,6 +274,7 @@ def prepare(
     tasks = [(name, item, settings) for name, item in items]
     skipped = list(discovery.skipped)
     temporary = Path(f"{dataset_path}.partial")
+    undamaged = reversed_pairs = 0
     with _pool(workers) as pool:
         if pool:
             pool.submit(int).result()  # workers exist before the HDF5 file is opened
@@ -220,12 +286,20 @@ def prepare(
                     log.warning("skipped %s: %s", result.file, result.reason)
                     skipped.append(result)
                 else:
-                    name, chunks = result
-                    writer.append(splits[name], name, *chunks)
+                    writer.append(splits[result.name], result.name, *result.chunks)
+                    undamaged += result.undamaged
+                    reversed_pairs += result.reversed
                 if done % max(1, len(tasks) // 20) == 0 or done == len(tasks):
                     rate = done / (time.perf_counter() - start)
                     log.info("prepared %d/%d pairs (%.0f pairs/s)", done, len(tasks), rate)
-            report = PrepareReport(found, dict(writer.count), skipped, time.perf_counter() - start)
+            report = PrepareReport(
+                found,
+                dict(writer.count),
+                skipped,
+                time.perf_counter() - start,
+                undamaged,
+                reversed_pairs,
+            )
             if report.total_written == 0:
                 raise ValueError(
                     f"no usable image pairs: {found} found, all skipped (reasons in the log)"
@@ -235,7 +309,7 @@ def prepare(
                 raise RuntimeError(
                     f"counts do not reconcile: {found} found, {report.total_written} written, {len(skipped)} skipped"
                 )
-            writer.finish(_provenance(settings, folder, report))
+            writer.finish(_provenance(settings, folder, report, code))
         except BaseException:
             writer.abort()
             raise
@@ -253,7 +327,31 @@ def prepare(
         skipped_path,
         report.seconds,
     )
+    _log_skip_counts(skipped, found, skipped_path)
+    for problem in task_problems(report.total_written, report.undamaged, report.reversed):
+        log.warning("%s", problem)
     return report
+
+
+def task_problems(written: int, undamaged: int, reversed_pairs: int) -> list[str]:
+    """Why the pairs may not be a restoration task at all: warnings for the log and summary.
+
+    Undamaged pairs score a restorer on copying its input; pairs whose clean side is the
+    brighter one look like ``clean/`` and ``damaged/`` swapped, since damage is white paint.
+    """
+    problems = []
+    if reversed_pairs > written / 2:
+        problems.append(
+            f"{reversed_pairs} of the {written} pairs are brighter on the clean side than on "
+            "the damaged one: are the clean and damaged folders swapped? (damage is white "
+            "paint on the damaged side)"
+        )
+    if undamaged > SKIP_WARN_SHARE * written:
+        problems.append(
+            f"{undamaged} of the {written} pairs have no damaged pixel (the damaged side is "
+            "nowhere brighter than the clean one): restorers are scored on copying their input"
+        )
+    return problems
 
 
 def _check_split_sizes(counts: dict[str, int], test_fraction: float, warn: bool = False) -> None:
@@ -314,7 +412,9 @@ def _split_rule(settings: PrepareSettings) -> str:
     return "test if sha256(f'{seed}:{name}')[:8] / 2**64 < test_fraction"
 
 
-def _provenance(settings: PrepareSettings, folder: Path | None, report: PrepareReport) -> dict:
+def _provenance(
+    settings: PrepareSettings, folder: Path | None, report: PrepareReport, code: str
+) -> dict:
     return {
         "source": settings.source,
         "source_path": str(Path(folder).resolve()) if folder else "",
@@ -330,7 +430,8 @@ def _provenance(settings: PrepareSettings, folder: Path | None, report: PrepareR
         "count_train": report.written["train"],
         "count_test": report.written["test"],
         "skipped_list": "skipped.tsv",
-        "skipped_reasons": sorted({skip.reason.split(":")[0] for skip in report.skipped}),
-        "settings": asdict(settings),
-        "versions": installed_versions(PROVENANCE_PACKAGES),
+        "undamaged_pairs": report.undamaged,
+        "reversed_pairs": report.reversed,
+        "skipped_reasons": sorted({_reason_kind(skip.reason) for skip in report.skipped}),
+        provenance.ATTRIBUTE: provenance.record(code, asdict(settings), PROVENANCE_PACKAGES),
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 from restorebench.images import is_image_file
 
 HUMANFACE_FOLDER = "landscape Images"
+NOT_REGULAR = "not a regular file (a FIFO, socket or device)"
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,13 @@ def _stem(path: Path) -> str:
 
 
 def _index(folder: Path) -> dict[str, list[Path]]:
-    """Files by stem, broken links included (to be named as such); hidden files are not data."""
+    """Every entry but folders by stem, broken links and special files included (to be named
+    as such); hidden files are not data."""
     files: dict[str, list[Path]] = defaultdict(list)
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_file() or (path.is_symlink() and not path.exists()):
+        if not path.is_dir():
             files[_stem(path)].append(path)
     return files
 
@@ -98,6 +100,8 @@ def _problem(files: list[Path]) -> Skip | None:
         return Skip(_stem(files[0]), str(files[0]), f"duplicate stem{note}: {listed}")
     if files[0].is_symlink() and not files[0].exists():
         return Skip(_stem(files[0]), str(files[0]), "broken symbolic link: its target is missing")
+    if not files[0].is_file():  # told from its status alone: opening a FIFO waits for a writer
+        return Skip(_stem(files[0]), str(files[0]), NOT_REGULAR)
     if not is_image_file(files[0]):
         return Skip(files[0].stem, str(files[0]), f"unsupported file type '{files[0].suffix}'")
     return None
@@ -122,6 +126,13 @@ def discover(source: str, path: Path) -> Discovery:
                 problem = _problem(damaged[key])
         if problem is not None:
             skipped.append(problem)
+            if problem.reason == NOT_REGULAR:  # its partner is a raw file too: say why it is unused
+                skipped += [
+                    _problem(files)
+                    or Skip(key, str(files[0]), f"its partner is {NOT_REGULAR}: {problem.file}")
+                    for files in (clean.get(key), (damaged or {}).get(key))
+                    if files and str(files[0]) != problem.file
+                ]
             continue
         partner = damaged[key][0] if damaged is not None else None
         pairs.append(Pair(key, clean[key][0], partner))

@@ -22,7 +22,7 @@ import markdown
 import numpy as np
 
 from restorebench import contract
-from restorebench.metrics import read_metrics
+from restorebench.metrics import RESCORE_HINT, read_metrics
 
 # The origin's published means (humanface8000, 816 test images), under the origin's own names:
 # rows of their own at the end of the origin-protocol table, whatever our models are called.
@@ -139,16 +139,46 @@ def compare(
         )
 
 
+EXAMPLES = 3  # names shown of the rows a metrics file lacks or has too many
+
+
+def _examples(names: list[str]) -> str:
+    return ", ".join(names[:EXAMPLES]) + (", ..." if len(names) > EXAMPLES else "")
+
+
+def _row_mismatch(names: list[str], test_names: list[str]) -> str:
+    """How a metrics file's rows differ from the test split, with a few names of each kind."""
+    present, wanted = set(names), set(test_names)
+    missing = [name for name in test_names if name not in present]
+    extra = [name for name in names if name not in wanted]
+    parts = []
+    if missing:
+        parts.append(
+            f"{len(missing)} of the {len(test_names)} test images missing ({_examples(missing)})"
+        )
+    if extra:
+        parts.append(f"{len(extra)} rows of images not in the test split ({_examples(extra)})")
+    return ", ".join(parts) or "the test images' rows repeated or out of order"
+
+
 def load_tables(
-    paths: dict[str, Path], columns: tuple[str, ...] | None = None
+    paths: dict[str, Path],
+    columns: tuple[str, ...] | None = None,
+    test_names: list[str] | None = None,
 ) -> tuple[list[str], dict[str, np.ndarray]]:
     """The shared test names and each model's (N, metrics) table (or of ``columns``);
-    refuses files that disagree."""
+    refuses files that disagree, with each other or with ``test_names`` (the dataset's
+    test split), so a file that lost rows never passes for a smaller test set."""
     names: list[str] | None = None
     first = None
     tables = {}
     for model, path in paths.items():
         model_names, values = read_metrics(path, columns)
+        if test_names is not None and model_names != test_names:
+            problem = _row_mismatch(model_names, test_names)
+            raise ValueError(
+                f"{path}: its rows are not the dataset's test images: {problem}; {RESCORE_HINT}"
+            )
         if not model_names:
             raise ValueError(f"{path}: no rows; nothing to summarize")
         if names is None:

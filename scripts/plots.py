@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from restorebench import contract
-from restorebench.dataset import read_split
+from restorebench.dataset import read_names, read_split
 from restorebench.logs import run_logged
-from restorebench.metrics import read_metrics
 from restorebench.plots import (
     plot_by_mask_share,
     plot_distributions,
@@ -15,47 +16,48 @@ from restorebench.plots import (
     read_history,
 )
 from restorebench.predictions import read_predictions
+from restorebench.summary import load_tables
+
+
+def tables(smk, paths: dict[str, str]) -> dict[str, np.ndarray]:
+    """Each model's metrics table, refused unless its rows are the dataset's test images: a
+    file that lost rows would otherwise be drawn from fewer images without a word."""
+    named = {model: Path(path) for model, path in paths.items()}
+    return load_tables(named, test_names=read_names(Path(smk.input.dataset), "test"))[1]
 
 
 def distributions(smk) -> None:
-    tables = {
-        model: read_metrics(Path(path))[1]
-        for model, path in zip(smk.params.models, smk.input.metrics)
-    }
-    plot_distributions(tables, Path(smk.output[0]))
+    plot_distributions(
+        tables(smk, dict(zip(smk.params.models, smk.input.metrics))), Path(smk.output[0])
+    )
 
 
 def by_mask_share(smk) -> None:
-    tables = {
-        model: read_metrics(Path(path))[1]
-        for model, path in zip(smk.params.models, smk.input.metrics)
-    }
-    plot_by_mask_share(tables, list(smk.params.buckets), Path(smk.output[0]))
+    plot_by_mask_share(
+        tables(smk, dict(zip(smk.params.models, smk.input.metrics))),
+        list(smk.params.buckets),
+        Path(smk.output[0]),
+    )
 
 
 def pair(smk) -> None:
     a, b = smk.wildcards.a, smk.wildcards.b
-    plot_scatter(
-        a,
-        b,
-        read_metrics(Path(smk.input.a))[1],
-        read_metrics(Path(smk.input.b))[1],
-        Path(smk.output[0]),
-    )
+    scores = tables(smk, {a: smk.input.a, b: smk.input.b})
+    plot_scatter(a, b, scores[a], scores[b], Path(smk.output[0]))
 
 
 def examples(smk) -> None:
     test = read_split(Path(smk.input.dataset), "test", masks=False)
     restored = read_predictions(Path(smk.input.predictions)).images
-    names, values = read_metrics(Path(smk.input.metrics))
-    column = values[:, contract.metric_names().index(smk.params.rank_metric)]
     model = smk.wildcards.model
+    values = tables(smk, {model: smk.input.metrics})[model]
+    column = values[:, contract.metric_names().index(smk.params.rank_metric)]
     plot_examples(
         model,
         test.clean,
         test.damaged,
         restored,
-        names,
+        test.names,
         column,
         smk.params.rank_metric,
         Path(smk.output[0]),

@@ -9,7 +9,7 @@ import logging
 import time
 from pathlib import Path
 
-from restorebench import contract
+from restorebench import contract, provenance
 from restorebench.baselines import fill_images, inpaint_images
 from restorebench.dataset import Split, read_split
 from restorebench.devices import claim_gpus
@@ -17,6 +17,9 @@ from restorebench.logs import run_logged
 from restorebench.predictions import write_predictions
 
 log = logging.getLogger("restorebench.predict")
+# How a user mends a damaged model file: it looks current to Snakemake, which retrains a
+# missing one only.
+RETRAIN_HINT = "delete it and run again: Snakemake trains it again"
 
 
 def restore(model: str, test: Split, settings: dict, model_file: str | None, threads: int):
@@ -33,7 +36,10 @@ def restore(model: str, test: Split, settings: dict, model_file: str | None, thr
     from restorebench import families
     from restorebench.inference import load, restore_with
 
-    restorer = load(Path(model_file))
+    try:
+        restorer = load(Path(model_file))  # its errors name the file
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{error}; {RETRAIN_HINT}") from None
     with_mask = families.load(settings["family"]).with_paint_mask
     if not settings["paint_mask"] or with_mask is None:
         return restore_with(restorer, test.damaged, settings["batch_size"]), None
@@ -61,6 +67,7 @@ def main(smk) -> None:
         model,
         level=smk.params.compression_level,
         masks=masks,
+        record=provenance.record(smk.params.code, smk.params.settings),
     )
 
 

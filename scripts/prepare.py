@@ -10,7 +10,12 @@ def main(smk) -> None:
     settings = PrepareSettings.from_config(smk.params.dataset)
     folder = Path(smk.params.folder) if smk.params.folder else None
     prepare(
-        settings, folder, Path(smk.output.dataset), Path(smk.output.skipped), workers=smk.threads
+        settings,
+        folder,
+        Path(smk.output.dataset),
+        Path(smk.output.skipped),
+        workers=smk.threads,
+        code=smk.params.code,
     )
 
 

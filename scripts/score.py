@@ -4,6 +4,7 @@ import logging
 import time
 from pathlib import Path
 
+from restorebench import contract, provenance
 from restorebench.logs import run_logged
 from restorebench.metrics import score_images, write_metrics
 from restorebench.predictions import read_with_test_split
@@ -24,6 +25,8 @@ def main(smk) -> None:
         time.perf_counter() - start,
     )
     write_metrics(Path(smk.output[0]), test.names, values)
+    settings = {"protocol": smk.params.protocol, "metrics": contract.metric_names()}
+    provenance.write(Path(smk.params.provenance), provenance.record(smk.params.code, settings))
 
 
 if __name__ == "__main__":

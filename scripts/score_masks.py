@@ -4,7 +4,7 @@ from pathlib import Path
 
 from restorebench import contract
 from restorebench.logs import run_logged
-from restorebench.masks import score_masks
+from restorebench.mask_scores import score_masks
 from restorebench.metrics import write_metrics
 from restorebench.predictions import read_with_test_split
 

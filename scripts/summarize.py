@@ -1,9 +1,11 @@
 """Rule summarize: metrics/*.csv -> summary.csv, summary_buckets.csv, comparisons.csv,
-summary.md, summary.html (logic in restorebench.summary)."""
+summary.md, summary.html (logic in restorebench.summary). dataset.h5's test names are read
+too: a metrics file that lost rows is refused, not summarized over fewer images."""
 
 from pathlib import Path
 
 from restorebench import contract
+from restorebench.dataset import read_names
 from restorebench.logs import run_logged
 from restorebench.summary import (
     by_mask_share,
@@ -22,13 +24,18 @@ def main(smk) -> None:
         "confidence": smk.params.confidence,
         "seed": smk.params.seed,
     }
-    _, tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.metrics))))
+    test_names = read_names(Path(smk.input.dataset), "test")
+    _, tables = load_tables(
+        dict(zip(smk.params.models, map(Path, smk.input.metrics))), test_names=test_names
+    )
     stats, comparisons = summarize(tables, [tuple(pair) for pair in smk.params.pairs], **settings)
     mask_columns = contract.mask_score_names()
     mask_tables = {}
     if smk.input.masks:
         _, mask_tables = load_tables(
-            dict(zip(smk.params.mask_finders, map(Path, smk.input.masks))), mask_columns
+            dict(zip(smk.params.mask_finders, map(Path, smk.input.masks))),
+            mask_columns,
+            test_names,
         )
     mask_stats = describe_masks(mask_tables, **settings)
     buckets = by_mask_share(tables, list(smk.params.buckets), **settings)
@@ -37,7 +44,9 @@ def main(smk) -> None:
     write_csv(Path(smk.output.comparisons), comparisons, contract.COMPARISON_FIELDS)
     origin_stats = None
     if smk.input.origin:
-        _, origin_tables = load_tables(dict(zip(smk.params.models, map(Path, smk.input.origin))))
+        _, origin_tables = load_tables(
+            dict(zip(smk.params.models, map(Path, smk.input.origin))), test_names=test_names
+        )
         origin_stats, _ = summarize(origin_tables, [], **settings)
         write_csv(Path(smk.output.origin), origin_stats, contract.SUMMARY_FIELDS)
     markdown = render_markdown(

@@ -19,24 +19,34 @@ def main(smk) -> None:
 
 
 def train(smk) -> None:
-    from restorebench import families
+    import dataclasses
+
+    from restorebench import families, provenance
     from restorebench.families.base import read_settings
     from restorebench.training.fit import TrainOptions, fit
 
     model, train = smk.wildcards.model, smk.params.train
     family = families.load(train["family"])
+    settings = read_settings(family.settings, train["settings"], f"models.{model}")
+    options = TrainOptions(**train["options"])
     fit(
         model,
         family.name,
-        read_settings(family.settings, train["settings"], f"models.{model}"),
+        settings,
         Path(smk.input.dataset),
-        TrainOptions(**train["options"]),
+        options,
         history=Path(smk.output.history),
         backup_dir=Path(smk.params.backup),
         restorer_path=Path(smk.output.restorer),
         trainer_path=Path(smk.output.trainer),
         tensorboard_dir=Path(train["tensorboard"]) if train["tensorboard"] else None,
     )
+    resolved = {
+        "family": family.name,
+        "model": dataclasses.asdict(settings),
+        "options": dataclasses.asdict(options),
+    }
+    provenance.write(Path(smk.params.provenance), provenance.record(train["code"], resolved))
 
 
 if __name__ == "__main__":

@@ -145,7 +145,11 @@ def test_the_cpu_preset_gives_the_benchmarked_recipe_at_256_px():
         ({"score": {"baselines": ["median"]}}, "config key score.baselines: unknown baseline"),
         (
             {"score": {"rank_metric": "lpips"}},
-            "config key score.rank_metric: unknown metric 'lpips'",
+            "config key score.rank_metric: 'lpips' is not a per-image metric",
+        ),
+        (
+            {"score": {"rank_metric": "mask_iou"}},
+            "config key score.rank_metric: 'mask_iou' is not a per-image metric",
         ),
         (
             {"models": {"vae": None, "gan": None}, "score": {"baselines": []}},

@@ -7,6 +7,7 @@ owns changed. Cases that need code of their own follow each table.
 """
 
 import csv
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -17,10 +18,13 @@ import pytest
 from conftest import merge, run_snakemake, save_pair, save_photo, write_config
 from PIL import Image
 
+from restorebench.damage import REFERENCE_SIZE, DamageSettings, damage_pair
 from restorebench.download import download_humanface8000
+from restorebench.images import fit_square
 from restorebench.logs import run_logged
 from restorebench.prepare import PrepareSettings, prepare
 from restorebench.restore import main as restore_main
+from restorebench.sources import HUMANFACE_FOLDER
 
 
 # ---------------------------------------------------------------------------------------
@@ -112,6 +116,8 @@ def _misaligned(root: Path, how: str) -> None:
         picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(root / "damaged" / "odd.png")
     elif how == "cropped":  # another aspect ratio of the same photo, then center-cropped
         picture.crop((0, 0, 48, 24)).save(root / "damaged" / "odd.png")
+    elif how == "stretched":  # close enough to pass the intact-pixel check once both are cropped
+        picture.resize((48, 44), Image.Resampling.LANCZOS).save(root / "damaged" / "odd.png")
     else:  # EXIF says "rotate 90" on the damaged side only
         exif = Image.Exif()
         exif[0x0112] = 6
@@ -142,7 +148,8 @@ def _few(root: Path) -> None:
 # fmt: off
 FOLDER_CASES = [
     ("pair-mirrored", lambda root: _misaligned(root, "mirrored"), {}, ("odd", "misaligned pair")),
-    ("pair-other-crop", lambda root: _misaligned(root, "cropped"), {"fit": "center_crop"}, ("odd", "misaligned pair")),
+    ("pair-other-crop", lambda root: _misaligned(root, "cropped"), {"fit": "center_crop"}, ("odd", "aspect ratios differ")),
+    ("pair-stretched-center-crop", lambda root: _misaligned(root, "stretched"), {"fit": "center_crop"}, ("odd", "aspect ratios differ: clean 48x40, damaged 48x44")),
     ("pair-exif-one-side", lambda root: _misaligned(root, "exif"), {}, ("odd", "misaligned pair")),
     ("clean-broken-link", _broken_link, {}, ("gone", "broken symbolic link")),
     ("two-unicode-forms", _unicode_forms, {}, ("caf\u00e9x", "one name in two Unicode forms")),
@@ -413,3 +420,82 @@ def test_a_tiny_photo_is_restored_with_a_warning(tmp_path, restore_files, capsys
         == 0
     )
     assert "t.png: 8x8 pixels, a side below --min-side 32" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------
+# Pair alignment at the sizes users bring: every genuine pair kept, another photo refused,
+# and a reason that takes many pairs said so in the log.
+HEAVY_DAMAGE = DamageSettings(strokes=(36, 36))
+SMALL_SIDE = 64  # the smallest damaged side the check must keep every genuine pair at
+
+
+def _small_damaged_copy(clean: Path, damaged: Path, name: str) -> None:
+    """humanface8000's way of damaging (stretched to 256 px, then painted), saved small."""
+    photo = np.asarray(Image.open(clean).convert("RGB"))
+    square = fit_square(photo, REFERENCE_SIZE, "stretch")
+    painted, _ = damage_pair(square, 5, name, HEAVY_DAMAGE)
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    small = Image.fromarray(painted).resize((SMALL_SIDE, SMALL_SIDE), Image.Resampling.LANCZOS)
+    small.save(damaged, quality=90)
+
+
+def _skipped_reasons(path: Path) -> dict[str, str]:
+    with open(path, newline="") as handle:
+        return {row["name"]: row["reason"] for row in csv.DictReader(handle, delimiter="\t")}
+
+
+@pytest.mark.parametrize("source", ["humanface8000", "pairs"])
+def test_a_small_jpeg_of_a_heavily_damaged_photo_is_kept_and_another_photo_refused(
+    tmp_path, source
+):
+    raw = tmp_path / "raw"
+    if source == "humanface8000":
+        clean, damaged = raw / HUMANFACE_FOLDER / "color", raw / HUMANFACE_FOLDER / "gray"
+    else:
+        clean, damaged = raw / "clean", raw / "damaged"
+    for i in range(6):
+        save_photo(clean / f"p{i}.jpg", (200, 240), seed=i)
+        _small_damaged_copy(clean / f"p{i}.jpg", damaged / f"p{i}.jpg", f"p{i}")
+    save_photo(clean / "other.jpg", (200, 240), seed=6)
+    _small_damaged_copy(clean / "p0.jpg", damaged / "other.jpg", "other")
+    settings = PrepareSettings(source=source, image_size=16, test_fraction=0.3, seed=5)
+    skipped = tmp_path / "skipped.tsv"
+    prepare(settings, raw, tmp_path / "dataset.h5", skipped)
+    reasons = _skipped_reasons(skipped)
+    assert list(reasons) == ["other"], reasons
+    assert "misaligned pair" in reasons["other"] and f"at {SMALL_SIDE} px" in reasons["other"]
+
+
+def test_a_stretched_damaged_side_is_kept_under_fit_stretch(tmp_path):
+    """Stretching loses nothing when both sides are stretched: humanface8000 is made so."""
+    _misaligned(tmp_path / "raw", "stretched")
+    settings = PrepareSettings(source="pairs", image_size=16, test_fraction=0.3, seed=5, min_side=8)
+    skipped = tmp_path / "skipped.tsv"
+    report = prepare(settings, tmp_path / "raw", tmp_path / "dataset.h5", skipped)
+    assert report.total_written == 7 and _skipped_reasons(skipped) == {}
+
+
+def test_a_reason_that_takes_many_pairs_is_counted_and_warned_about(tmp_path, caplog):
+    raw = tmp_path / "raw"
+    for i in range(20):
+        save_pair(raw / "clean" / f"p{i}.jpg", raw / "damaged" / f"p{i}.png", seed=i)
+    for i in range(3):  # another photo's damaged image under each name
+        save_photo(raw / "clean" / f"wrong{i}.jpg", seed=100 + i)
+        save_pair(tmp_path / "other" / f"{i}.jpg", raw / "damaged" / f"wrong{i}.png", seed=200 + i)
+    save_photo(raw / "damaged" / "orphan.png", seed=300)
+    caplog.set_level(logging.INFO, logger="restorebench.prepare")
+    settings = PrepareSettings(source="pairs", image_size=16, test_fraction=0.3, seed=5, min_side=8)
+    prepare(settings, raw, tmp_path / "dataset.h5", tmp_path / "skipped.tsv")
+    messages = [record.getMessage() for record in caplog.records]
+    counts = [message for message in messages if message.startswith("skipped by reason")]
+    assert counts == [
+        f"skipped by reason: 3 misaligned pair, 1 no clean partner in {raw / 'clean'}"
+    ], messages
+    warnings = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno == logging.WARNING and "pairs found" in record.getMessage()
+    ]
+    assert len(warnings) == 1, messages  # the one orphan is under the share that warns
+    assert warnings[0].startswith("3 of the 24 pairs found (12 %) were skipped as misaligned pair")
+    assert str(tmp_path / "skipped.tsv") in warnings[0]

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from restorebench import contract
-from restorebench.metrics import image_metrics, read_metrics, score_images, write_metrics
+from restorebench.metrics import (
+    RESCORE_HINT,
+    image_metrics,
+    read_metrics,
+    score_images,
+    write_metrics,
+)
 
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
@@ -124,3 +130,29 @@ def test_read_metrics_names_the_file_and_line(tmp_path):
     path.write_text("image,mse\n")
     with pytest.raises(ValueError, match="expected header"):
         read_metrics(path)
+
+
+@pytest.mark.parametrize(
+    "keep, where",
+    [
+        (lambda text: 0, "expected header"),  # emptied by a full disk
+        (lambda text: len(text) - 20, "line 4: "),  # cut within the last row
+        (
+            lambda text: text.index("caf\u00e9".encode()) + 4,
+            "not a readable CSV file",
+        ),  # within a letter
+    ],
+    ids=["empty", "last-row-cut", "letter-cut"],
+)
+def test_a_truncated_metrics_file_is_named_with_the_fix(tmp_path, keep, where):
+    """A truncated file is newer than its inputs, so Snakemake never rescores it by itself."""
+    path = tmp_path / "m.csv"
+    values = np.random.default_rng(0).random((3, len(contract.METRICS)))
+    write_metrics(path, ["a", "b", "caf\u00e9"], values)
+    text = path.read_bytes()
+    path.write_bytes(text[: keep(text)])
+    with pytest.raises(ValueError) as error:
+        read_metrics(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}") and where in message
+    assert message.endswith(f"; {RESCORE_HINT}")

@@ -2,6 +2,7 @@
 
 import csv
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def test_bad_inputs_are_skipped_counted_and_listed(tmp_path):
     assert counts["train"] + counts["test"] == 13
     attrs = read_attrs(out)
     assert (attrs["count_found"], attrs["count_written"], attrs["count_skipped"]) == (22, 13, 9)
-    assert attrs["source"] == "pairs" and attrs["image_size"] == 16 and "h5py" in attrs["versions"]
+    assert attrs["source"] == "pairs" and attrs["image_size"] == 16 and "h5py" in attrs["provenance"]["versions"]
     names = read_split(out, "train").names + read_split(out, "test").names
     assert {"grey", "rgba", "palette", "deep", "cmyk"} <= set(names)
 
@@ -200,3 +201,50 @@ def test_a_tiny_test_split_is_warned_about_once(tmp_path, caplog):
     )
     warnings = [r.getMessage() for r in caplog.records if "test images" in r.getMessage()]
     assert len(warnings) == 1 and "scores and their intervals will say little" in warnings[0]
+
+
+def painted_pairs(root, swapped=False, painted=True):
+    """Six pairs with a white stroke on the damaged side, or on the clean side (swapped)."""
+    for i in range(6):
+        photo = save_photo(root / "clean" / f"p{i}.png", (32, 32), seed=i)
+        pixels = np.asarray(Image.open(photo)).copy()
+        if painted:
+            pixels[10:13, 4:28] = 255
+        (root / "damaged").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / "damaged" / f"p{i}.png")
+    if swapped:
+        (root / "clean").rename(root / "was_clean")
+        (root / "damaged").rename(root / "clean")
+        (root / "was_clean").rename(root / "damaged")
+
+
+@pytest.mark.parametrize(
+    "swapped, painted, message, reversed_and_undamaged",
+    [
+        (True, True, "6 of the 6 pairs are brighter on the clean side.*folders swapped", (6, 6)),
+        (False, False, "6 of the 6 pairs have no damaged pixel.*copying their input", (0, 6)),
+    ],
+)
+def test_pairs_that_are_no_restoration_task_are_warned_about(
+    tmp_path, caplog, swapped, painted, message, reversed_and_undamaged
+):
+    caplog.set_level(logging.WARNING, logger="restorebench.prepare")
+    painted_pairs(tmp_path / "raw", swapped, painted)
+    prepare(
+        settings("pairs", image_size=32), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv"
+    )
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any(re.search(message, warning) for warning in warnings), warnings
+    attrs = read_attrs(tmp_path / "d.h5")
+    assert (attrs["reversed_pairs"], attrs["undamaged_pairs"]) == reversed_and_undamaged
+
+
+def test_genuine_pairs_raise_no_task_warning(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="restorebench.prepare")
+    painted_pairs(tmp_path / "raw")
+    prepare(
+        settings("pairs", image_size=32), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv"
+    )
+    assert not [r for r in caplog.records if "pairs" in r.getMessage()]
+    attrs = read_attrs(tmp_path / "d.h5")
+    assert (attrs["reversed_pairs"], attrs["undamaged_pairs"]) == (0, 0)

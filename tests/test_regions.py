@@ -12,7 +12,8 @@ from restorebench import contract
 from restorebench.damage import damage_pair
 from restorebench.demo import demo_image
 from restorebench.images import fit_square
-from restorebench.masks import average_precision, mask_scores, recover_mask
+from restorebench.mask_scores import average_precision, mask_scores
+from restorebench.masks import recover_mask
 from restorebench.metrics import image_metrics
 from restorebench.summary import by_mask_share, describe_masks, render_markdown, summarize
 

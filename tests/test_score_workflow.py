@@ -12,7 +12,7 @@ from restorebench import contract
 from restorebench.baselines import detect_damage, fill_images
 from restorebench.contract import RunPaths
 from restorebench.dataset import read_split
-from restorebench.masks import score_masks
+from restorebench.mask_scores import score_masks
 from restorebench.metrics import image_metrics, read_metrics
 from restorebench.predictions import read_predictions
 

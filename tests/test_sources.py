@@ -1,5 +1,7 @@
 """Pairing raw folders: every file is either a pair or a skip with a reason."""
 
+import os
+
 import pytest
 from conftest import save_photo
 
@@ -69,3 +71,23 @@ def test_missing_and_empty_folders_stop_with_the_path(tmp_path):
         source_folders("pairs", tmp_path)
     with pytest.raises(FileNotFoundError, match="'landscape Images' not found"):
         source_folders("humanface8000", tmp_path)
+
+
+def test_a_fifo_is_skipped_unopened_and_its_partner_says_why(tmp_path):
+    """Opening a FIFO blocks until a writer comes, so it is named, never read."""
+    make_pairs(tmp_path, ["ok", "pipe"])
+    fifo = tmp_path / "damaged" / "pipe.png"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    os.mkfifo(tmp_path / "clean" / "lonely.jpg")
+    (tmp_path / "clean" / "null.jpg").symlink_to(os.devnull)  # a link to a device
+    found = discover("pairs", tmp_path)
+    assert [p.name for p in found.pairs] == ["ok"]
+    reasons = {skip.file: skip.reason for skip in found.skipped}
+    special = "not a regular file (a FIFO, socket or device)"
+    assert reasons == {
+        str(fifo): special,
+        str(tmp_path / "clean" / "pipe.jpg"): f"its partner is {special}: {fifo}",
+        str(tmp_path / "clean" / "lonely.jpg"): special,
+        str(tmp_path / "clean" / "null.jpg"): special,
+    }

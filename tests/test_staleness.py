@@ -1,15 +1,24 @@
 """A completed tiny run: the damage it scores, and only stale outputs rerun (Snakemake's
 own dry-run plan)."""
 
+import re
 import shutil
 
 import numpy as np
 import pytest
-from conftest import TINY_WORKFLOW, merge, planned_jobs, save_photo, snakemake_here, write_config
+from conftest import (
+    REPO,
+    TINY_WORKFLOW,
+    merge,
+    planned_jobs,
+    save_photo,
+    snakemake_here,
+    write_config,
+)
 
 from restorebench import contract
 from restorebench.dataset import read_split
-from restorebench.masks import score_masks
+from restorebench.mask_scores import score_masks
 from restorebench.metrics import read_metrics
 from restorebench.predictions import read_predictions
 
@@ -90,3 +99,113 @@ def test_editing_the_viewer_plans_nothing(run_copy):
     window = run_copy / "viewer" / "window.py"
     window.write_text(window.read_text() + "\n# a local tweak\n")
     assert plan(run_copy) == set()
+
+
+# -- the library code in the rerun key (restorebench.code_digest) ------------------------------
+SCORED_TINY = ("vae", "gan", "damaged", "inpaint", "inpaint_oracle")
+
+
+@pytest.fixture
+def library(run_copy):
+    """A copy of the library inside the run, imported in place of the installed one."""
+    shutil.copytree(
+        REPO / "restorebench",
+        run_copy / "restorebench",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return run_copy / "restorebench"
+
+
+def plan_with_library(workdir, *args) -> set[str]:
+    result = snakemake_here(
+        workdir, "--cores", "2", "--dry-run", *args, env={"PYTHONPATH": str(workdir)}
+    )
+    return planned_jobs(result.stdout)
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_comment_or_docstring_edit_of_the_library_plans_nothing(run_copy, library):
+    edit(
+        library / "metrics.py",
+        "def mse(image: Scored) -> float:\n",
+        "def mse(image: Scored) -> float:  # why\n",
+    )
+    edit(library / "training" / "fit.py", '"""', '"""Reworded. ')
+    assert plan_with_library(run_copy) == set()
+
+
+def test_a_metric_edit_plans_every_score_job_and_no_training(run_copy, library):
+    edit(library / "metrics.py", "return math.inf\n", "return math.nan\n")
+    jobs = plan_with_library(run_copy)
+    assert {f"score[model={model}]" for model in SCORED_TINY} <= jobs
+    assert "summarize" in jobs
+    assert not {job for job in jobs if job.startswith(("train", "predict", "prepare"))}
+
+
+def test_a_family_default_in_code_plans_that_family_only(run_copy, library):
+    edit(library / "families" / "gan.py", "beta_1: float = 0.5", "beta_1: float = 0.6")
+    jobs = plan_with_library(run_copy)
+    assert {"train[model=gan]", "predict[model=gan]", "score[model=gan]"} <= jobs
+    assert not {job for job in jobs if "model=vae" in job or job == "prepare"}
+
+
+def test_shared_training_code_plans_every_training(run_copy, library):
+    edit(library / "training" / "fit.py", "import contextlib\n", "import contextlib\nimport os\n")
+    assert {"train[model=vae]", "train[model=gan]"} <= plan_with_library(run_copy)
+
+
+def without_code_params(workdir) -> None:
+    """The rules as they were before the code digest: a run made then has no `code` params."""
+    rules = [*(workdir / "workflow" / "rules").glob("*.smk")]
+    removed = 0
+    for path in rules:
+        text, count = re.subn(r'\n\s+(code=|"code": )library_code\([^)]*\),', "", path.read_text())
+        path.write_text(text)
+        removed += count
+    assert removed >= 12, removed
+
+
+def test_a_run_from_before_the_digest_is_stale_once_with_the_reason(run_copy):
+    """README 'Upgrading': the rerun is announced with its reason, and --touch keeps the models."""
+    current = run_copy / "workflow"
+    shutil.copytree(current, run_copy / "workflow.now")
+    without_code_params(run_copy)
+    snakemake_here(run_copy, "--cores", "1", "--touch", "--forceall")
+    assert plan(run_copy) == set()
+    shutil.rmtree(current)
+    (run_copy / "workflow.now").rename(current)
+    restorer = run_copy / "results" / "tiny" / "models" / "gan" / "restorer.keras"
+    model_bytes = restorer.read_bytes()
+
+    result = snakemake_here(run_copy, "--cores", "2", "--dry-run")
+    assert "train[model=gan]" in planned_jobs(result.stdout)
+    assert "Params have changed since last execution" in result.stdout
+    kept = snakemake_here(
+        run_copy, "--cores", "2", "--dry-run", "--rerun-triggers", "mtime", "input"
+    )
+    assert planned_jobs(kept.stdout) == set()
+    snakemake_here(run_copy, "--cores", "1", "--touch")
+    assert plan(run_copy) == set()
+    assert restorer.read_bytes() == model_bytes
+
+
+def test_a_damaged_dataset_is_refused_before_a_model_is_deleted(run_copy):
+    results = run_copy / "results" / "tiny"
+    dataset = results / "dataset.h5"
+    data = bytearray(dataset.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = np.random.default_rng(0).bytes(4096)
+    dataset.write_bytes(bytes(data))  # same size, newer than the models
+    models = sorted((results / "models").rglob("*.*"))
+    assert models
+
+    result = snakemake_here(run_copy, "--cores", "2", check=False)
+    assert result.returncode != 0
+    assert f"{dataset.relative_to(run_copy)}: damaged" in result.stdout + result.stderr
+    assert "no model was touched" in result.stdout + result.stderr
+    assert sorted((results / "models").rglob("*.*")) == models

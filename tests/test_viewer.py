@@ -260,6 +260,29 @@ def test_partial_run(qtbot, tmp_path):
     assert win.current == 1
 
 
+def test_a_model_whose_files_are_gone_is_named_in_the_banner(qtbot, fake_run):
+    """summary.csv still lists GAN: its means stay in the summary, the banner says why it has
+    no panel or column and what to do."""
+    (fake_run / "predictions" / "gan.h5").unlink()
+    (fake_run / "metrics" / "gan.csv").unlink()
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.banner.isVisible()
+    shown = as_shown(win.banner.text())
+    assert (
+        "model 'gan': summary.csv lists it, but predictions/gan.h5 and metrics/gan.csv are "
+        "missing" in shown
+    )
+    assert "run snakemake again to restore and score it" in shown
+    assert "gan" not in win.panels.panels and "GAN" not in win.table.headers()
+    summary_models = [
+        win.summary.verticalHeaderItem(r).text() for r in range(win.summary.rowCount())
+    ]
+    assert "GAN" in summary_models
+
+
 def test_corrupt_files_show_a_message(qtbot, fake_run):
     (fake_run / "predictions" / "vae.h5").write_bytes(b"\x89HDF\r\n" + b"\0" * 50)
     rows = (fake_run / "metrics" / "gan.csv").read_text().splitlines()

@@ -79,11 +79,45 @@ def test_run_reads_single_images_lazily(fake_run):
         assert isinstance(run.models["vae"].images, h5py.Dataset)
 
 
+def vanished(model: str) -> str:
+    return (
+        f"model '{model}': summary.csv lists it, but predictions/{model}.h5 and "
+        f"metrics/{model}.csv are missing, so only its means from summary.csv are shown; "
+        "run snakemake again to restore and score it"
+    )
+
+
+def test_a_model_the_summary_lists_but_whose_files_are_gone_is_named(fake_run):
+    """Its means alone would stay on screen, its panel and columns gone without a word."""
+    for model in ("gan", "inpaint"):  # a trained model and a baseline
+        (fake_run / "predictions" / f"{model}.h5").unlink()
+        (fake_run / "metrics" / f"{model}.csv").unlink()
+    with Run(fake_run) as run:
+        assert "gan" not in run.models and "inpaint" not in run.image_models()
+        assert run.problems == [vanished("gan"), vanished("inpaint")]
+        assert "gan" in {row.model for row in run.summary}  # the means it names
+    (fake_run / "models" / "gan").mkdir(parents=True)  # its folder left: a panel, still named
+    with Run(fake_run) as run:
+        assert "gan" in run.image_models() and vanished("gan") in run.problems
+    (fake_run / "summary.csv").unlink()  # nothing lists them any more: nothing to explain
+    with Run(fake_run) as run:
+        assert run.problems == []
+
+
+def test_a_model_with_one_file_left_is_not_named_as_gone(fake_run):
+    (fake_run / "predictions" / "gan.h5").unlink()
+    with Run(fake_run) as run:
+        assert run.problems == [] and run.models["gan"].scores is not None
+        assert run.models["gan"].missing == ["predictions/gan.h5 missing"]
+
+
 def test_missing_model_is_not_available_without_error(fake_run):
     (fake_run / "predictions" / "gan.h5").unlink()
     (fake_run / "metrics" / "gan.csv").unlink()
+    (fake_run / "summary.csv").unlink()
     with Run(fake_run) as run:
         assert "gan" not in run.models  # no trace of it left: not a model of this run
+        assert run.problems == []
     (fake_run / "models" / "gan").mkdir(parents=True)  # trained, not yet predicted
     with Run(fake_run) as run:
         assert run.problems == []

@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from conftest import HANG_S
 
 from bench.fakerun import make_fake_run
+from restorebench import contract, provenance
 
 # qtbot waits end as soon as their condition holds: this long is reached only by a hang.
 QT_WAIT_MS = 60_000
@@ -152,3 +153,45 @@ def screenshot_loading_none(run_dir: Path, out: Path, bad: str, *args: str) -> N
     )
     assert result.returncode == 0, result.stderr
     assert out.is_file()
+
+
+# The resolved settings a GAN's training records (family, the family's settings, the options).
+GAN_TRAINING = {
+    "family": "gan",
+    "model": {"ema": 0.999, "latent_dim": 64, "loss": {"adversarial": 1.0, "l1": 100.0}},
+    "options": {"batch_size": 16, "epochs": 3, "jit_compile": "auto", "seed": 42},
+}
+
+
+def write_records(run: Path, trained: tuple[str, ...] = ("vae", "gan")) -> dict[str, str]:
+    """Give a fake run the provenance records the workflow writes, through the project's
+    writers: dataset.h5's and each prediction's attribute, each trained model's
+    provenance.json (beside a stand-in restorer.keras: the viewer never opens it) and each
+    metrics file's sidecar. Returns each stage's code digest (``dataset``, ``gan/trained``...)."""
+    paths = contract.RunPaths(run.as_posix())
+    codes = {"dataset": "d" * 16}
+    with h5py.File(paths.dataset, "r+", locking=False) as file:
+        entry = provenance.record(codes["dataset"], {"source": "fakerun", "damage": {"strokes": 4}})
+        file.attrs[provenance.ATTRIBUTE] = provenance.encode(entry)
+    for model in trained:
+        codes[f"{model}/trained"] = f"{model[0]}{'1' * 15}"
+        Path(paths.restorer(model)).parent.mkdir(parents=True, exist_ok=True)
+        Path(paths.restorer(model)).write_bytes(b"stand-in")
+        settings = {**GAN_TRAINING, "family": model}
+        provenance.write(
+            Path(paths.model_provenance(model)),
+            provenance.record(codes[f"{model}/trained"], settings),
+        )
+    for path in sorted((run / "predictions").glob("*.h5")):
+        model = path.stem
+        codes[f"{model}/predicted"] = f"{model[0]}{'2' * 15}"
+        entry = provenance.record(codes[f"{model}/predicted"], {"batch_size": 8, "family": model})
+        with h5py.File(path, "r+", locking=False) as file:
+            file.attrs[provenance.ATTRIBUTE] = provenance.encode(entry)
+    for path in sorted((run / "metrics").glob("*.csv")):
+        model = path.stem
+        codes[f"{model}/scored"] = f"{model[0]}{'3' * 15}"
+        settings = {"protocol": "ours", "metrics": list(contract.metric_names())}
+        entry = provenance.record(codes[f"{model}/scored"], settings)
+        provenance.write(Path(paths.metrics_provenance(model)), entry)
+    return codes

@@ -10,6 +10,10 @@ Paths, metric names and the summary's columns come from ``restorebench.contract`
 (standard library only, so the viewer still starts without numpy's heavy friends).
 Models are whatever the run folder holds: a trained model is a ``models/<name>/``
 folder or any prediction or metrics file that is not a baseline's.
+
+Each output's provenance record (:mod:`restorebench.provenance`: the release, the code
+digest, the resolved settings) is read with it: an output made before records has
+none, and a broken record is a problem, never a reason to drop the output.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import h5py
 import numpy as np
 
-from restorebench import contract
+from restorebench import contract, provenance
 
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = contract.INPUT_MODEL
@@ -31,6 +35,9 @@ INPUT_MODEL = contract.INPUT_MODEL
 DAMAGED, CLEAN = "damaged", "clean"
 FIXED_PANELS = (DAMAGED, CLEAN)
 MASK = contract.MASK_DATASET
+# The stages whose outputs carry a provenance record: the model (models/<model>/provenance.json),
+# its predictions (an HDF5 attribute) and its scores (metrics/<model>.provenance.json).
+TRAINED, PREDICTED, SCORED = "trained", "predicted", "scored"
 
 
 class RunError(Exception):
@@ -111,6 +118,21 @@ def _first_difference(got: list[str], expected: list[str]) -> str:
     return f"row {row} is '{got[row]}', the dataset has '{expected[row]}'"
 
 
+@dataclass(frozen=True)
+class Record:
+    """What made one output. ``entry`` is None both for an output made before records
+    and for a broken record; ``broken`` then says why (the problems say it too)."""
+
+    entry: dict[str, Any] | None = None
+    broken: str | None = None
+
+    def line(self) -> str:
+        """The release and the code digest, 'not recorded' or why the record is unreadable."""
+        return (
+            f"unreadable record: {self.broken}" if self.broken else provenance.describe(self.entry)
+        )
+
+
 @dataclass
 class Model:
     """One compared model: lazily read predictions (and the damage it found, if it stores
@@ -123,6 +145,8 @@ class Model:
     mask_scores: dict[str, np.ndarray] | None = None
     missing: list[str] = field(default_factory=list)
     on_disk: bool = False  # some file of this model exists, usable or not
+    # Stage -> what made that output, for each stage whose output exists.
+    records: dict[str, Record] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +183,7 @@ class Run:
         self.models: dict[str, Model] = {}
         for name in self._discover_models(summary or []):
             self.models[name] = self._open_model(name)
+        self._name_vanished_models(summary or [])
         if summary is None:
             self.summary, self.summary_source = self._computed_summary(), "metrics/*.csv"
         else:
@@ -213,6 +238,7 @@ class Run:
                 f"{len(self.names)} names"
             )
         self.mask = self._open_mask(group, path)
+        self.dataset_record = self._attribute_record(file, path.name)
 
     def _open_mask(self, group: h5py.Group, path: Path) -> h5py.Dataset | None:
         """test/mask, or None (a dataset from before masks, or an unusable one): then each
@@ -259,11 +285,52 @@ class Run:
         model.on_disk = any(
             Path(path).exists() for path in (self.paths.predictions(name), self.paths.metrics(name))
         )
+        trained = (self.paths.restorer(name), self.paths.model_provenance(name))
+        self._read_sidecar_record(model, TRAINED, *trained)
         if name != INPUT_MODEL:  # the input's pixels come from dataset.h5
             model.images = self._open_predictions(name, model)
         model.scores = self._read_scores(name, model)
+        scored = (self.paths.metrics(name), self.paths.metrics_provenance(name))
+        self._read_sidecar_record(model, SCORED, *scored)
         model.mask_scores = self._read_mask_scores(name, model)
         return model
+
+    def _name_vanished_models(self, summary: list[SummaryRow]) -> None:
+        """A model summary.csv lists whose predictions and scores are both gone would
+        otherwise vanish from the panels and the table with no word why."""
+        for name in dict.fromkeys(row.model for row in summary):
+            files = [Path(p) for p in (self.paths.predictions(name), self.paths.metrics(name))]
+            if any(path.exists() for path in files):
+                continue
+            gone = " and ".join(path.relative_to(self.path).as_posix() for path in files)
+            self.problems.append(
+                f"model '{name}': summary.csv lists it, but {gone} are missing, so only its "
+                "means from summary.csv are shown; run snakemake again to restore and score it"
+            )
+
+    # -- provenance ------------------------------------------------------------------------
+    def _read_sidecar_record(self, model: Model, stage: str, output: str, sidecar: str) -> None:
+        """The record of ``stage`` from the JSON file beside its output, if the output exists
+        (without it there is nothing the record could describe)."""
+        if not Path(output).is_file():
+            return
+        try:
+            model.records[stage] = Record(provenance.read(Path(sidecar)))
+        except (OSError, ValueError) as error:
+            self.problems.append(str(error))
+            model.records[stage] = Record(broken=str(error))
+
+    def _attribute_record(self, file: h5py.File, rel: Path | str) -> Record:
+        """The record in an HDF5 file's root attribute (JSON text)."""
+        try:
+            return Record(provenance.decode(file.attrs.get(provenance.ATTRIBUTE)))
+        except (OSError, TypeError, ValueError) as error:
+            message = (
+                f"{rel}: its '{provenance.ATTRIBUTE}' attribute is not a provenance record "
+                f"({error}); the file itself is still shown"
+            )
+            self.problems.append(message)
+            return Record(broken=message)
 
     def _open_predictions(self, name: str, model: Model) -> h5py.Dataset | None:
         path = Path(self.paths.predictions(name))
@@ -277,6 +344,7 @@ class Run:
             self._problem(model, f"{rel}: cannot be read as HDF5 ({error})")
             return None
         self._files.append(file)
+        model.records[PREDICTED] = self._attribute_record(file, rel)
         try:
             images, names = file["images"], _names(file["names"])
         except (KeyError, OSError) as error:
@@ -505,6 +573,8 @@ class Run:
             *(Path(p).parent for p in (self.paths.predictions("*"), self.paths.metrics("*"))),
             Path(self.paths.model_dir("*")).parent,
             Path(self.paths.mask_scores("*")).parent,
+            # A model's provenance.json is written after its folder and its other files.
+            *(Path(self.paths.model_dir(m)) for m in self.trained_models()),
         ]
         summaries = (self.paths.dataset, self.paths.summary, self.paths.summary_buckets)
         files = [Path(p) for p in summaries]

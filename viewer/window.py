@@ -8,7 +8,9 @@ is re-opened after a short quiet period, keeping the image that was on screen.
 The compare view (a swipe or a flicker of two panels, :class:`viewer.panels.CompareView`)
 takes the panel grid's place while it is on; its state is a
 :class:`viewer.compare.CompareState`. The mask overlay (M) draws the damage masks over
-the panels and the compare view; its rules are :mod:`viewer.overlay`'s.
+the panels and the compare view; its rules are :mod:`viewer.overlay`'s. What made each
+output (its provenance record) is in the model boxes' tooltips and, with the settings,
+in *File → About this run*; the text is :mod:`viewer.about`'s.
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QFileSystemWatcher, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QColor, QKeySequence
+from PyQt6.QtGui import QAction, QActionGroup, QColor, QFontDatabase, QKeySequence
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QPlainTextEdit,
     QPushButton,
     QSlider,
     QSplitter,
@@ -44,6 +49,7 @@ from PyQt6.QtWidgets import (
 )
 
 from restorebench import contract
+from viewer.about import model_tooltip, run_text
 from viewer.compare import FLICKER, FLICKER_MS, MODES, OFF, SWIPE, CompareState
 from viewer.conditions import presets
 from viewer.overlay import FOUND, MODE_NAMES, TITLE_NOTES, TRUE, Overlay, mask_kind, next_mode
@@ -307,6 +313,7 @@ class ViewerWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._actions()
+        self._build_about()
         self.resize(1500, 900)
 
     def _compare_bar(self) -> QHBoxLayout:
@@ -364,6 +371,7 @@ class ViewerWindow(QMainWindow):
             (file_menu, "Export quadruplet as PNG…", "Ctrl+E", self._export_png_chosen),
             (file_menu, "Export filtered table as CSV…", "Ctrl+Shift+E", self._export_csv_chosen),
             (file_menu, "Reload", "F5", self.reload),
+            (file_menu, "About this run…", "Ctrl+I", self.show_about),
             (file_menu, "Quit", "Ctrl+Q", self.close),
             (view_menu, "Previous image", "Left", self.previous_image),
             (view_menu, "Next image", "Right", self.next_image),
@@ -487,6 +495,7 @@ class ViewerWindow(QMainWindow):
         self._fill_summary()
         self._size_splitter()
         self._watch()
+        self.about_text.setPlainText(self._about_text())
         start = self.run.names.index(name) if self.run and name in self.run.names else None
         if start is not None and self.table.row_of(start) is not None:
             self.show_index(start)
@@ -526,6 +535,7 @@ class ViewerWindow(QMainWindow):
             # '&' would otherwise mark a keyboard accelerator and vanish from the label.
             box = QCheckBox(label(model).replace("&", "&&"), checked=model in self.chosen)
             box.setProperty("model", model)
+            box.setToolTip(plain_tooltip(model_tooltip(self.run.models[model])))
             box.toggled.connect(self._model_box_toggled)
             self.model_bar.addWidget(box)
             self.model_boxes[model] = box
@@ -1064,6 +1074,29 @@ class ViewerWindow(QMainWindow):
         else:
             self._hover = None
             self.pixel_label.setText("Pixel values appear here under the cursor.")
+
+    # -- provenance ------------------------------------------------------------------------
+    def _build_about(self) -> None:
+        """File -> About this run: plain, selectable text in a fixed-width font, as digests
+        are compared and copied; kept current by every reload."""
+        self.about = QDialog(self, windowTitle="About this run")
+        self.about_text = QPlainTextEdit(readOnly=True)
+        self.about_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.about_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.about.reject)
+        layout = QVBoxLayout(self.about)
+        layout.addWidget(self.about_text)
+        layout.addWidget(buttons)
+        self.about.resize(640, 480)
+
+    def show_about(self) -> None:
+        """What made the run's outputs, settings included (File -> About this run, Ctrl+I)."""
+        self.about.show()
+        self.about.raise_()
+
+    def _about_text(self) -> str:
+        return run_text(self.run) if self.run else "No run is open: the banner says why."
 
     # -- export ----------------------------------------------------------------------------
     def export_png(self, path: Path | str | None = None) -> Path | None:

@@ -14,9 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench import contract
 from restorebench.inference import restore_with
-from restorebench.metrics import score_images
+from restorebench.similarity import mean_psnr_ssim
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +91,8 @@ class Validation(keras.callbacks.Callback):
     def scores(self) -> tuple[np.ndarray, dict[str, float]]:
         """The restorations and their mean PSNR and SSIM."""
         restored = restore_with(self.restorer, self.damaged)
-        means = score_images(self.clean, restored).mean(axis=0)
-        names = contract.metric_names()
-        return restored, {
-            f"val_{name}": float(means[names.index(name)]) for name in ("psnr", "ssim")
-        }
+        means = mean_psnr_ssim(self.clean, restored)
+        return restored, {f"val_{name}": value for name, value in means.items()}
 
     def on_epoch_end(self, epoch, logs=None):
         restored, scores = self.scores()

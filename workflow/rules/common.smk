@@ -1,5 +1,6 @@
 # Shared helpers: config validation, the run's paths, the models, the raw inputs of each source.
 import copy
+import functools
 import os
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from restorebench import contract, families
+from restorebench.code_digest import code_digest
 from restorebench.config_checks import check_values
 
 # Keys of the first release, refused with the way to say them now.
@@ -81,7 +83,7 @@ def _check_names():
             f"e.g. {sorted(edges)}"
         )
     try:
-        contract.metric(config["score"]["rank_metric"])
+        contract.image_metric(config["score"]["rank_metric"])
     except ValueError as error:
         raise WorkflowError(f"config key score.rank_metric: {error}") from None
 
@@ -114,10 +116,20 @@ if not SCORED:
     raise WorkflowError("config keys models and score.baselines: nothing to score")
 
 
+def _retrains_from_dataset():
+    """Whether the dataset is newer than a trained model, so training would start from it."""
+    if not os.path.isfile(PATHS.dataset):
+        return False
+    made = os.path.getmtime(PATHS.dataset)
+    restorers = [PATHS.restorer(model) for model in TRAINED]
+    return any(os.path.isfile(r) and os.path.getmtime(r) < made for r in restorers)
+
+
 def _refuse_unreadable_outputs():
     """A damaged HDF5 output is refused before any job starts: the jobs that read it would
-    fail one by one, and each would delete the outputs it was about to replace."""
-    from restorebench.dataset import REBUILD_HINT, hdf5_problem
+    fail one by one, and each would delete the outputs it was about to replace (a trained
+    model among them, so a dataset about to retrain one is read in full first)."""
+    from restorebench.dataset import REBUILD_HINT, content_problem, hdf5_problem
 
     for path in [PATHS.dataset, *map(PATHS.predictions, SCORED)]:
         problem = hdf5_problem(path) if os.path.isfile(path) else None
@@ -125,6 +137,11 @@ def _refuse_unreadable_outputs():
             raise WorkflowError(
                 f"{path}: not a readable HDF5 file ({problem}); {REBUILD_HINT}"
             )
+    problem = content_problem(PATHS.dataset) if _retrains_from_dataset() else None
+    if problem:
+        raise WorkflowError(
+            f"{PATHS.dataset}: damaged ({problem}); no model was touched; {REBUILD_HINT}"
+        )
 
 
 _refuse_unreadable_outputs()
@@ -135,12 +152,21 @@ def name_pattern(names):
     return "|".join(names) if names else "(?!)"
 
 
+@functools.cache
+def library_code(script, *modules):
+    """The digest of the library code scripts/<script> runs, and ``modules`` (a family's,
+    loaded by name): a behaviour edit reruns the jobs that run it, a comment edit none.
+    """
+    return code_digest(Path(workflow.basedir) / "scripts" / script, modules)
+
+
 def train_params(wildcards):
     """The values one model's training depends on: editing its entry reruns only it."""
     entry = config["models"][wildcards.model]
     options = config["train"]
     return {
         "family": entry["family"],
+        "code": library_code("train.py", families.FAMILY_MODULES[entry["family"]]),
         "settings": {
             key: value
             for key, value in entry.items()

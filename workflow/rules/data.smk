@@ -11,6 +11,7 @@ rule download_humanface8000:
     conda:
         ENV
     params:
+        code=library_code("download_humanface8000.py"),
         dataset="bharatadhikari/humanface8000",
         folder=lambda wildcards, output: os.path.dirname(output[0]),
     script:
@@ -31,6 +32,7 @@ rule prepare:
         ENV
     threads: workflow.cores
     params:
+        code=library_code("prepare.py"),
         dataset=config["dataset"],
         folder=source_path(),
     script:

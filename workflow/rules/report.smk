@@ -6,6 +6,7 @@ report: "../report/workflow.rst"
 
 rule plot_distributions:
     input:
+        dataset=PATHS.dataset,
         metrics=metrics_files("ours"),
     output:
         report(
@@ -21,6 +22,7 @@ rule plot_distributions:
     conda:
         ENV
     params:
+        code=library_code("plots.py"),
         models=SCORED,
     script:
         "../../scripts/plots.py"
@@ -28,6 +30,7 @@ rule plot_distributions:
 
 rule plot_by_mask_share:
     input:
+        dataset=PATHS.dataset,
         metrics=metrics_files("ours"),
     output:
         report(
@@ -43,6 +46,7 @@ rule plot_by_mask_share:
     conda:
         ENV
     params:
+        code=library_code("plots.py"),
         models=[model for model in SCORED if model != contract.INPUT_MODEL],
         buckets=SCORE["mask_share_buckets"],
     script:
@@ -51,6 +55,7 @@ rule plot_by_mask_share:
 
 rule plot_pair:
     input:
+        dataset=PATHS.dataset,
         a=PATHS.metrics("{a}"),
         b=PATHS.metrics("{b}"),
     output:
@@ -69,6 +74,8 @@ rule plot_pair:
         b=MODEL_PATTERN,
     conda:
         ENV
+    params:
+        code=library_code("plots.py"),
     script:
         "../../scripts/plots.py"
 
@@ -94,6 +101,7 @@ rule plot_examples:
     conda:
         ENV
     params:
+        code=library_code("plots.py"),
         rank_metric=SCORE["rank_metric"],
     script:
         "../../scripts/plots.py"
@@ -116,6 +124,7 @@ rule plot_training:
     conda:
         ENV
     params:
+        code=library_code("plots.py"),
         models=TRAINED,
     script:
         "../../scripts/plots.py"

@@ -22,6 +22,7 @@ rule predict:
     resources:
         gpu=lambda wildcards: int(wildcards.model in TRAINED),
     params:
+        code=library_code("predict.py"),
         settings=predict_settings,
         compression_level=config["dataset"]["compression_level"],
     script:
@@ -44,7 +45,9 @@ rule score:
         ENV
     threads: workflow.cores
     params:
+        code=library_code("score.py"),
         protocol="ours",
+        provenance=lambda wildcards: PATHS.metrics_provenance(wildcards.model),
     script:
         "../../scripts/score.py"
 
@@ -58,6 +61,8 @@ use rule score as score_origin with:
         PATHS.benchmark("score_origin_{model}")
     params:
         protocol="origin",
+        code=library_code("score.py"),
+        provenance=lambda wildcards: PATHS.metrics_provenance(wildcards.model, "origin"),
 
 
 rule score_masks:
@@ -74,12 +79,15 @@ rule score_masks:
         model=name_pattern(MASK_FINDERS),
     conda:
         ENV
+    params:
+        code=library_code("score_masks.py"),
     script:
         "../../scripts/score_masks.py"
 
 
 rule summarize:
     input:
+        dataset=PATHS.dataset,
         metrics=metrics_files("ours"),
         masks=[PATHS.mask_scores(model) for model in MASK_FINDERS],
         origin=metrics_files("origin") if SCORE["origin_protocol"] else [],
@@ -92,6 +100,7 @@ rule summarize:
     conda:
         ENV
     params:
+        code=library_code("summarize.py"),
         models=SCORED,
         mask_finders=MASK_FINDERS,
         buckets=SCORE["mask_share_buckets"],

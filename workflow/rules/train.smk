@@ -25,5 +25,6 @@ rule train:
     params:
         train=train_params,
         backup=lambda wildcards: PATHS.backup(wildcards.model),
+        provenance=lambda wildcards: PATHS.model_provenance(wildcards.model),
     script:
         "../../scripts/train.py"

@@ -1,0 +1,113 @@
+"""Peak memory of ``restore --mode tile`` on large photos: does it follow the tile or the photo?
+
+    python -m bench.tile_memory_probe [--sizes 6000x4000,3000x2000] [--batch-size 32]
+
+A tiny 32 px model (one 3x3 convolution) restores synthetic JPEG photos through the
+command line, each photo in a child process of its own, as a user runs it. Printed per
+photo: the child's peak resident memory (``ru_maxrss`` from ``wait4``), the same for a
+64x64 photo (the interpreter, TensorFlow and the model alone) and the photo's own size as
+uint8, so the part that grows with the photo can be read off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.machine import describe
+
+SIZE = 32
+BASELINE = (64, 64)
+
+
+def _model(path: Path) -> None:
+    """A convolution rather than an identity, so TensorFlow allocates as a real restorer does."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs)).save(path)
+
+
+def _photo(width: int, height: int, path: Path) -> None:
+    """A smooth scene with grain and white strokes, written as a user's JPEG."""
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(30, 220, (max(2, height // 200), max(2, width // 200), 3), np.uint8)
+    image = np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BILINEAR))
+    image = image + rng.integers(0, 8, image.shape, np.uint8)
+    image[height // 3 : height // 3 + 4] = 255
+    image[:, width // 2 : width // 2 + 3] = 255
+    Image.fromarray(image).save(path, quality=90)
+
+
+def _peak_mib(command: list[str]) -> tuple[float, float]:
+    """The child's own peak RSS in MiB (``wait4``, not the sum over children) and its seconds."""
+    with tempfile.TemporaryFile("w+") as log:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        if child.returncode:
+            log.seek(0)
+            sys.exit(f"restore failed (exit status {child.returncode}):\n{log.read()}")
+    return usage.ru_maxrss / 1024, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default="6000x4000,3000x2000", help="photos as WIDTHxHEIGHT, comma-separated"
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="restore's --batch-size")
+    args = parser.parse_args()
+    sizes = [tuple(int(side) for side in text.split("x")) for text in args.sizes.split(",")]
+
+    print(f"cpu: {describe()['cpu']}")
+    with tempfile.TemporaryDirectory(prefix="tile-memory-") as scratch:
+        folder = Path(scratch)
+        model = folder / "model.keras"
+        _model(model)
+        print(f"model: {SIZE} px, batch size {args.batch_size}, default overlap")
+        print("photo      | uint8 photo MiB | peak RSS MiB | above the 64x64 run MiB | seconds")
+        baseline = None
+        for width, height in [BASELINE, *sizes]:
+            photo = folder / f"{width}x{height}.jpg"
+            _photo(width, height, photo)
+            peak, seconds = _peak_mib(
+                [
+                    sys.executable,
+                    "-m",
+                    "restorebench.restore",
+                    str(model),
+                    str(photo),
+                    str(folder / f"out-{width}x{height}"),
+                    "--mode",
+                    "tile",
+                    "--batch-size",
+                    str(args.batch_size),
+                ]
+            )
+            photo.unlink()
+            baseline = peak if baseline is None else baseline
+            print(
+                f"{width}x{height:<6} | {width * height * 3 / 2**20:15.0f} | {peak:12.0f} | "
+                f"{peak - baseline:23.0f} | {seconds:7.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
