@@ -104,7 +104,7 @@ def main() -> None:
             photo.unlink()
             baseline = peak if baseline is None else baseline
             print(
-                f"{width}x{height:<6} | {width * height * 3 / 2**20:15.0f} | {peak:12.0f} | "
+                f"{f'{width}x{height}':<10} | {width * height * 3 / 2**20:15.0f} | {peak:12.0f} | "
                 f"{peak - baseline:23.0f} | {seconds:7.1f}"
             )
 

@@ -186,9 +186,9 @@ def content_problem(path: Path) -> str | None:
                         array[()]
                     for start in range(0, array.shape[0] if array.ndim else 0, CHECK_BLOCK):
                         array[start : start + CHECK_BLOCK]
-                except (OSError, ValueError) as error:
+                except (OSError, ValueError, RuntimeError) as error:
                     return f"'{array.name}' unreadable: {str(error).split(' (')[0]}"
-    except OSError as error:
+    except (OSError, RuntimeError, KeyError) as error:  # a damaged object header
         return str(error).split(" (")[0]
     return None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,16 +23,73 @@ USER_ERRORS = (
 )
 
 
+class LogInUse(RuntimeError):
+    """Another live job writes this log: truncating it would erase that job's record."""
+
+
+class _JobLog(logging.FileHandler):
+    """The rule's log, held under a lock and put back if a second Snakemake deletes it.
+
+    Snakemake deletes a job's log before it starts the job (``Job.remove_existing_output``),
+    so a second Snakemake on the same run (``--nolock``) unlinks the running job's log
+    before its own job can refuse. The lock is therefore on a sibling, ``<log>.lock``,
+    which Snakemake never deletes, and the holder writes its log back when it is gone.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(path.name + ".lock")
+        self._lock_fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise LogInUse(
+                f"{path}: another job is running and writing this log (a second Snakemake "
+                "on the same run folder, e.g. with --nolock); this job stops and leaves "
+                f"that job's log alone (lock: {lock})"
+            ) from None
+        # Truncated only now that no live job writes it; "w+" to read it back when deleted.
+        super().__init__(path, mode="w+", encoding="utf-8")
+
+    def flush(self) -> None:
+        with self.lock:
+            super().flush()
+            if self.stream is not None and not os.path.lexists(self.baseFilename):
+                self._restore()
+
+    def _restore(self) -> None:
+        """Write what this job logged so far to a new file at the deleted log's path."""
+        old = self.stream
+        written = os.pread(old.fileno(), os.fstat(old.fileno()).st_size, 0)
+        try:
+            new = open(self.baseFilename, "x+", encoding="utf-8")  # noqa: SIM115
+        except FileExistsError:  # someone else's file now: never overwritten
+            return
+        new.write(written.decode("utf-8", errors="replace"))
+        new.flush()
+        self.stream = new
+        old.close()
+
+    def close(self) -> None:
+        super().close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = -1
+
+
 def configure(log_path: str | Path | None, level: int = logging.INFO) -> None:
+    # Closed first: a handler still open on the same log would hold its lock against us.
+    for handler in logging.root.handlers[:]:
+        logging.root.removeHandler(handler)
+        handler.close()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        handlers.append(_JobLog(Path(log_path)))
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
-        force=True,
     )
 
 
@@ -38,9 +97,14 @@ def run_logged(log_path: str | Path | None, main: Callable[[], object]) -> None:
     """Run a script body until it ends or Snakemake does.
 
     A user error ends it with its message instead of a traceback; any other error is
-    logged with its traceback, so the rule's log file never comes out empty.
+    logged with its traceback, so the rule's log file never comes out empty. A log that
+    another live job writes is refused before it is opened, to the terminal only.
     """
-    configure(log_path)
+    try:
+        configure(log_path)
+    except LogInUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     watch_parent()
     log = logging.getLogger("restorebench")
     try:

@@ -432,6 +432,7 @@ def _provenance(
         "skipped_list": "skipped.tsv",
         "undamaged_pairs": report.undamaged,
         "reversed_pairs": report.reversed,
+        "task_warnings": task_problems(report.total_written, report.undamaged, report.reversed),
         "skipped_reasons": sorted({_reason_kind(skip.reason) for skip in report.skipped}),
         provenance.ATTRIBUTE: provenance.record(code, asdict(settings), PROVENANCE_PACKAGES),
     }

@@ -21,6 +21,7 @@ import os
 import secrets
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,36 +54,105 @@ def _tent(tile: int) -> np.ndarray:
     return np.outer(ramp, ramp)[..., None]
 
 
-def restore_picture(restore, image: np.ndarray, size: int, mode: str, overlap: int) -> np.ndarray:
+def restore_picture(
+    restore: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    size: int,
+    mode: str,
+    overlap: int,
+    batch_size: int = 32,
+) -> np.ndarray:
     """One (H, W, 3) uint8 picture restored at its own size.
 
-    ``restore`` maps a uint8 (N, size, size, 3) stack to its restoration (the model).
+    ``restore`` maps a uint8 (N, size, size, 3) stack to its restoration (the model). Tile
+    mode hands it at most ``batch_size`` tiles at a time and blends them into the output
+    as they come, so its memory follows the tile and the batch, not the picture.
     """
     height, width = image.shape[:2]
     if mode == "resize":
         return _resize(restore(_resize(image, size, size)[None])[0], width, height)
     if mode != "tile":
         raise ValueError(f"unknown mode '{mode}' (expected one of {MODES})")
-    # Pictures smaller than a tile are mirrored out to one, and cropped back after.
-    padded = np.pad(
-        image, ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0)), mode="symmetric"
-    )
-    rows, columns = (
-        tile_starts(padded.shape[0], size, overlap),
-        tile_starts(padded.shape[1], size, overlap),
-    )
-    corners = [(top, left) for top in rows for left in columns]
-    restored = restore(
-        np.stack([padded[top : top + size, left : left + size] for top, left in corners])
-    )
-    total = np.zeros(padded.shape, np.float64)
-    weight = np.zeros(padded.shape[:2] + (1,), np.float64)
+    output = np.empty_like(image)
+    if width > height:  # bands of tile rows run across the shorter side: the band stays small
+        _blend_tiles(
+            lambda tiles: _turned(restore(_turned(tiles))),  # the model sees upright tiles
+            image.transpose(1, 0, 2),
+            output.transpose(1, 0, 2),
+            size,
+            overlap,
+            batch_size,
+        )
+    else:
+        _blend_tiles(restore, image, output, size, overlap, batch_size)
+    return output
+
+
+def _turned(tiles: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(tiles.transpose(0, 2, 1, 3))
+
+
+def _tile(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    """The tile at (top, left); a picture smaller than a tile is mirrored out to one."""
+    tile = image[top : top + size, left : left + size]
+    short = (size - tile.shape[0], size - tile.shape[1])
+    if not any(short):
+        return tile
+    return np.pad(tile, ((0, short[0]), (0, short[1]), (0, 0)), mode="symmetric")
+
+
+def _blend_tiles(
+    restore: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    output: np.ndarray,
+    size: int,
+    overlap: int,
+    batch_size: int,
+) -> None:
+    """Restore ``image``'s tiles batch by batch and write their tent-weighted blend to ``output``.
+
+    Only the band of ``size`` rows under the current row of tiles is summed; the rows above
+    it are final and written out as the band moves down. Every sum is of integers (uint8
+    pixels times integer tent weights), exact in float64 in any order, so the result is
+    that of summing the whole picture at once.
+    """
+    height, width = image.shape[:2]
+    band_width = max(width, size)
+    total = np.zeros((size, band_width, 3))
+    weight = np.zeros((size, band_width, 1))
     tent = _tent(size)
-    for (top, left), tile in zip(corners, restored):
-        total[top : top + size, left : left + size] += tile * tent
-        weight[top : top + size, left : left + size] += tent
-    blended = np.clip(np.rint(total / weight), 0, 255).astype(np.uint8)
-    return blended[:height, :width]
+    corners = [
+        (top, left)
+        for top in tile_starts(max(height, size), size, overlap)
+        for left in tile_starts(band_width, size, overlap)
+    ]
+    band_top = 0
+    for start in range(0, len(corners), batch_size):
+        batch = corners[start : start + batch_size]
+        restored = restore(np.stack([_tile(image, top, left, size) for top, left in batch]))
+        for (top, left), tile in zip(batch, restored):
+            if top != band_top:
+                _write_rows(total, weight, output, band_top, top - band_top)
+                band_top = top
+            total[:, left : left + size] += tile * tent
+            weight[:, left : left + size] += tent
+    _write_rows(total, weight, output, band_top, size)
+
+
+def _write_rows(
+    total: np.ndarray, weight: np.ndarray, output: np.ndarray, band_top: int, count: int
+) -> None:
+    """Write the band's first ``count`` rows, which no later tile reaches, and move the band on."""
+    height, width = output.shape[:2]
+    rows = min(count, height - band_top)
+    if rows > 0:
+        blended = total[:rows, :width] / weight[:rows, :width]
+        np.clip(np.rint(blended, out=blended), 0, 255, out=blended)
+        output[band_top : band_top + rows] = blended
+    total[:-count] = total[count:]
+    weight[:-count] = weight[count:]
+    total[-count:] = 0
+    weight[-count:] = 0
 
 
 def keep_undamaged(original: np.ndarray, restored: np.ndarray, threshold: int) -> np.ndarray:
@@ -122,7 +192,12 @@ def _as_written(restored: np.ndarray, grey: bool) -> Image.Image:
     """A greyscale picture comes back greyscale: the model's colour tints are no restoration."""
     if not grey:
         return Image.fromarray(restored)
-    return Image.fromarray(np.rint(restored.mean(axis=-1)).astype(np.uint8), mode="L")
+    # The channels' mean rounded in integers, not a float copy of the picture: a sum of
+    # three is never a half away from a multiple of three, so (sum + 1) // 3 is its rint.
+    mean = restored.sum(axis=-1, dtype=np.uint16)
+    mean += 1
+    mean //= 3
+    return Image.fromarray(mean.astype(np.uint8), mode="L")
 
 
 def _bounded(low: int, high: int | None = None):
@@ -303,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         restored = restore_picture(
-            lambda x: restore_with(model, x, args.batch_size), image, size, args.mode, overlap
+            lambda x: restore_with(model, x, args.batch_size),
+            image,
+            size,
+            args.mode,
+            overlap,
+            args.batch_size,
         )
         if args.keep_undamaged:
             restored = keep_undamaged(image, restored, args.threshold)

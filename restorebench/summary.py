@@ -21,7 +21,7 @@ from pathlib import Path
 import markdown
 import numpy as np
 
-from restorebench import contract
+from restorebench import contract, provenance
 from restorebench.metrics import RESCORE_HINT, read_metrics
 
 # The origin's published means (humanface8000, 816 test images), under the origin's own names:
@@ -566,3 +566,33 @@ def closing_message(
             f"   # your own photos, with the best model by {rank.label}"
         )
     return "\n".join(lines)
+
+
+def provenance_markdown(
+    dataset: dict | None,
+    trained: dict[str, dict | None],
+    scored: dict[str, dict | None],
+    task_warnings: list[str],
+) -> list[str]:
+    """Lines of summary.md on where its figures come from, and on data that is no task.
+
+    The records are the outputs' own (restorebench.provenance), so a copy of results/
+    still says which code and settings made each score.
+    """
+    lines = []
+    if task_warnings:
+        lines += ["", "## Warnings about the data", "", *(f"- {w}" for w in task_warnings)]
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        f"Dataset: {provenance.describe(dataset)}. Each model's resolved settings (every",
+        "default filled in) are in models/<model>/provenance.json.",
+        "",
+        "| model | trained by | scored by |",
+        "|---|---|---|",
+    ]
+    for model, record in scored.items():
+        training = provenance.describe(trained[model]) if model in trained else "no training"
+        lines.append(f"| {model} | {training} | {provenance.describe(record)} |")
+    return lines

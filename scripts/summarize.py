@@ -4,13 +4,14 @@ too: a metrics file that lost rows is refused, not summarized over fewer images.
 
 from pathlib import Path
 
-from restorebench import contract
-from restorebench.dataset import read_names
+from restorebench import contract, provenance
+from restorebench.dataset import read_attrs, read_names
 from restorebench.logs import run_logged
 from restorebench.summary import (
     by_mask_share,
     describe_masks,
     load_tables,
+    provenance_markdown,
     render_html,
     render_markdown,
     summarize,
@@ -58,6 +59,13 @@ def main(smk) -> None:
         buckets=buckets,
         mask_stats=mask_stats,
     )
+    attrs = read_attrs(Path(smk.input.dataset))
+    trained = dict(zip(smk.params.trained, map(provenance.read, smk.params.trained_records)))
+    scored = dict(zip(smk.params.models, map(provenance.read, smk.params.scored_records)))
+    extra = provenance_markdown(
+        attrs.get(provenance.ATTRIBUTE), trained, scored, list(attrs.get("task_warnings", []))
+    )
+    markdown = "\n".join([markdown.rstrip("\n"), *extra, ""])
     Path(smk.output.markdown).write_text(markdown)
     Path(smk.output.html).write_text(render_html(markdown))
 

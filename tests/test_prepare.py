@@ -88,7 +88,11 @@ def test_bad_inputs_are_skipped_counted_and_listed(tmp_path):
     assert counts["train"] + counts["test"] == 13
     attrs = read_attrs(out)
     assert (attrs["count_found"], attrs["count_written"], attrs["count_skipped"]) == (22, 13, 9)
-    assert attrs["source"] == "pairs" and attrs["image_size"] == 16 and "h5py" in attrs["provenance"]["versions"]
+    assert (
+        attrs["source"] == "pairs"
+        and attrs["image_size"] == 16
+        and "h5py" in attrs["provenance"]["versions"]
+    )
     names = read_split(out, "train").names + read_split(out, "test").names
     assert {"grey", "rgba", "palette", "deep", "cmyk"} <= set(names)
 

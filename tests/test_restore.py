@@ -2,12 +2,13 @@
 
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from restorebench.restore import main, output_names, restore_picture, tile_starts
+from restorebench.restore import _as_written, main, output_names, restore_picture, tile_starts
 
 
 def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -38,8 +39,79 @@ def test_tiling_an_identity_model_gives_the_picture_back_exactly(shape):
         calls.append(len(batch))
         return batch
 
-    np.testing.assert_array_equal(restore_picture(identity, image, 32, "tile", overlap=8), image)
-    assert len(calls) == 1  # all tiles of a picture go to the model in one call
+    np.testing.assert_array_equal(
+        restore_picture(identity, image, 32, "tile", overlap=8, batch_size=5), image
+    )
+    assert max(calls) <= 5  # the model gets a batch at a time, never the whole picture's tiles
+
+
+def _whole_picture_blend(restore, image, size, overlap):
+    """The tile blend as first written: every tile at once, sums over the whole picture."""
+    height, width = image.shape[:2]
+    padded = np.pad(
+        image, ((0, max(0, size - height)), (0, max(0, size - width)), (0, 0)), mode="symmetric"
+    )
+    corners = [
+        (top, left)
+        for top in tile_starts(padded.shape[0], size, overlap)
+        for left in tile_starts(padded.shape[1], size, overlap)
+    ]
+    restored = restore(
+        np.stack([padded[top : top + size, left : left + size] for top, left in corners])
+    )
+    total = np.zeros(padded.shape, np.float64)
+    weight = np.zeros(padded.shape[:2] + (1,), np.float64)
+    ramp = np.minimum(np.arange(1, size + 1), np.arange(size, 0, -1)).astype(np.float64)
+    tent = np.outer(ramp, ramp)[..., None]
+    for (top, left), tile in zip(corners, restored):
+        total[top : top + size, left : left + size] += tile * tent
+        weight[top : top + size, left : left + size] += tent
+    return np.clip(np.rint(total / weight), 0, 255).astype(np.uint8)[:height, :width]
+
+
+def _lopsided(batch: np.ndarray) -> np.ndarray:
+    """A stand-in model whose output depends on the tile's row (so a tile must arrive
+    upright) and on the tile's own mean (so tiles must not be mixed up)."""
+    rows = np.arange(batch.shape[1], dtype=np.int64)[None, :, None, None] * 3
+    means = batch.mean(axis=(1, 2, 3), keepdims=True).astype(np.int64) // 4
+    return np.clip(batch // 2 + rows + means, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(300, 517), (517, 300), (10, 7), (32, 32), (40, 33), (7, 90)])
+@pytest.mark.parametrize("overlap,batch_size", [(8, 1), (8, 7), (0, 1000), (31, 32)])
+def test_tiles_blended_batch_by_batch_equal_the_whole_picture_blend(shape, overlap, batch_size):
+    image = photo(*shape, seed=5)
+    np.testing.assert_array_equal(
+        restore_picture(_lopsided, image, 32, "tile", overlap, batch_size),
+        _whole_picture_blend(_lopsided, image, 32, overlap),
+    )
+
+
+@pytest.mark.parametrize("shape", [(1000, 1500), (1500, 1000)])
+def test_tile_memory_follows_the_tile_and_the_batch_not_the_picture(shape):
+    """Beyond the uint8 output, tile mode may hold a few copies of a batch of tiles and the
+    float64 sums of one band of tile rows across the shorter side (docs/scoring.md); a float
+    copy of the picture, or all its tiles at once, is far more than that."""
+    size, batch_size = 32, 32
+    image = photo(*shape, seed=6)
+    batches = []
+
+    def model(batch):
+        batches.append(batch.shape)
+        return 255 - batch
+
+    tracemalloc.start()
+    try:
+        restored = restore_picture(model, image, size, "tile", size // 4, batch_size)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(restored, 255 - image)
+    assert {batch[1:] for batch in batches} == {(size, size, 3)}
+    assert max(batch[0] for batch in batches) == batch_size
+    band = 64 * size * min(shape)  # the sums (32 bytes a pixel) and as much again moving them
+    tiles = 8 * batch_size * size * size * 3  # the batch, the model's answer, turned copies
+    assert peak - restored.nbytes < band + tiles  # a float64 copy of the picture: 36 MB
 
 
 def test_resize_mode_returns_the_input_size_through_the_model():
@@ -150,6 +222,33 @@ def test_bad_arguments_get_a_clear_message(tmp_path, models, capsys):
         == 2
     )
     assert "--overlap" in capsys.readouterr().err
+
+
+def test_command_hands_the_model_batches_of_its_batch_size(tmp_path, models, monkeypatch):
+    import restorebench.inference
+
+    seen = []
+    real = restorebench.inference.restore_with
+
+    def spy(model, damaged, batch_size=32):
+        seen.append(len(damaged))
+        return real(model, damaged, batch_size)
+
+    monkeypatch.setattr(restorebench.inference, "restore_with", spy)
+    image = photo(130, 150, 7)
+    Image.fromarray(image).save(tmp_path / "x.png")
+    arguments = [str(models["identity"]), str(tmp_path / "x.png"), str(tmp_path / "out")]
+    assert main([*arguments, "--mode", "tile", "--batch-size", "4"]) == 0
+    assert len(seen) > 1 and max(seen) == 4
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "x.png")), image)
+
+
+def test_grey_pictures_are_written_with_the_rounded_mean_of_the_channels():
+    sums = np.arange(766)
+    channels = np.stack([sums // 3, (sums + 1) // 3, (sums + 2) // 3], axis=-1)
+    restored = channels.astype(np.uint8)[None]
+    written = np.asarray(_as_written(restored, grey=True))
+    np.testing.assert_array_equal(written[0], np.rint(restored.mean(axis=-1))[0])
 
 
 def test_output_names_keep_files_sharing_a_stem_apart(tmp_path):

@@ -4,6 +4,7 @@ own dry-run plan)."""
 import re
 import shutil
 
+import h5py
 import numpy as np
 import pytest
 from conftest import (
@@ -16,8 +17,9 @@ from conftest import (
     write_config,
 )
 
-from restorebench import contract
-from restorebench.dataset import read_split
+from restorebench import contract, provenance
+from restorebench.code_digest import code_digest
+from restorebench.dataset import read_attrs, read_split
 from restorebench.mask_scores import score_masks
 from restorebench.metrics import read_metrics
 from restorebench.predictions import read_predictions
@@ -209,3 +211,27 @@ def test_a_damaged_dataset_is_refused_before_a_model_is_deleted(run_copy):
     assert f"{dataset.relative_to(run_copy)}: damaged" in result.stdout + result.stderr
     assert "no model was touched" in result.stdout + result.stderr
     assert sorted((results / "models").rglob("*.*")) == models
+
+
+def test_every_output_records_the_code_and_settings_that_made_it(tiny_completed_run):
+    """restorebench.provenance: the same digest Snakemake compares, defaults filled in."""
+    results = tiny_completed_run / "results" / "tiny"
+    scripts = REPO / "scripts"
+    dataset = read_attrs(results / "dataset.h5")[provenance.ATTRIBUTE]
+    assert dataset["code"] == code_digest(scripts / "prepare.py")
+    assert dataset["settings"]["pair_tolerance"] == 6.0  # a default the config leaves out
+    trained = provenance.read(results / "models" / "gan" / "provenance.json")
+    assert trained["code"] == code_digest(scripts / "train.py", ["restorebench.families.gan"])
+    assert trained["settings"]["family"] == "gan"
+    assert (
+        trained["settings"]["model"]["beta_1"] == 0.5 and "seed" in trained["settings"]["options"]
+    )
+    with h5py.File(results / "predictions" / "gan.h5") as file:
+        predicted = provenance.decode(file.attrs[provenance.ATTRIBUTE])
+    assert predicted["code"] == code_digest(scripts / "predict.py")
+    scored = provenance.read(results / "metrics" / "gan.provenance.json")
+    assert scored["code"] == code_digest(scripts / "score.py")
+    assert scored["settings"]["metrics"] == list(contract.metric_names())
+    summary = (results / "summary.md").read_text().split("## Provenance")[1]
+    assert f"| gan | {provenance.describe(trained)} | {provenance.describe(scored)} |" in summary
+    assert "| inpaint | no training |" in summary

@@ -1088,7 +1088,7 @@ class ViewerWindow(QMainWindow):
         layout = QVBoxLayout(self.about)
         layout.addWidget(self.about_text)
         layout.addWidget(buttons)
-        self.about.resize(640, 480)
+        self.about.resize(800, 560)
 
     def show_about(self) -> None:
         """What made the run's outputs, settings included (File -> About this run, Ctrl+I)."""

@@ -102,6 +102,9 @@ rule summarize:
     params:
         code=library_code("summarize.py"),
         models=SCORED,
+        trained=TRAINED,
+        trained_records=[PATHS.model_provenance(model) for model in TRAINED],
+        scored_records=[PATHS.metrics_provenance(model) for model in SCORED],
         mask_finders=MASK_FINDERS,
         buckets=SCORE["mask_share_buckets"],
         pairs=PAIRS,
