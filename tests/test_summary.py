@@ -225,3 +225,23 @@ def test_training_curves_read_at_screen_width(tmp_path):
     titles = [axis.get_title() for axis in figure.axes if axis.get_title()]
     assert titles[:2] == ["gan: ssim", "gan: psnr"]
     assert len(titles) == 6 + 4 and all(axis.title.get_fontsize() >= 10 for axis in figure.axes)
+
+
+def test_the_summary_says_where_its_figures_come_from_and_what_is_wrong_with_the_data():
+    from restorebench import provenance
+    from restorebench.summary import provenance_markdown
+
+    trained = provenance.record("aaaa", {"family": "gan"})
+    scored = provenance.record("bbbb", {"protocol": "ours"})
+    lines = provenance_markdown(
+        provenance.record("cccc", {}),
+        {"gan": trained, "vae": None},
+        {"gan": scored, "vae": None, "inpaint": scored},
+        ["6 of the 6 pairs are brighter on the clean side"],
+    )
+    text = "\n".join(lines)
+    assert "## Warnings about the data\n\n- 6 of the 6 pairs are brighter" in text
+    assert f"Dataset: {provenance.describe(provenance.record('cccc', {}))}." in text
+    assert f"| gan | {provenance.describe(trained)} | {provenance.describe(scored)} |" in text
+    assert "| vae | not recorded" in text and "| inpaint | no training |" in text
+    assert "Warnings" not in "\n".join(provenance_markdown(None, {}, {}, []))
