@@ -77,8 +77,18 @@ def _lopsided(batch: np.ndarray) -> np.ndarray:
     return np.clip(batch // 2 + rows + means, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("shape", [(300, 517), (517, 300), (10, 7), (32, 32), (40, 33), (7, 90)])
-@pytest.mark.parametrize("overlap,batch_size", [(8, 1), (8, 7), (0, 1000), (31, 32)])
+@pytest.mark.parametrize(
+    "shape,overlap,batch_size",
+    [
+        *(
+            (shape, overlap, batch_size)
+            for shape in [(300, 517), (517, 300), (10, 7), (32, 32), (40, 33), (7, 90)]
+            for overlap, batch_size in [(8, 1), (8, 7), (0, 1000)]
+        ),
+        ((45, 70), 31, 32),  # a stride of one pixel
+        ((70, 45), 31, 32),
+    ],
+)
 def test_tiles_blended_batch_by_batch_equal_the_whole_picture_blend(shape, overlap, batch_size):
     image = photo(*shape, seed=5)
     np.testing.assert_array_equal(
