@@ -33,7 +33,8 @@ class _JobLog(logging.FileHandler):
     Snakemake deletes a job's log before it starts the job (``Job.remove_existing_output``),
     so a second Snakemake on the same run (``--nolock``) unlinks the running job's log
     before its own job can refuse. The lock is therefore on a sibling, ``<log>.lock``,
-    which Snakemake never deletes, and the holder writes its log back when it is gone.
+    which Snakemake never deletes, and the holder writes its log back when it is gone
+    or replaced.
     """
 
     def __init__(self, path: Path) -> None:
@@ -55,19 +56,32 @@ class _JobLog(logging.FileHandler):
     def flush(self) -> None:
         with self.lock:
             super().flush()
-            if self.stream is not None and not os.path.lexists(self.baseFilename):
+            if self.stream is not None and not self._in_place():
                 self._restore()
 
+    def _in_place(self) -> bool:
+        try:
+            return os.path.samestat(os.stat(self.baseFilename), os.fstat(self.stream.fileno()))
+        except FileNotFoundError:
+            return False
+
     def _restore(self) -> None:
-        """Write what this job logged so far to a new file at the deleted log's path."""
+        """Put what this job logged so far back at its log's path.
+
+        A file found there is no reason to stop: the second Snakemake touches an empty log
+        once its refused job has failed, and the lock's holder is the only job of this log.
+        """
         old = self.stream
         written = os.pread(old.fileno(), os.fstat(old.fileno()).st_size, 0)
-        try:
-            new = open(self.baseFilename, "x+", encoding="utf-8")  # noqa: SIM115
-        except FileExistsError:  # someone else's file now: never overwritten
-            return
+        partial = self.baseFilename + ".partial"
+        new = open(partial, "w+", encoding="utf-8")  # noqa: SIM115 (the handler's stream)
         new.write(written.decode("utf-8", errors="replace"))
+        new.write(
+            f"{self.baseFilename}: put back by the job writing it, after another job deleted "
+            "or replaced it (a second Snakemake on the same run folder, e.g. with --nolock)\n"
+        )
         new.flush()
+        os.replace(partial, self.baseFilename)
         self.stream = new
         old.close()
 

@@ -13,10 +13,11 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import HANG_S
+from conftest import HANG_S, SNAKEMAKE
 
 from restorebench.logs import configure, run_logged
 from restorebench.watchdog import PARENT_VARIABLE
@@ -94,3 +95,70 @@ def test_a_second_job_on_a_live_log_refuses_and_leaves_it_intact(tmp_path, capsy
     configure(None)  # closes the log and its lock
     text = log.read_text()
     assert "second job" in text and "first job" not in text
+
+
+# The same job as a rule's script: the handshake is by files, since Snakemake owns its
+# stdin and stdout. It waits for ``release`` at most HANG_S, against a test that died.
+SNAKEFILE = """
+rule hold:
+    output: "done.txt"
+    log: "logs/hold.log"
+    script: "hold.py"
+"""
+HOLD_SCRIPT = f"""
+import logging, time
+from pathlib import Path
+from restorebench.logs import run_logged
+
+def main():
+    log = logging.getLogger("restorebench")
+    log.info("first job: epoch 1")
+    Path("ready").touch()
+    deadline = time.monotonic() + {HANG_S}
+    while not Path("release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log.info("first job: epoch 2")
+    Path(snakemake.output[0]).touch()
+
+run_logged(snakemake.log[0], main)
+"""
+
+
+def _wait_for(path: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + HANG_S
+    while not path.exists():
+        assert process.poll() is None, f"the first Snakemake ended:\n{process.communicate()[0]}"
+        assert time.monotonic() < deadline, f"the first job never wrote {path}"
+        time.sleep(0.05)
+
+
+def test_a_second_snakemake_with_nolock_leaves_the_running_jobs_log_whole(tmp_path):
+    """Snakemake deletes the log before the second job and touches an empty one after it
+    failed: the running job's log must still come out whole, not empty."""
+    (tmp_path / "Snakefile").write_text(SNAKEFILE)
+    (tmp_path / "hold.py").write_text(HOLD_SCRIPT)
+    command = [*SNAKEMAKE, "--cores", "1", "--nolock", "--rerun-incomplete"]
+    env = {k: v for k, v in os.environ.items() if k != PARENT_VARIABLE}
+    first = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        _wait_for(tmp_path / "ready", first)
+        second = subprocess.run(
+            command,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=HANG_S,
+            env=env,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert "logs/hold.log: another job is running and writing this log" in second.stderr
+    finally:
+        (tmp_path / "release").touch()
+        output = first.communicate(timeout=HANG_S)[0]
+    assert first.returncode == 0, output
+    text = (tmp_path / "logs/hold.log").read_text()
+    assert "first job: epoch 1" in text and "first job: epoch 2" in text, text
+    assert "put back by the job writing it" in text and "another job is running" not in text

@@ -161,9 +161,10 @@ def test_report_builds_with_figures_and_captions(run):
     assert "summary.html" in html  # the tables, shown in the page, not only as downloads
     assert "hole_psnr_by_mask_share.png" in html and "summary_buckets.csv" in html
     page = (results(run) / "summary.html").read_text()
-    # Whole image, damaged and intact pixels, four by damaged share, damage found, comparisons.
-    assert page.count("<table>") == 8
-    for heading in ("Damaged and intact pixels", "By damaged share", "Damage found"):
+    # Whole image, damaged and intact pixels, four by damaged share, damage found, comparisons,
+    # provenance.
+    assert page.count("<table>") == 9
+    for heading in ("Damaged and intact pixels", "By damaged share", "Damage found", "Provenance"):
         assert f"<h2>{heading}</h2>" in page
     for model in BASELINES["baselines"]:
         assert f"<td>{model}</td>" in page
