@@ -41,6 +41,7 @@ def test_trains_both_models_and_reruns_only_what_a_config_change_touches(tmp_pat
             "restorer.keras",
             "trainer.weights.h5",
             "history.csv",
+            "provenance.json",
         }
         with open(tmp_path / PATHS.history(model)) as handle:
             assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1"]
