@@ -92,8 +92,8 @@ def faces_dataset(size: int, scratch: Path, photos: Path = FACES, limit: int | N
             "../shared/data/faces-dev sits beside its checkout only)"
         )
     tag = hashlib.sha256(str(photos.resolve()).encode()).hexdigest()[:8]
+    scratch.mkdir(parents=True, exist_ok=True)
     if limit is not None:
-        scratch.mkdir(parents=True, exist_ok=True)
         photos, tag = first_photos(photos, limit, scratch / f"links-{tag}"), f"{tag}-first{limit}"
     path = scratch / f"{photos.name}-{tag}-{size}.h5"
     if not path.exists():

@@ -206,6 +206,12 @@ FILL_CONFIDENCE = 0.1
 # Jacobi steps toward the harmonic fill (each painted pixel the mean of its 4 neighbours)
 # from the smoothing's estimate, which is close enough that a few suffice.
 HARMONIC_STEPS = 10
+# Heavy-ball gradient descent on the biharmonic energy from the harmonic fill: its step
+# (1 / the largest eigenvalue of the squared 4-neighbour Laplacian), its momentum, and
+# steps per pixel of the side (wider strokes at larger sides need more).
+BIHARMONIC_STEP = 1.0 / 64.0
+BIHARMONIC_MOMENTUM = 0.9
+BIHARMONIC_STEPS_PER_PX = 0.5
 # A painted pixel, for the hard blend: the predicted mask above this.
 MASK_THRESHOLD = 0.5
 
@@ -234,18 +240,30 @@ class SmoothFill(layers.Layer):
     1 - mask over the blur of the weight, so only unpainted pixels count), from 1 px to a
     sixteenth of the side, each scale trusted where enough unpainted pixels fall under it
     and coarser ones (down to the image's mean colour) filling the rest; then Jacobi steps
-    toward the harmonic fill. A layer without weights: a candidate built on it starts
-    where smooth inpainting ends, and the network learns the correction. The mask reaches
-    it without gradient, so the fill cannot pull the mask toward what is easy to fill.
+    toward the harmonic fill; ``biharmonic`` then descends to the biharmonic fill (as
+    scikit-image's ``inpaint_biharmonic``, the inpaint baselines' fill), which continues
+    the slopes at a stroke's rims instead of flattening them. A layer without weights: a candidate built on it starts where classical
+    inpainting ends, and the network learns the correction. The mask and the image reach
+    it without gradient, so the fill cannot pull the mask toward what is easy to fill,
+    and training never differentiates the descent. ``biharmonic`` defaults to off, as in
+    the models saved before it existed.
     """
+
+    def __init__(self, biharmonic: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.biharmonic = biharmonic
+
+    def get_config(self):
+        return {**super().get_config(), "biharmonic": self.biharmonic}
 
     def build(self, input_shape):
         side = input_shape[0][1]
         self.sigmas = [2.0**k for k in range(max(1, int(math.log2(max(side // 16, 1))) + 1))]
+        self.biharmonic_steps = max(32, int(side * BIHARMONIC_STEPS_PER_PX))
 
     def call(self, inputs):
         image, mask = inputs
-        mask = ops.stop_gradient(mask)
+        image, mask = ops.stop_gradient(image), ops.stop_gradient(mask)
         keep = 1.0 - mask
         stack = ops.concatenate([image * keep, keep], axis=-1)
         sums = ops.sum(stack, axis=(1, 2), keepdims=True)
@@ -262,10 +280,33 @@ class SmoothFill(layers.Layer):
         count = _depthwise(ops.ones_like(mask), NEIGHBOURS)
         for _ in range(HARMONIC_STEPS):
             filled = image + mask * (_depthwise(filled, NEIGHBOURS) / count - image)
+        if self.biharmonic:
+            filled = _biharmonic_descent(filled, mask, count, self.biharmonic_steps)
         return filled
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+def _biharmonic_descent(filled, mask, count, steps: int):
+    """``filled`` moved inside ``mask`` toward the minimum of the squared Laplacian's sum.
+
+    The Laplacian counts only the neighbours a pixel has (``count``), so it is symmetric
+    and the descent converges; momentum makes thin strokes converge in tens of steps.
+    """
+
+    def laplacian(x):
+        return _depthwise(x, NEIGHBOURS) - count * x
+
+    def step(_, state):
+        values, velocity = state
+        velocity = BIHARMONIC_MOMENTUM * velocity - BIHARMONIC_STEP * mask * laplacian(
+            laplacian(values)
+        )
+        return values + velocity, velocity
+
+    filled, _ = ops.fori_loop(0, steps, step, (filled, ops.zeros_like(filled)))
+    return filled
 
 
 @keras.saving.register_keras_serializable(package="restorebench")
@@ -295,6 +336,7 @@ def to_image(
     width: int = 0,
     blend: bool = False,
     fill_prior: bool = False,
+    biharmonic_fill: bool = True,
     norm: str = "batch",
 ):
     """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
@@ -312,7 +354,8 @@ def to_image(
     returns image + m x (candidate - image): where it sees no damage (m near 0) the
     input pixel comes back unchanged, so the network spends itself on the damage.
     ``fill_prior`` (needs ``blend``) blends through the mask thresholded (``HardMask``), the
-    candidate ``SmoothFill`` of the image under it plus a learned correction, clipped to [0, 1].
+    candidate ``SmoothFill`` of the image under it (ending in the biharmonic fill with
+    ``biharmonic_fill``) plus a learned correction, clipped to [0, 1].
     """
     if image is None:
         return layers.Conv2DTranspose(
@@ -328,7 +371,7 @@ def to_image(
     x = up(x, width, dropout=0.0, seed=seed, name="full", norm=norm)
     x = layers.Concatenate(name="join_input")([x, image])
     if fill_prior:
-        return _blend_on_smooth_fill(x, image, seed)
+        return _blend_on_smooth_fill(x, image, seed, biharmonic_fill)
     rgb = layers.Conv2D(
         3,
         3,
@@ -362,10 +405,10 @@ def _blend(image, mask, candidate):
     )
 
 
-def _blend_on_smooth_fill(x, image, seed: int):
+def _blend_on_smooth_fill(x, image, seed: int, biharmonic: bool):
     """``to_image``'s blend through the hard mask, its candidate ``SmoothFill`` plus a correction."""
     mask = HardMask(dtype="float32", name="hard_mask")(_paint_mask(x, seed))
-    smooth = SmoothFill(dtype="float32", name="smooth_fill")([image, mask])
+    smooth = SmoothFill(biharmonic, dtype="float32", name="smooth_fill")([image, mask])
     features = layers.Concatenate(name="join_fill")([x, smooth])
     # Zero at the start: training begins from the classical fill and moves off it only
     # where the loss keeps asking, instead of from a random perturbation of it.
@@ -382,3 +425,28 @@ def with_paint_mask(network: keras.Model) -> keras.Model:
     """A blend network (built with ``to_image(blend=True)``) with its paint mask as a second output."""
     mask = network.get_layer(PAINT_MASK).output
     return keras.Model(network.inputs, [network.outputs[0], mask], name=f"{network.name}_and_mask")
+
+
+def with_given_mask(network: keras.Model) -> keras.Model:
+    """A blend network with a second input, a 0/1 mask, that it fills in place of its own.
+
+    Its candidate is built as trained (on ``SmoothFill`` of the given mask with
+    ``fill_prior``) and blended through that mask: with the true damage given, what is
+    left of the error is the fill alone, apart from the finding.
+    """
+    joined = network.get_layer("join_input")
+    image = joined.input[1]
+    mask = keras.Input((*image.shape[1:-1], 1), name="given_mask")
+    try:
+        smooth_fill = network.get_layer("smooth_fill")
+    except ValueError:  # a blend without fill_prior: its candidate ignores the mask
+        candidate = network.get_layer("candidate").output
+    else:
+        smooth = smooth_fill([image, mask])
+        features = network.get_layer("join_fill")([joined.output, smooth])
+        correction = network.get_layer("correction")(features)
+        total = network.get_layer("smooth_plus_correction")([smooth, correction])
+        candidate = network.get_layer("candidate")(total)
+    change = layers.Subtract(dtype="float32")([candidate, image])
+    output = layers.Add(dtype="float32")([image, layers.Multiply(dtype="float32")([mask, change])])
+    return keras.Model([*network.inputs, mask], output, name=f"{network.name}_given_mask")

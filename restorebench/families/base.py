@@ -81,6 +81,7 @@ class BlendSettings(CommonSettings):
     input_skip: bool = True  # the damaged input joined at full size before the output
     blend: bool = True  # output = input + paint mask x (candidate - input)
     fill_prior: bool = False  # candidate = smooth fill of the unpainted pixels + a correction
+    biharmonic_fill: bool = True  # that fill biharmonic (as the inpaint baselines'), not harmonic
     damage_weight: float = 0.0  # extra loss weight of painted pixels
     mask_weight: float = 0.0  # weight of the paint mask's cross-entropy against the damage
     ssim_weight: float = 0.0  # weight of 1 - SSIM (blocks.ssim_loss) beside the pixel loss
@@ -105,7 +106,9 @@ class Family:
     ``restorer(trainer)`` is the damaged -> restored network saved as ``restorer.keras``.
     ``with_paint_mask(restorer)``, for families whose restorer blends through a paint mask
     (``blocks.to_image``), is that restorer with the mask as a second output (one pass),
-    so the mask can be scored against the dataset's.
+    so the mask can be scored against the dataset's. ``with_given_mask(restorer)`` takes
+    [damaged, 0/1 mask] and fills that mask instead (``blocks.with_given_mask``): the
+    fill measured apart from the finding.
     """
 
     name: str
@@ -113,6 +116,7 @@ class Family:
     build: Callable[[int, Any, int, bool, str], keras.Model]
     restorer: Callable[[keras.Model], keras.Model]
     with_paint_mask: Callable[[keras.Model], keras.Model] | None = None
+    with_given_mask: Callable[[keras.Model], keras.Model] | None = None
 
 
 def _kind(value: Any) -> type:

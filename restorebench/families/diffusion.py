@@ -80,6 +80,7 @@ def build_denoiser(
     blend: bool = True,
     key: str = "models.diffusion",
     fill_prior: bool = False,
+    biharmonic_fill: bool = True,
 ) -> keras.Model:
     """[noisy, damaged, t] -> the clean image in [0, 1].
 
@@ -114,6 +115,7 @@ def build_denoiser(
         width=filters[0],
         blend=blend,
         fill_prior=fill_prior,
+        biharmonic_fill=biharmonic_fill,
         norm="group",
     )
     return keras.Model([noisy, damaged, time], output, name=DENOISER)
@@ -242,6 +244,7 @@ def build_trainer(
         blend=settings.blend,
         key=key,
         fill_prior=settings.fill_prior,
+        biharmonic_fill=settings.biharmonic_fill,
     )
     trainer = Diffusion(
         denoiser,

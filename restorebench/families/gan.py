@@ -21,6 +21,7 @@ from restorebench.blocks import (
     pixel_loss,
     ssim_loss,
     to_image,
+    with_given_mask,
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, check_head, ema_options
@@ -59,6 +60,7 @@ def build_generator(
     blend: bool = False,
     key: str = "models.gan",
     fill_prior: bool = False,
+    biharmonic_fill: bool = True,
 ) -> keras.Model:
     """U-Net: one down block per level, mirrored up blocks joined to the skips.
 
@@ -80,6 +82,7 @@ def build_generator(
         width=filters[0],
         blend=blend,
         fill_prior=fill_prior,
+        biharmonic_fill=biharmonic_fill,
     )
     return keras.Model(damaged, output, name="gan_generator")
 
@@ -418,6 +421,7 @@ def build_trainer(
             blend=settings.blend,
             key=key,
             fill_prior=settings.fill_prior,
+            biharmonic_fill=settings.biharmonic_fill,
         ),
         build_discriminator(
             image_size, settings.discriminator_filters, settings.discriminator, seed=seed, key=key
@@ -447,4 +451,5 @@ FAMILY = Family(
     build=build_trainer,
     restorer=lambda trainer: trainer.generator,
     with_paint_mask=with_paint_mask,
+    with_given_mask=with_given_mask,
 )

@@ -23,6 +23,7 @@ from restorebench.blocks import (
     ssim_loss,
     to_image,
     up,
+    with_given_mask,
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, check_head, ema_options
@@ -71,6 +72,7 @@ def build_decoder(
     blend: bool = False,
     key: str = "models.vae",
     fill_prior: bool = False,
+    biharmonic_fill: bool = True,
 ) -> keras.Model:
     """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
 
@@ -95,7 +97,13 @@ def build_decoder(
         x = up(x, filters[level], dropout=0.0, seed=seed + 100 + level, name=f"dec{level}")
         x = layers.Concatenate(name=f"join{level}")([x, skips[level]])
     output = to_image(
-        x, seed=seed + 200, image=image, width=filters[0], blend=blend, fill_prior=fill_prior
+        x,
+        seed=seed + 200,
+        image=image,
+        width=filters[0],
+        blend=blend,
+        fill_prior=fill_prior,
+        biharmonic_fill=biharmonic_fill,
     )
     passed = [image] if input_skip else []
     return keras.Model([z, *passed, *skips], output, name="vae_decoder")
@@ -178,7 +186,12 @@ def build_trainer(
     trainer = VAE(
         build_encoder(*layout, seed=seed, key=key),
         build_decoder(
-            *layout, seed=seed, blend=settings.blend, key=key, fill_prior=settings.fill_prior
+            *layout,
+            seed=seed,
+            blend=settings.blend,
+            key=key,
+            fill_prior=settings.fill_prior,
+            biharmonic_fill=settings.biharmonic_fill,
         ),
         kl_weight=settings.kl_weight,
         seed=seed,
@@ -206,10 +219,21 @@ def restorer_with_paint_mask(restorer: keras.Model) -> keras.Model:
     return keras.Model(damaged, both([mean, *skips]), name="vae_and_mask")
 
 
+def restorer_with_given_mask(restorer: keras.Model) -> keras.Model:
+    """A saved VAE restorer that fills a given mask (``blocks.with_given_mask``)."""
+    encoder, decoder = restorer.get_layer("vae_encoder"), restorer.get_layer("vae_decoder")
+    given = with_given_mask(decoder)
+    damaged = keras.Input(encoder.input.shape[1:], name="damaged")
+    mask = keras.Input((*encoder.input.shape[1:-1], 1), name="given_mask")
+    mean, _, *skips = encoder(damaged)
+    return keras.Model([damaged, mask], given([mean, *skips, mask]), name="vae_given_mask")
+
+
 FAMILY = Family(
     "vae",
     VaeSettings,
     build=build_trainer,
     restorer=VAE.restorer,
     with_paint_mask=restorer_with_paint_mask,
+    with_given_mask=restorer_with_given_mask,
 )
