@@ -38,7 +38,7 @@ rule all:
 
 
 onsuccess:
-    from restorebench.summary import closing_message
+    from restorebench.summary_page import closing_message
 
     message = closing_message(
         PATHS, TRAINED, config["score"]["rank_metric"], sys.executable

@@ -58,7 +58,7 @@ def train_one(dataset: Path, model: str, overrides: dict, epochs: int, out: Path
     from bench.quality import recipe
 
     # bench.quality_probe configures the process before Keras.
-    from bench.quality_probe import fit_in_scratch, restore_test
+    from bench.quality_probe import fill_true_masks, fit_in_scratch, restore_test
     from restorebench import families
     from restorebench.dataset import read_split
     from restorebench.families.base import read_settings
@@ -71,8 +71,9 @@ def train_one(dataset: Path, model: str, overrides: dict, epochs: int, out: Path
     trainer, _ = fit_in_scratch(
         model, family, settings, dataset, TrainOptions(validation_fraction=0.0)
     )
-    damaged = read_split(dataset, "test", masks=False).damaged
-    np.savez_compressed(out, **restore_test(family, settings, family.restorer(trainer), damaged))
+    test, restorer = read_split(dataset, "test"), family.restorer(trainer)
+    arrays = restore_test(family, settings, restorer, test.damaged)
+    np.savez_compressed(out, **arrays, **fill_true_masks(family, settings, restorer, test))
     return {"train_s": round(time.perf_counter() - started, 1), "epochs": epochs}
 
 
@@ -80,7 +81,7 @@ def score(dataset: Path, folder: Path, labels: list[str]) -> dict:
     """Each variant's test scores, as the quality benchmark computes them."""
     import numpy as np
 
-    from bench.quality import mean_scores
+    from bench.quality import error_split, mean_scores
     from restorebench.dataset import read_split
 
     test = read_split(dataset, "test")
@@ -90,6 +91,8 @@ def score(dataset: Path, folder: Path, labels: list[str]) -> dict:
         found = restored["found"] if "found" in restored.files else None
         figures = mean_scores(test, restored["restored"], found)
         scores[label] = {k: v for k, v in figures.items() if not isinstance(v, dict)}
+        scores[label]["mask"] = figures.get("mask", {})
+        scores[label]["split"] = error_split(test, restored)
     return scores
 
 

@@ -154,6 +154,25 @@ def mean_scores(test, restored: np.ndarray, found: np.ndarray | None = None) -> 
     return result
 
 
+def error_split(test, arrays) -> dict:
+    """The two parts of a blend model's error on the test split: its own fill given the
+    true masks (``given``), and the classical fill (``inpaint``'s) given the masks it found."""
+    from restorebench.baselines import fill_images
+    from restorebench.mask_scores import found_damage
+
+    parts = {}
+    if "given" in arrays:
+        parts["own_fill_true_mask"] = arrays["given"]
+    if "found" in arrays:
+        parts["classical_fill_found_mask"] = fill_images(
+            test.damaged, found_damage(arrays["found"])
+        )
+    return {
+        part: {k: v for k, v in mean_scores(test, images).items() if not isinstance(v, dict)}
+        for part, images in parts.items()
+    }
+
+
 def score_curve(test, figures: dict, restored: list[np.ndarray], final: dict) -> list[dict]:
     """The checkpoints' PSNR and SSIM, then the final result at the budget's end.
 
@@ -268,6 +287,7 @@ def train_and_score(
     restored = np.load(out)
     found = restored.get("found")
     scores = mean_scores(test, restored["restored"], found)
+    scores["split"] = error_split(test, restored)
     curve = [restored[f"curve{i}"] for i in range(len(figures["curve_s"]))]
     scores["curve"] = score_curve(test, figures, curve, scores)
     seconds = figures.pop("sampling_s_per_image", {})

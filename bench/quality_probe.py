@@ -115,6 +115,29 @@ def restore_test(family, settings, restorer: keras.Model, damaged: np.ndarray) -
     return {"restored": restore_with(restorer, damaged)}
 
 
+def fill_true_masks(family, settings, restorer: keras.Model, test) -> dict:
+    """For a blend model, ``given``: its fill of the test split's true masks
+    (``Family.with_given_mask``), the fill measured apart from the finding."""
+    if not (family.with_given_mask and getattr(settings, "blend", False)):
+        return {}
+    given = family.with_given_mask(restorer)
+    return {"given": fill_given_masks(given, test.damaged, test.mask)}
+
+
+def fill_given_masks(
+    model: keras.Model, damaged: np.ndarray, masks: np.ndarray, batch_size: int = 32
+) -> np.ndarray:
+    """uint8 restorations of ``model`` ([damaged, mask] -> image) given (N, H, W) 0/1 masks."""
+    scale = np.float32(1 / 255)
+    parts = []
+    for start in range(0, len(damaged), batch_size):
+        images = damaged[start : start + batch_size].astype(np.float32) * scale
+        given = masks[start : start + batch_size, ..., None].astype(np.float32)
+        output = keras.ops.convert_to_numpy(model([images, given], training=False))
+        parts.append(np.rint(np.clip(output, 0.0, 1.0) * 255).astype(np.uint8))
+    return np.concatenate(parts)
+
+
 def fit_in_scratch(
     model: str, family, settings, dataset: Path, options: TrainOptions, callbacks=()
 ) -> tuple[keras.Model, int]:
@@ -149,7 +172,8 @@ def main() -> None:
     )
     family = families.load(entry["family"])
     settings = read_settings(family.settings, {**entry, "epochs": 1_000_000}, f"models.{model}")
-    damaged = read_split(dataset, "test", masks=False).damaged
+    test = read_split(dataset, "test")
+    damaged = test.damaged
     probe = curve_probe(
         family, read_split(dataset, "train", masks=False), damaged, settings.batch_size
     )
@@ -168,6 +192,7 @@ def main() -> None:
     start = time.perf_counter()
     arrays.update(restore_test(family, settings, restorer, damaged))
     figures["restore_s_per_image"] = (time.perf_counter() - start) / len(damaged)
+    arrays.update(fill_true_masks(family, settings, restorer, test))
     np.savez(out, **arrays)
     print(
         json.dumps(

@@ -660,6 +660,34 @@ def _mask_table(c: dict) -> list[str]:
     return lines
 
 
+def _split_table(c: dict) -> list[str]:
+    """The error of each restorer that finds the damage, taken apart: the finding against the fill."""
+    oracle = c["scores"].get(contract.ORACLE)
+    rows = [(n, c["scores"][n]) for n in QUALITY_ROWS if c["scores"].get(n, {}).get("split")]
+    if not rows or oracle is None:
+        return []
+
+    def cell(means: dict | None) -> str:
+        if not means:
+            return "-"
+        return f"{_f(means['hole_psnr'])} / {_f(means['hole_ssim'], 3)} ({_f(means['psnr'])} / {_f(means['ssim'], 3)})"
+
+    lines = [
+        (
+            "| model | as restored: its mask, its fill | its fill in the true mask | "
+            "inpaint's fill in its mask | inpaint's fill in the true mask (oracle) |"
+        ),
+        "|---|---|---|---|---|",
+    ]
+    for name, r in rows:
+        split = r["split"]
+        lines.append(
+            f"| {QUALITY_NAMES[name]} | {cell(r)} | {cell(split.get('own_fill_true_mask'))} | "
+            f"{cell(split.get('classical_fill_found_mask'))} | {cell(oracle)} |"
+        )
+    return lines
+
+
 def _sampling_table(c: dict) -> list[str]:
     """The diffusion model's scores and restore time against its number of sampling steps."""
     sweep = c["scores"].get("diffusion", {}).get("sampling")
@@ -781,6 +809,18 @@ def _damage_tables(c: dict) -> list[str]:
     masks = _mask_table(c)
     if masks:
         lines += ["", "The damage each restorer found itself, against the true mask:", "", *masks]
+    split = _split_table(c)
+    if split:
+        lines += [
+            "",
+            (
+                "Its error taken apart, hole PSNR / SSIM (whole image in brackets): where its fill in the "
+                "true mask gains more over its restoration than `inpaint`'s fill in its own mask, the "
+                "finding costs more than the fill, and the other way round (`bench.quality.error_split`):"
+            ),
+            "",
+            *split,
+        ]
     return lines
 
 

@@ -36,13 +36,18 @@ def average_precision(scores: np.ndarray, truth: np.ndarray) -> float:
     return float((precision * recall_gain).sum())
 
 
+def found_damage(predicted: np.ndarray) -> np.ndarray:
+    """Where a uint8 found mask (0-255) says damage: above its middle, as the hard blend."""
+    return predicted > 127
+
+
 def mask_scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, ...]:
     """``contract.MASK_SCORES`` of one uint8 (H, W) mask (0-255; above 127 is damage).
 
     Without any damage in ``truth``, recall and AP are undefined (NaN); IoU and F1 are 1
     when nothing was found either, 0 otherwise; precision is NaN when nothing was found.
     """
-    found = predicted > 127
+    found = found_damage(predicted)
     hits, false_alarms, misses = _confusion(found, truth)
     union = hits + false_alarms + misses
     nan = float("nan")

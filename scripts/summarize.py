@@ -7,16 +7,8 @@ from pathlib import Path
 from restorebench import contract, provenance
 from restorebench.dataset import read_attrs, read_names
 from restorebench.logs import run_logged
-from restorebench.summary import (
-    by_mask_share,
-    describe_masks,
-    load_tables,
-    provenance_markdown,
-    render_html,
-    render_markdown,
-    summarize,
-    write_csv,
-)
+from restorebench.summary import by_mask_share, describe_masks, load_tables, summarize, write_csv
+from restorebench.summary_page import provenance_markdown, render_html, render_markdown
 
 
 def main(smk) -> None:

@@ -134,6 +134,11 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     assert set(scores) == {*contract.BASELINES, *CONTENDERS}
     for name in ("inpaint", "gan", "vae", "diffusion"):  # the restorers that find the damage
         assert set(scores[name]["mask"]) == {spec.name for spec in contract.MASK_SCORES}
+    for name in ("gan", "vae"):  # each error taken apart: its fill, inpaint's fill
+        assert set(scores[name]["split"]) == {"own_fill_true_mask", "classical_fill_found_mask"}
+    assert set(scores["diffusion"]["split"]) == {
+        "classical_fill_found_mask"
+    }  # a sampler: no given mask
     buckets = scores["gan"]["buckets"]
     assert sum(bucket["n"] for bucket in buckets.values()) == contest["test_images"]
     sweep = scores["diffusion"]["sampling"]
@@ -164,6 +169,7 @@ def test_quality_item_trains_every_contender_for_the_budget_and_scores_them(quic
     markdown = quick_run[1]
     assert "GAN SSIM >= inpaint + 0.01" in markdown and "VAE SSIM >= inpaint + 0.01" in markdown
     assert "Time to quality" in markdown and "| our VAE |" in markdown
+    assert "inpaint's fill in the true mask (oracle) |" in markdown
     assert (quick_run[2] / CURVE_PLOT).stat().st_size > 0
 
 
@@ -283,5 +289,28 @@ def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path)
     assert [scores[label]["epochs"] for label in ("head", "plain")] == [2, 1]
     for label in scores:
         assert 0 < scores[label]["psnr"] < 99 and 0 < scores[label]["ssim"] <= 1
-    assert "found" in np.load(out / "head.npz").files
+    assert {"found", "given"} <= set(np.load(out / "head.npz").files)
     assert "found" not in np.load(out / "plain.npz").files
+    assert set(scores["head"]["split"]) == {"own_fill_true_mask", "classical_fill_found_mask"}
+    assert scores["plain"]["split"] == {}
+
+
+def test_the_error_split_fills_the_masks_it_is_given():
+    """Given the true masks as found, inpaint's fill in them is the oracle; the clean image
+    as the own fill scores a perfect fill."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from restorebench.baselines import fill_images
+
+    rng = np.random.default_rng(1)
+    clean = rng.integers(0, 256, (12, 24, 24, 3), dtype=np.uint8)
+    mask = np.zeros((12, 24, 24), bool)
+    mask[:, 8:11, :] = True
+    damaged = np.where(mask[..., None], np.uint8(255), clean)
+    test = SimpleNamespace(clean=clean, damaged=damaged, mask=mask)
+    split = quality.error_split(test, {"found": mask.astype(np.uint8) * 255, "given": clean})
+    oracle = quality.mean_scores(test, fill_images(damaged, mask))
+    assert split["classical_fill_found_mask"]["hole_psnr"] == pytest.approx(oracle["hole_psnr"])
+    assert split["own_fill_true_mask"]["hole_mse"] == 0.0

@@ -17,7 +17,8 @@ from bench.fakerun import make_fake_run
 from restorebench import contract, metrics
 from restorebench.metrics import image_metrics, read_metrics, score_images, write_metrics
 from restorebench.plots import plot_distributions, plot_scatter
-from restorebench.summary import render_markdown, summarize
+from restorebench.summary import summarize
+from restorebench.summary_page import render_markdown
 from viewer.runfiles import Run
 from viewer.table import ScoreTable
 from viewer.window import ViewerWindow

@@ -15,7 +15,8 @@ from restorebench.images import fit_square
 from restorebench.mask_scores import average_precision, mask_scores
 from restorebench.masks import recover_mask
 from restorebench.metrics import image_metrics
-from restorebench.summary import by_mask_share, describe_masks, render_markdown, summarize
+from restorebench.summary import by_mask_share, describe_masks, summarize
+from restorebench.summary_page import render_markdown
 
 
 def scores(clean, restored, mask) -> dict[str, float]:

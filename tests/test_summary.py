@@ -18,14 +18,8 @@ from restorebench.plots import (
     plot_scatter,
     read_history,
 )
-from restorebench.summary import (
-    ORIGIN_REPORTED,
-    bootstrap_indices,
-    load_tables,
-    render_markdown,
-    summarize,
-    write_csv,
-)
+from restorebench.summary import bootstrap_indices, load_tables, summarize, write_csv
+from restorebench.summary_page import ORIGIN_REPORTED, render_markdown
 
 NAMES = [f"img{i}" for i in range(6)]
 COMPARED = [spec.name for spec in contract.scores() if spec.region in ("image", "hole")]
@@ -229,7 +223,7 @@ def test_training_curves_read_at_screen_width(tmp_path):
 
 def test_the_summary_says_where_its_figures_come_from_and_what_is_wrong_with_the_data():
     from restorebench import provenance
-    from restorebench.summary import provenance_markdown
+    from restorebench.summary_page import provenance_markdown
 
     trained = provenance.record("aaaa", {"family": "gan"})
     scored = provenance.record("bbbb", {"protocol": "ours"})
