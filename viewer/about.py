@@ -1,7 +1,7 @@
 """What made a run's outputs, as text: the model boxes' tooltips and *File → About this run*.
 
 Qt-free, so the text is tested without a window. A record's one line is
-:func:`restorebench.provenance.describe`'s (through :meth:`viewer.runfiles.Record.line`);
+:func:`restorebench.provenance.describe`'s (through :meth:`viewer.records.Record.line`);
 this adds only the resolved settings and the package versions under it.
 """
 
@@ -11,7 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from viewer.runfiles import Model, Record, Run, label
+from viewer.records import Record
+from viewer.runfiles import Model, Run
+from viewer.scores import label
 
 INDENT = "  "
 

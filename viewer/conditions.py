@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from restorebench import contract
-from viewer.runfiles import headline_metrics, label
+from viewer.scores import headline_metrics, label
 
 Scores = dict[str, dict[str, np.ndarray]]
 OPERATORS: dict[str, Callable] = {

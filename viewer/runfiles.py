@@ -11,7 +11,7 @@ Paths, metric names and the summary's columns come from ``restorebench.contract`
 Models are whatever the run folder holds: a trained model is a ``models/<name>/``
 folder or any prediction or metrics file that is not a baseline's.
 
-Each output's provenance record (:mod:`restorebench.provenance`: the release, the code
+Each output's provenance record (:mod:`viewer.records`: the release, the code
 digest, the resolved settings) is read with it: an output made before records has
 none, and a broken record is a problem, never a reason to drop the output.
 """
@@ -22,12 +22,14 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import h5py
 import numpy as np
 
-from restorebench import contract, provenance
+from restorebench import contract
+from viewer.records import Record, attribute_record, sidecar_record
+from viewer.scores import possible_range, valid
 
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = contract.INPUT_MODEL
@@ -53,53 +55,6 @@ def _names(dataset: h5py.Dataset) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else str(n) for n in dataset[()]]
 
 
-def label(model: str) -> str:
-    """Display name of a model: short names are acronyms (VAE, GAN), longer ones stay as named."""
-    return model.upper() if len(model) <= 3 else model
-
-
-def valid(metric: str, value: float | np.ndarray) -> bool | np.ndarray:
-    """Whether ``value`` is a score ``metric`` can take: the viewer's one validity rule.
-
-    The range comes from the metric spec (``Metric.low``/``high``, the rule of
-    ``Metric.possible``): negative MSE, SSIM above 1 are not, and neither is NaN unless
-    the score may be missing (``Metric.may_be_missing``). Works on a float (a bool back) or
-    an array (a boolean array back, without a Python loop).
-    """
-    spec = contract.metric(metric)
-    if np.ndim(value) == 0:
-        return spec.possible(float(value))
-    values = np.asarray(value, dtype=float)
-    with np.errstate(invalid="ignore"):
-        inside = (values >= spec.low) & (values <= spec.high)
-    return inside | np.isnan(values) if spec.may_be_missing else inside
-
-
-def score_text(metric: str, value: float) -> str:
-    """``value`` in ``metric``'s format ('-' for a missing score)."""
-    return contract.metric(metric).show(value)
-
-
-def headline_metrics() -> tuple[contract.Metric, ...]:
-    """The metrics a glance compares models on (the summary box, the preset conditions): the
-    whole-image ones and the headline ones over the damaged pixels, not all regions."""
-    hole = contract.REGIONS[1]
-    damaged = (contract.metric(contract.region_metric(hole, m)) for m in contract.HEADLINE_METRICS)
-    return (*contract.metrics_in(contract.REGIONS[0]), *damaged)
-
-
-def possible_range(metric: str) -> str:
-    spec = contract.metric(metric)
-    return f"possible: {spec.low:g} to {spec.high:g}"
-
-
-def why_impossible(metric: str, value: float) -> str | None:
-    """'impossible value: MSE -3.0 (possible: 0 to inf)', or None for a valid value."""
-    if valid(metric, value):
-        return None
-    return f"impossible value: {contract.metric(metric).label} {value} ({possible_range(metric)})"
-
-
 def _models_matching(pattern: str, folders: bool = False) -> set[str]:
     """The model names of the files (or folders) a RunPaths path made with model ``*`` matches."""
     path = Path(pattern)
@@ -116,21 +71,6 @@ def _first_difference(got: list[str], expected: list[str]) -> str:
         return f"{len(got)} names, the dataset's test split has {len(expected)}"
     row = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)
     return f"row {row} is '{got[row]}', the dataset has '{expected[row]}'"
-
-
-@dataclass(frozen=True)
-class Record:
-    """What made one output. ``entry`` is None both for an output made before records
-    and for a broken record; ``broken`` then says why (the problems say it too)."""
-
-    entry: dict[str, Any] | None = None
-    broken: str | None = None
-
-    def line(self) -> str:
-        """The release and the code digest, 'not recorded' or why the record is unreadable."""
-        return (
-            f"unreadable record: {self.broken}" if self.broken else provenance.describe(self.entry)
-        )
 
 
 @dataclass
@@ -238,7 +178,7 @@ class Run:
                 f"{len(self.names)} names"
             )
         self.mask = self._open_mask(group, path)
-        self.dataset_record = self._attribute_record(file, path.name)
+        self.dataset_record = self._reported(attribute_record(file, path.name))
 
     def _open_mask(self, group: h5py.Group, path: Path) -> h5py.Dataset | None:
         """test/mask, or None (a dataset from before masks, or an unusable one): then each
@@ -286,14 +226,26 @@ class Run:
             Path(path).exists() for path in (self.paths.predictions(name), self.paths.metrics(name))
         )
         trained = (self.paths.restorer(name), self.paths.model_provenance(name))
-        self._read_sidecar_record(model, TRAINED, *trained)
+        self._keep_record(model, TRAINED, sidecar_record(*trained))
         if name != INPUT_MODEL:  # the input's pixels come from dataset.h5
             model.images = self._open_predictions(name, model)
         model.scores = self._read_scores(name, model)
         scored = (self.paths.metrics(name), self.paths.metrics_provenance(name))
-        self._read_sidecar_record(model, SCORED, *scored)
+        self._keep_record(model, SCORED, sidecar_record(*scored))
         model.mask_scores = self._read_mask_scores(name, model)
         return model
+
+    def _keep_record(self, model: Model, stage: str, read: tuple[Record | None, str | None]):
+        """A sidecar's record kept with its model where the output exists, its problem reported."""
+        record = self._reported(read)
+        if record is not None:
+            model.records[stage] = record
+
+    def _reported(self, read: tuple[Record | None, str | None]) -> Record | None:
+        record, problem = read
+        if problem:
+            self.problems.append(problem)
+        return record
 
     def _name_vanished_models(self, summary: list[SummaryRow]) -> None:
         """A model summary.csv lists whose predictions and scores are both gone would
@@ -308,30 +260,6 @@ class Run:
                 "means from summary.csv are shown; run snakemake again to restore and score it"
             )
 
-    # -- provenance ------------------------------------------------------------------------
-    def _read_sidecar_record(self, model: Model, stage: str, output: str, sidecar: str) -> None:
-        """The record of ``stage`` from the JSON file beside its output, if the output exists
-        (without it there is nothing the record could describe)."""
-        if not Path(output).is_file():
-            return
-        try:
-            model.records[stage] = Record(provenance.read(Path(sidecar)))
-        except (OSError, ValueError) as error:
-            self.problems.append(str(error))
-            model.records[stage] = Record(broken=str(error))
-
-    def _attribute_record(self, file: h5py.File, rel: Path | str) -> Record:
-        """The record in an HDF5 file's root attribute (JSON text)."""
-        try:
-            return Record(provenance.decode(file.attrs.get(provenance.ATTRIBUTE)))
-        except (OSError, TypeError, ValueError) as error:
-            message = (
-                f"{rel}: its '{provenance.ATTRIBUTE}' attribute is not a provenance record "
-                f"({error}); the file itself is still shown"
-            )
-            self.problems.append(message)
-            return Record(broken=message)
-
     def _open_predictions(self, name: str, model: Model) -> h5py.Dataset | None:
         path = Path(self.paths.predictions(name))
         rel = path.relative_to(self.path)
@@ -344,7 +272,7 @@ class Run:
             self._problem(model, f"{rel}: cannot be read as HDF5 ({error})")
             return None
         self._files.append(file)
-        model.records[PREDICTED] = self._attribute_record(file, rel)
+        model.records[PREDICTED] = self._reported(attribute_record(file, rel))
         try:
             images, names = file["images"], _names(file["names"])
         except (KeyError, OSError) as error:

@@ -56,19 +56,8 @@ from viewer.overlay import FOUND, MODE_NAMES, TITLE_NOTES, TRUE, Overlay, mask_k
 from viewer.overlay import MODES as MASK_MODES
 from viewer.overlay import OFF as MASK_OFF
 from viewer.panels import CompareView, PanelGrid, Title
-from viewer.runfiles import (
-    CLEAN,
-    DAMAGED,
-    FIXED_PANELS,
-    INPUT_MODEL,
-    Run,
-    RunError,
-    headline_metrics,
-    label,
-    score_text,
-    valid,
-    why_impossible,
-)
+from viewer.runfiles import CLEAN, DAMAGED, FIXED_PANELS, INPUT_MODEL, Run, RunError
+from viewer.scores import headline_metrics, label, score_text, valid, why_impossible
 from viewer.table import IMPOSSIBLE_COLOUR, ScoreTable, plain_tooltip
 
 RELOAD_DELAY_MS = 500
