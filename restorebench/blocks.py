@@ -208,10 +208,11 @@ FILL_CONFIDENCE = 0.1
 HARMONIC_STEPS = 10
 # Heavy-ball gradient descent on the biharmonic energy from the harmonic fill: its step
 # (1 / the largest eigenvalue of the squared 4-neighbour Laplacian), its momentum, and
-# steps per pixel of the side (wider strokes at larger sides need more).
+# steps per pixel of the side (strokes are wider in pixels at larger sides) and at least.
 BIHARMONIC_STEP = 1.0 / 64.0
 BIHARMONIC_MOMENTUM = 0.9
 BIHARMONIC_STEPS_PER_PX = 0.5
+BIHARMONIC_MIN_STEPS = 8
 # A painted pixel, for the hard blend: the predicted mask above this.
 MASK_THRESHOLD = 0.5
 
@@ -259,7 +260,7 @@ class SmoothFill(layers.Layer):
     def build(self, input_shape):
         side = input_shape[0][1]
         self.sigmas = [2.0**k for k in range(max(1, int(math.log2(max(side // 16, 1))) + 1))]
-        self.biharmonic_steps = max(32, int(side * BIHARMONIC_STEPS_PER_PX))
+        self.biharmonic_steps = max(BIHARMONIC_MIN_STEPS, int(side * BIHARMONIC_STEPS_PER_PX))
 
     def call(self, inputs):
         image, mask = inputs
