@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import gpu_probe, items, machine, quality, report
+from bench import children, gpu_probe, items, machine, quality, report, report_quality
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -133,14 +133,14 @@ def run(profile: dict, only: set[str], scratch: Path) -> dict:
     def attempt(name: str, work):
         if name not in only:
             return None
-        items.log(f"{name} ...")
+        children.log(f"{name} ...")
         start = time.perf_counter()
         try:
             results[name] = work()
         except Exception as error:  # noqa: BLE001 (one broken item must not hide the others' figures)
             results[name] = {"error": f"{type(error).__name__}: {error}"}
             traceback.print_exc()
-        items.log(f"{name} done in {time.perf_counter() - start:.0f} s")
+        children.log(f"{name} done in {time.perf_counter() - start:.0f} s")
         return results[name]
 
     needs_data = only & {"prepare", "training", "origin", "allocator", "breakdown", "predict_score"}
@@ -198,9 +198,9 @@ def with_trials(document: dict) -> dict:
 
 def write_outputs(document: dict, markdown: Path) -> None:
     """BENCHMARKS.md and, beside it, the time-to-quality plot it shows."""
-    plot = markdown.parent / report.CURVE_PLOT
+    plot = markdown.parent / report_quality.CURVE_PLOT
     plot.parent.mkdir(parents=True, exist_ok=True)
-    report.plot_time_to_quality(document, plot)
+    report_quality.plot_time_to_quality(document, plot)
     markdown.write_text(report.markdown(with_trials(document)))
 
 
@@ -293,7 +293,7 @@ def main() -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(document, indent=1, default=str) + "\n")
     write_outputs(document, args.markdown)
-    items.log(f"wrote {args.markdown} and {args.results} ({document['suite_s'] / 60:.1f} min)")
+    children.log(f"wrote {args.markdown} and {args.results} ({document['suite_s'] / 60:.1f} min)")
 
 
 if __name__ == "__main__":

@@ -9,18 +9,16 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
-import os
 import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bench import fixtures
+from bench.children import log, run_child
 from bench.timing import repeat
-from bench.workflow import REPO, rule_seconds, snakemake, workflow_copy
+from bench.workflow import rule_seconds, snakemake, workflow_copy
 from restorebench import contract
 
 # The workflow benchmarks run config.yaml's models beside the baselines.
@@ -28,37 +26,6 @@ TRAINED = ("vae", "gan")
 MODELS = (*TRAINED, *contract.BASELINES)
 PATHS = contract.RunPaths.of_run("score")
 ORIGIN_POLICIES = ("float32", "mixed_bfloat16")
-
-
-def _child(
-    module: str, *args: str, threads: int, timeout: float = 3600, environ: dict | None = None
-) -> object:
-    """Run ``python -m module ARGS`` with TensorFlow held to ``threads`` cores; its last stdout line is JSON.
-
-    ``environ`` adds variables to the child's environment.
-    """
-    env = {
-        **os.environ,
-        **(environ or {}),
-        "TF_NUM_INTRAOP_THREADS": str(threads),
-        "TF_NUM_INTEROP_THREADS": str(min(2, threads)),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "QT_QPA_PLATFORM": "offscreen",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"python -m {module} failed ({result.returncode}):\n{result.stderr[-3000:]}"
-        )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _snakemake_wall(folder: Path, *args: str) -> float:
@@ -151,7 +118,7 @@ def training_datasets(profile: dict, scratch: Path, data: Path) -> tuple[Path, d
 
 def training(profile: dict, datasets: dict[str, str]) -> list[dict]:
     """Steady images/s of our VAE and GAN (the origin's networks) per size and batch size."""
-    return _child(
+    return run_child(
         "bench.train_probe",
         json.dumps(datasets),
         json.dumps(profile["training"]),
@@ -186,7 +153,7 @@ def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
         ]
         rounds = []
         for _ in range(profile["origin_rounds"]):
-            theirs = _child(
+            theirs = run_child(
                 "bench.origin_reference",
                 str(subset),
                 "--size",
@@ -200,7 +167,7 @@ def origin(profile: dict, subset: Path, datasets: dict[str, str]) -> list[dict]:
                 threads=profile["cores"],
             )
             ours = {
-                spec["policy"]: _child(
+                spec["policy"]: run_child(
                     "bench.train_probe",
                     json.dumps(datasets),
                     json.dumps([spec]),
@@ -233,7 +200,7 @@ def _busy_loop() -> None:
 def _timed_child(spec: dict, datasets: dict[str, str], threads: int, environ: dict) -> dict:
     """One train_probe child; its result with the CPU seconds it spent in user and kernel mode."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    (row,) = _child(
+    (row,) = run_child(
         "bench.train_probe",
         json.dumps(datasets),
         json.dumps([spec]),
@@ -301,7 +268,7 @@ def allocator(profile: dict, datasets: dict[str, str]) -> dict:
 def breakdown(profile: dict, data: Path) -> dict:
     """Where the time goes: one GAN step taken apart per size, and one prepared pair."""
     gan = [
-        _child(
+        run_child(
             "bench.breakdown_probe",
             str(size),
             str(profile["origin_batch"]),
@@ -455,7 +422,7 @@ def predict_score(profile: dict, scratch: Path, data: Path) -> dict:
 
 def viewer(profile: dict, scratch: Path) -> dict:
     settings = profile["viewer"]
-    return _child(
+    return run_child(
         "bench.viewer_probe",
         str(scratch / "viewer"),
         str(settings["images"]),
@@ -520,7 +487,3 @@ def dry_run(profile: dict, completed: Path) -> dict:
 
 def _both(result) -> str:
     return result.stdout + result.stderr
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)

@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from bench.items import _child, log
+from bench.children import log, run_child
 from bench.workflow import REPO
 
 FACES = REPO.parent / "shared" / "data" / "faces-dev"
@@ -243,7 +243,7 @@ def train_and_score(
     if name == "origin":
         given = scratch / f"{dataset.stem}-test-damaged.npz"
         np.savez(given, damaged=test.damaged)
-        figures = _child(
+        figures = run_child(
             "bench.origin_reference",
             str(origin_folders(dataset, scratch)),
             "--size",
@@ -272,7 +272,7 @@ def train_and_score(
             "wall_s": time.perf_counter() - start,
         }
     settings = recipe(name, overrides)
-    figures = _child(
+    figures = run_child(
         "bench.quality_probe",
         str(dataset),
         name,

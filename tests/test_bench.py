@@ -15,7 +15,7 @@ from conftest import HANG_S, REPO
 from bench import quality
 from bench.__main__ import QUICK
 from bench.quality import CONTENDERS, CURVE_FRACTIONS, FACES
-from bench.report import CURVE_PLOT
+from bench.report_quality import CURVE_PLOT
 from restorebench import contract
 
 pytestmark = pytest.mark.workflow

@@ -14,7 +14,7 @@ import sys
 import pytest
 from conftest import HANG_S, REPO
 
-from bench import gpu_probe, report
+from bench import gpu_probe, report_gpu
 
 needs_jax = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None,
@@ -90,24 +90,24 @@ def gpu_row(family, mode, batch, workers, rate, resident=None):
 
 
 def test_the_report_says_what_the_rows_say():
-    assert "No GPU was lent" in "\n".join(report._gpu([]))
-    assert "not measured" in report._gpu_summary([])[0]
+    assert "No GPU was lent" in "\n".join(report_gpu.gpu_section([]))
+    assert "not measured" in report_gpu.gpu_summary([])[0]
     bf16 = "mixed_bfloat16+XLA"
     rows = [
         gpu_row("gan", bf16, 128, 1, 1000.0),
         gpu_row("gan", bf16, 128, 4, 2500.0, resident=3000.0),
         gpu_row("gan", "float32+XLA", 128, 4, 1250.0),
     ]
-    target, epochs = report._gpu_summary(rows)
+    target, epochs = report_gpu.gpu_summary(rows)
     assert "2,500 images/s" in target and target.endswith("**met** |")
     assert f"{rows[1]['epochs_100_min']:.1f} min" in epochs and epochs.endswith("**met** |")
-    text = "\n".join(report._gpu(rows))
+    text = "\n".join(report_gpu.gpu_section(rows))
     assert "gan batch 128 2.50x" in text  # threads against one
     assert "3,000 images/s (batch 128), 83%" in text  # the step alone
     assert "bf16 against float32** (both with XLA, same input threads): gan batch 128 2.00x" in text
     assert "gan mixed_bfloat16+XLA batch 16, 64;" in text  # what is left to measure
     assert "vae float32 batch 16, 64, 128." in text
-    slow = report._gpu_summary([gpu_row("gan", bf16, 64, 1, 500.0)])
+    slow = report_gpu.gpu_summary([gpu_row("gan", bf16, 64, 1, 500.0)])
     assert all(line.endswith("**not met** |") for line in slow)
 
 
