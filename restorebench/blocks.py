@@ -55,70 +55,7 @@ def levels(image_size: int, filters: list[int], key: str) -> list[int]:
     return list(filters[:halvings])
 
 
-# A pixel counts as painted where damaged and clean differ by more than this in a channel.
-PAINT_STEP = 8 / 255
 PAINT_MASK = "paint_mask"  # the layer of a blend model's mask, found by name in a saved model
-
-
-def painted(damaged, clean):
-    """(B, H, W, 1) bool: where a channel of the pair differs by more than ``PAINT_STEP``.
-
-    The damage as the loss sees it, read from the pair itself, so training needs no stored
-    mask and weighs exactly what the pair shows.
-    """
-    return ops.max(ops.abs(damaged - clean), axis=-1, keepdims=True) > PAINT_STEP
-
-
-def pixel_loss(errors, damaged, clean, damage_weight: float):
-    """Mean of per-pixel ``errors``, painted pixels weighted ``1 + damage_weight``.
-
-    Paint covers a few percent of an image, so a plain mean is mostly about pixels
-    that only need copying; the weight shifts the loss toward the ones to restore.
-    """
-    if not damage_weight:
-        return ops.mean(errors)
-    weights = 1.0 + damage_weight * ops.cast(painted(damaged, clean), errors.dtype)
-    return ops.mean(errors * weights) / ops.mean(weights)
-
-
-def mask_loss(mask, damaged, clean):
-    """Binary cross-entropy of a predicted paint mask against the pair's painted pixels.
-
-    Without it the mask learns only through the blended image, where a half-open mask
-    over a faint stroke costs little; a missed stroke pixel keeps its paint, and a false
-    one trades an intact pixel for the network's guess, both costly in the scores.
-    """
-    target = ops.cast(painted(damaged, clean), "float32")
-    mask = ops.clip(ops.cast(mask, "float32"), 1e-6, 1.0 - 1e-6)
-    return -ops.mean(target * ops.log(mask) + (1.0 - target) * ops.log(1.0 - mask))
-
-
-# skimage's structural_similarity defaults, which the scores use (``metrics``): a 7x7
-# uniform window, sample covariance, K1 = 0.01, K2 = 0.03; images here span [0, 1].
-SSIM_WINDOW = 7
-_SSIM_C1, _SSIM_C2 = 0.01**2, 0.03**2
-
-
-def ssim_loss(restored, clean):
-    """1 - the mean SSIM of a batch, computed as the scores compute it.
-
-    MSE and L1 weigh every pixel alike; SSIM, which the study reports, also weighs the
-    structure around a stroke, where a blurred fill costs little MSE and much SSIM.
-    """
-    x, y = ops.cast(restored, "float32"), ops.cast(clean, "float32")
-
-    def mean(image):
-        return ops.average_pool(image, SSIM_WINDOW, strides=1, padding="valid")
-
-    mean_x, mean_y = mean(x), mean(y)
-    sample = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)
-    var_x = sample * (mean(x * x) - mean_x * mean_x)
-    var_y = sample * (mean(y * y) - mean_y * mean_y)
-    cov = sample * (mean(x * y) - mean_x * mean_y)
-    ssim = ((2 * mean_x * mean_y + _SSIM_C1) * (2 * cov + _SSIM_C2)) / (
-        (mean_x * mean_x + mean_y * mean_y + _SSIM_C1) * (var_x + var_y + _SSIM_C2)
-    )
-    return 1.0 - ops.mean(ssim)
 
 
 def down(x, filters: int, *, normalized: bool, seed: int, name: str, norm: str = "batch"):

@@ -8,10 +8,11 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from restorebench import families
-from restorebench.blocks import HardMask, SmoothFill, levels, mask_loss, pixel_loss, ssim_loss
+from restorebench.blocks import HardMask, SmoothFill, levels
 from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
 from restorebench.families.vae import VAE, VaeSettings, build_decoder, build_encoder
+from restorebench.losses import mask_loss, pixel_loss, ssim_loss
 from restorebench.training.batches import PairBatches
 from restorebench.training.batchnorm import recalibrate_batchnorm
 from restorebench.training.fit import build_trainer
@@ -378,6 +379,17 @@ def test_mask_loss_is_the_cross_entropy_against_the_painted_pixels():
     assert float(mask_loss(mask, damaged, clean)) == pytest.approx(want, rel=1e-5)
     mask[0, 0, 0], mask[0, 1:, :], mask[0, 0, 1] = 1.0, 0.0, 0.0
     assert float(mask_loss(mask, damaged, clean)) < 1e-5
+
+
+def test_the_recall_weight_weighs_only_the_painted_pixels_terms():
+    clean = np.zeros((1, 2, 2, 3), np.float32)
+    damaged = clean.copy()
+    damaged[0, 0, 0] = 1.0  # one painted pixel of 4
+    mask = np.full((1, 2, 2, 1), 0.25, np.float32)
+    want = -(4 * np.log(0.25) + 3 * np.log(0.75)) / 4  # the missed pixel's term x (1 + 3)
+    assert float(mask_loss(mask, damaged, clean, recall_weight=3.0)) == pytest.approx(
+        want, rel=1e-5
+    )
 
 
 @pytest.mark.parametrize(

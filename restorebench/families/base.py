@@ -84,12 +84,13 @@ class BlendSettings(CommonSettings):
     biharmonic_fill: bool = True  # that fill biharmonic (as the inpaint baselines'), not harmonic
     damage_weight: float = 0.0  # extra loss weight of painted pixels
     mask_weight: float = 0.0  # weight of the paint mask's cross-entropy against the damage
-    ssim_weight: float = 0.0  # weight of 1 - SSIM (blocks.ssim_loss) beside the pixel loss
+    mask_recall_weight: float = 0.0  # extra weight of painted pixels in that cross-entropy
+    ssim_weight: float = 0.0  # weight of 1 - SSIM (losses.ssim_loss) beside the pixel loss
 
     def check(self, key: str) -> None:
         super().check(key)
         check_head(key, **{name: getattr(self, name) for name in _HEAD_SETTINGS})
-        for name in ("damage_weight", "mask_weight", "ssim_weight"):
+        for name in ("damage_weight", "mask_weight", "mask_recall_weight", "ssim_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(
                     f"config key {key}.{name}: must be at least 0, got {getattr(self, name)}"

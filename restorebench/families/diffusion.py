@@ -28,13 +28,11 @@ from restorebench.blocks import (
     decode,
     encode,
     levels,
-    mask_loss,
-    pixel_loss,
-    ssim_loss,
     to_image,
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, check_head, ema_options
+from restorebench.losses import HeadLoss
 
 DENOISER = "diffusion_denoiser"
 START_NOISE = "start_noise"  # the sampler's fixed starting noise, a layer of the restorer
@@ -181,20 +179,15 @@ class Diffusion(keras.Model):
         denoiser: keras.Model,
         steps: int,
         seed: int = 0,
-        damage_weight: float = 0.0,
-        mask_weight: float = 0.0,
-        ssim_weight: float = 0.0,
+        head_loss: HeadLoss | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.denoiser = denoiser
-        self.damage_weight = damage_weight
-        self.mask_weight = mask_weight
-        self.ssim_weight = ssim_weight
-        self.ssim_error = keras.metrics.Mean(name="ssim_loss") if ssim_weight else None
+        self.head_loss = head_loss = head_loss or HeadLoss()
+        self.head_trackers = head_loss.trackers()
         # The denoiser with its paint mask as a second output, for the mask's loss term.
-        self.denoiser_and_mask = with_paint_mask(denoiser) if mask_weight else None
-        self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
+        self.denoiser_and_mask = with_paint_mask(denoiser) if head_loss.needs_mask else None
         self.noise = keras.random.SeedGenerator(seed)
         size = denoiser.input_shape[1][1]
         self.sampler = build_sampler(denoiser, steps, start_noise(size, seed))
@@ -210,22 +203,16 @@ class Diffusion(keras.Model):
         noise = keras.random.normal(ops.shape(y), seed=self.noise)
         spread = ops.reshape(t, (-1, 1, 1, 1))
         noisy = (1.0 - spread) * (2.0 * y - 1.0) + spread * noise
+        mask = None
         if self.denoiser_and_mask is None:
             predicted = self.denoiser([noisy, x, t], training=training)
         else:
             predicted, mask = self.denoiser_and_mask([noisy, x, t], training=training)
-        mse = pixel_loss(ops.square(y - predicted), x, y, self.damage_weight)
-        self.error.update_state(mse)
-        loss = mse
-        if self.ssim_weight:
-            dssim = ssim_loss(predicted, y)
-            self.ssim_error.update_state(dssim)
-            loss = loss + self.ssim_weight * dssim
-        if self.denoiser_and_mask is not None:
-            bce = mask_loss(mask, x, y)
-            self.mask_error.update_state(bce)
-            loss = loss + self.mask_weight * bce
-        return per_replica(loss)
+        mse = self.head_loss.pixel(ops.square(y - predicted), x, y)
+        terms, values = self.head_loss.terms(predicted, mask, x, y)
+        for tracker, value in zip((self.error, *self.head_trackers), (mse, *values)):
+            tracker.update_state(value)
+        return per_replica(mse + terms)
 
 
 def build_trainer(
@@ -250,9 +237,7 @@ def build_trainer(
         denoiser,
         settings.steps,
         seed=seed,
-        damage_weight=settings.damage_weight,
-        mask_weight=settings.mask_weight,
-        ssim_weight=settings.ssim_weight,
+        head_loss=HeadLoss.of(settings),
     )
     trainer.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate, **ema_options(settings)),

@@ -17,14 +17,12 @@ from restorebench.blocks import (
     decode,
     encode,
     levels,
-    mask_loss,
-    pixel_loss,
-    ssim_loss,
     to_image,
     with_given_mask,
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, check_head, ema_options
+from restorebench.losses import HeadLoss
 
 HEADS = ("dense", "patch")
 
@@ -188,8 +186,7 @@ class Pix2Pix(keras.Model):
 
     Each step is pix2pix's: one generator pass, two discriminator passes (real, fake);
     the discriminator learns from ``disc_loss``, the generator from ``gen_gan_loss +
-    l1_weight x gen_l1`` (+ ``ssim_weight`` x ``ssim_loss``, + ``mask_weight`` x the paint
-    mask's ``mask_bce``). The logged ``loss`` is the sum of both, for progress and the
+    l1_weight x gen_l1`` + the head's terms (``losses.HeadLoss``). The logged ``loss`` is the sum of both, for progress and the
     NaN guard. TensorFlow and JAX run the same update (``tests/test_backends.py``).
     """
 
@@ -198,22 +195,17 @@ class Pix2Pix(keras.Model):
         generator: keras.Model,
         discriminator: keras.Model,
         l1_weight: float = 100.0,
-        damage_weight: float = 0.0,
-        mask_weight: float = 0.0,
-        ssim_weight: float = 0.0,
+        head_loss: HeadLoss | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
-        self.damage_weight = damage_weight
-        self.mask_weight = mask_weight
-        self.ssim_weight = ssim_weight
-        self.ssim_error = keras.metrics.Mean(name="ssim_loss") if ssim_weight else None
+        self.head_loss = head_loss = head_loss or HeadLoss()
+        self.head_trackers = head_loss.trackers()
         # The generator with its paint mask as a second output (same variables, same order).
-        self.generator_and_mask = with_paint_mask(generator) if mask_weight else None
-        self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
+        self.generator_and_mask = with_paint_mask(generator) if head_loss.needs_mask else None
         self.loss_total = keras.metrics.Mean(name="loss")
         self.disc_loss = keras.metrics.Mean(name="disc_loss")
         self.gen_gan_loss = keras.metrics.Mean(name="gen_gan_loss")
@@ -238,8 +230,13 @@ class Pix2Pix(keras.Model):
 
     @property
     def metrics(self):
-        losses = [self.loss_total, self.disc_loss, self.gen_gan_loss, self.gen_l1]
-        return losses + [m for m in (self.ssim_error, self.mask_error) if m is not None]
+        return [
+            self.loss_total,
+            self.disc_loss,
+            self.gen_gan_loss,
+            self.gen_l1,
+            *self.head_trackers,
+        ]
 
     def call(self, damaged, training=False):
         return self.generator(damaged, training=training)
@@ -248,18 +245,10 @@ class Pix2Pix(keras.Model):
         """(generator loss, discriminator loss, the values ``metrics`` record, in order)."""
         disc = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
         gan = _bce(fake_logits, 1.0)
-        l1 = pixel_loss(ops.abs(clean - fake), damaged, clean, self.damage_weight)
-        gen = gan + self.l1_weight * l1
-        terms = []
-        if self.ssim_weight:
-            dssim = ssim_loss(fake, clean)
-            gen = gen + self.ssim_weight * dssim
-            terms.append(dssim)
-        if mask is not None:
-            bce = mask_loss(mask, damaged, clean)
-            gen = gen + self.mask_weight * bce
-            terms.append(bce)
-        return gen, disc, (disc + gen, disc, gan, l1, *terms)
+        l1 = self.head_loss.pixel(ops.abs(clean - fake), damaged, clean)
+        terms, values = self.head_loss.terms(fake, mask, damaged, clean)
+        gen = gan + self.l1_weight * l1 + terms
+        return gen, disc, (disc + gen, disc, gan, l1, *values)
 
     def _generate(self, damaged, training: bool):
         """(restored, paint mask or None): the mask only when its loss term is on."""
@@ -427,9 +416,7 @@ def build_trainer(
             image_size, settings.discriminator_filters, settings.discriminator, seed=seed, key=key
         ),
         l1_weight=settings.l1_weight,
-        damage_weight=settings.damage_weight,
-        mask_weight=settings.mask_weight,
-        ssim_weight=settings.ssim_weight,
+        head_loss=HeadLoss.of(settings),
     )
     trainer.compile(
         g_optimizer=keras.optimizers.Adam(

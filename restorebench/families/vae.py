@@ -18,15 +18,13 @@ from restorebench.accel import per_replica
 from restorebench.blocks import (
     encode,
     levels,
-    mask_loss,
-    pixel_loss,
-    ssim_loss,
     to_image,
     up,
     with_given_mask,
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, check_head, ema_options
+from restorebench.losses import HeadLoss
 
 
 @dataclass(frozen=True)
@@ -110,12 +108,8 @@ def build_decoder(
 
 
 class VAE(keras.Model):
-    """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims.
-
-    ``damage_weight`` weights painted pixels in the MSE (``blocks.pixel_loss``);
-    ``mask_weight`` adds the paint mask's cross-entropy (``blocks.mask_loss``),
-    ``ssim_weight`` 1 - SSIM (``blocks.ssim_loss``).
-    """
+    """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims,
+    the MSE and the head's terms beside it as ``head_loss`` says (``losses.HeadLoss``)."""
 
     def __init__(
         self,
@@ -123,25 +117,20 @@ class VAE(keras.Model):
         decoder: keras.Model,
         kl_weight: float,
         seed: int = 0,
-        damage_weight: float = 0.0,
-        mask_weight: float = 0.0,
-        ssim_weight: float = 0.0,
+        head_loss: HeadLoss | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
         self.kl_weight = kl_weight
-        self.damage_weight = damage_weight
-        self.mask_weight = mask_weight
-        self.ssim_weight = ssim_weight
-        self.ssim_error = keras.metrics.Mean(name="ssim_loss") if ssim_weight else None
+        self.head_loss = head_loss = head_loss or HeadLoss()
         self.noise = keras.random.SeedGenerator(seed)
         self.reconstruction = keras.metrics.Mean(name="mse")
         self.kl = keras.metrics.Mean(name="kl")
+        self.head_trackers = head_loss.trackers()
         # The decoder with its paint mask as a second output, for the mask's loss term.
-        self.decoder_and_mask = with_paint_mask(decoder) if mask_weight else None
-        self.mask_error = keras.metrics.Mean(name="mask_bce") if mask_weight else None
+        self.decoder_and_mask = with_paint_mask(decoder) if head_loss.needs_mask else None
 
     def call(self, damaged, training=False):
         mean, log_var, *skips = self.encoder(damaged, training=training)
@@ -157,20 +146,14 @@ class VAE(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         restored, mean, log_var, *mask = y_pred
-        mse = pixel_loss(ops.square(y - restored), x, y, self.damage_weight)
+        mse = self.head_loss.pixel(ops.square(y - restored), x, y)
         kl = ops.mean(-0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1))
-        self.reconstruction.update_state(mse)
-        self.kl.update_state(kl)
-        loss = mse + self.kl_weight * kl
-        if self.ssim_weight:
-            dssim = ssim_loss(restored, y)
-            self.ssim_error.update_state(dssim)
-            loss = loss + self.ssim_weight * dssim
-        if mask:
-            bce = mask_loss(mask[0], x, y)
-            self.mask_error.update_state(bce)
-            loss = loss + self.mask_weight * bce
-        return per_replica(loss)
+        terms, values = self.head_loss.terms(restored, mask[0] if mask else None, x, y)
+        for tracker, value in zip(
+            (self.reconstruction, self.kl, *self.head_trackers), (mse, kl, *values)
+        ):
+            tracker.update_state(value)
+        return per_replica(mse + self.kl_weight * kl + terms)
 
     def restorer(self) -> keras.Model:
         """The deterministic damaged -> restored model, saved as ``restorer.keras``."""
@@ -195,9 +178,7 @@ def build_trainer(
         ),
         kl_weight=settings.kl_weight,
         seed=seed,
-        damage_weight=settings.damage_weight,
-        mask_weight=settings.mask_weight,
-        ssim_weight=settings.ssim_weight,
+        head_loss=HeadLoss.of(settings),
     )
     # mixed_float16 gets a LossScaleOptimizer from compile itself.
     trainer.compile(
