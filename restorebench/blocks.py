@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from restorebench.head import Head
+
 KERNEL = 4
 # pix2pix's PyTorch BatchNorm momentum (0.1 there is 0.9 here); Keras' 0.99 leaves the
 # moving statistics far from the batch ones after a short demo run, ruining inference.
@@ -270,11 +272,9 @@ def to_image(
     x,
     *,
     seed: int,
+    head: Head,
     image=None,
     width: int = 0,
-    blend: bool = False,
-    fill_prior: bool = False,
-    biharmonic_fill: bool = True,
     norm: str = "batch",
 ):
     """The last up step, to RGB; a sigmoid keeps the output in [0, 1] as the contract says.
@@ -288,12 +288,12 @@ def to_image(
     lack: undamaged pixels then pass through sharp instead of being rebuilt from half
     resolution.
 
-    With ``blend`` (needs ``image``) the network also predicts a soft paint mask m and
+    With ``head.blend`` (needs ``image``) the network also predicts a soft paint mask m and
     returns image + m x (candidate - image): where it sees no damage (m near 0) the
     input pixel comes back unchanged, so the network spends itself on the damage.
-    ``fill_prior`` (needs ``blend``) blends through the mask thresholded (``HardMask``), the
-    candidate ``SmoothFill`` of the image under it (ending in the biharmonic fill with
-    ``biharmonic_fill``) plus a learned correction, clipped to [0, 1].
+    ``head.fill_prior`` (needs ``blend``) blends through the mask thresholded (``HardMask``),
+    the candidate ``SmoothFill`` of the image under it (ending in the biharmonic fill with
+    ``head.biharmonic_fill``) plus a learned correction, clipped to [0, 1].
     """
     if image is None:
         return layers.Conv2DTranspose(
@@ -308,8 +308,8 @@ def to_image(
         )(x)
     x = up(x, width, dropout=0.0, seed=seed, name="full", norm=norm)
     x = layers.Concatenate(name="join_input")([x, image])
-    if fill_prior:
-        return _blend_on_smooth_fill(x, image, seed, biharmonic_fill)
+    if head.fill_prior:
+        return _blend_on_smooth_fill(x, image, seed, head.biharmonic_fill)
     rgb = layers.Conv2D(
         3,
         3,
@@ -317,9 +317,9 @@ def to_image(
         activation="sigmoid",
         kernel_initializer=_init(seed + 1),
         dtype="float32",
-        name="candidate" if blend else "to_image",
+        name="candidate" if head.blend else "to_image",
     )(x)
-    if not blend:
+    if not head.blend:
         return rgb
     return _blend(image, _paint_mask(x, seed), rgb)
 
@@ -360,7 +360,7 @@ def _blend_on_smooth_fill(x, image, seed: int, biharmonic: bool):
 
 
 def with_paint_mask(network: keras.Model) -> keras.Model:
-    """A blend network (built with ``to_image(blend=True)``) with its paint mask as a second output."""
+    """A blend network (``to_image`` with ``Head(blend=True)``), its paint mask a second output."""
     mask = network.get_layer(PAINT_MASK).output
     return keras.Model(network.inputs, [network.outputs[0], mask], name=f"{network.name}_and_mask")
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from restorebench.families.gan import build_generator
+from restorebench.head import Head
 from restorebench.inference import restore_images
 
 SIZE = 16
@@ -63,7 +64,7 @@ def test_a_restorer_with_our_layers_loads_in_a_process_that_built_none(tmp_path)
     """``inference.load`` names our weightless layers itself: a fresh process that imports
     only it (as the predict rule and restorebench-restore do) restores the same pixels."""
     generator = build_generator(
-        16, [8, 16], dropout=0.0, input_skip=True, blend=True, fill_prior=True, seed=3
+        16, [8, 16], 0.0, Head(input_skip=True, blend=True, fill_prior=True), seed=3
     )
     path = tmp_path / "restorer.keras"
     generator.save(path)

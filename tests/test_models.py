@@ -12,6 +12,7 @@ from restorebench.blocks import HardMask, SmoothFill, levels
 from restorebench.families.diffusion import DiffusionSettings
 from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
 from restorebench.families.vae import VAE, VaeSettings, build_decoder, build_encoder
+from restorebench.head import Head
 from restorebench.losses import mask_loss, pixel_loss, ssim_loss
 from restorebench.training.batches import PairBatches
 from restorebench.training.batchnorm import recalibrate_batchnorm
@@ -36,7 +37,7 @@ def test_levels_stop_where_the_side_stops_halving():
 @pytest.mark.parametrize("input_skip", [False, True])
 def test_generator_maps_images_to_images_in_unit_range(input_skip):
     generator = build_generator(
-        SIZE, [8, 16, 16, 16, 16, 32], input_skip=input_skip
+        SIZE, [8, 16, 16, 16, 16, 32], head=Head(input_skip=input_skip)
     )  # 4 levels fit 16 px
     assert len([layer for layer in generator.layers if layer.name.endswith("_conv")]) == 4
     assert ("join_input" in [layer.name for layer in generator.layers]) == input_skip
@@ -106,8 +107,10 @@ def test_bce_matches_keras_from_logits():
 
 
 def vae(kl_weight=1.0, input_skip=False):
-    layout = (SIZE, [8, 16, 16], 4, input_skip)
-    return VAE(build_encoder(*layout, seed=1), build_decoder(*layout, seed=1), kl_weight, seed=1)
+    layout = (SIZE, [8, 16, 16], 4)
+    encoder = build_encoder(*layout, input_skip, seed=1)
+    decoder = build_decoder(*layout, Head(input_skip=input_skip), seed=1)
+    return VAE(encoder, decoder, kl_weight, seed=1)
 
 
 @pytest.mark.parametrize("input_skip", [False, True])
@@ -259,7 +262,7 @@ def test_each_network_moves_only_by_its_own_optimizer(still):
 def test_blend_returns_the_input_where_the_mask_is_off_and_the_candidate_where_on(
     mask_bias, expected
 ):
-    generator = build_generator(SIZE, [8, 16], dropout=0.0, input_skip=True, blend=True, seed=1)
+    generator = build_generator(SIZE, [8, 16], 0.0, Head(input_skip=True, blend=True), seed=1)
     kernel, bias = generator.get_layer("paint_mask").get_weights()
     generator.get_layer("paint_mask").set_weights(
         [np.zeros_like(kernel), np.full_like(bias, mask_bias)]
@@ -272,11 +275,13 @@ def test_blend_returns_the_input_where_the_mask_is_off_and_the_candidate_where_o
 
 def test_blend_without_the_input_skip_names_the_keys():
     with pytest.raises(ValueError, match="models.gan.blend: needs models.gan.input_skip: true"):
-        build_generator(SIZE, [8, 16], blend=True, key="models.gan")
+        build_generator(SIZE, [8, 16], head=Head(blend=True), key="models.gan")
     with pytest.raises(ValueError, match="models.vae.blend: needs models.vae.input_skip: true"):
-        build_decoder(SIZE, [8, 16], 4, blend=True, key="models.vae")
+        build_decoder(SIZE, [8, 16], 4, Head(blend=True), key="models.vae")
     with pytest.raises(ValueError, match="models.gan.fill_prior: needs models.gan.blend: true"):
-        build_generator(SIZE, [8, 16], input_skip=True, fill_prior=True, key="models.gan")
+        build_generator(
+            SIZE, [8, 16], head=Head(input_skip=True, fill_prior=True), key="models.gan"
+        )
 
 
 def test_pixel_loss_weights_painted_pixels_and_is_the_plain_mean_without_weight():

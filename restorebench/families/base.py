@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from restorebench.head import Head, check_needs
+
 if TYPE_CHECKING:
     import keras
 
@@ -58,20 +60,8 @@ def ema_options(settings: CommonSettings) -> dict[str, Any]:
     return {"use_ema": True, "ema_momentum": settings.ema_momentum}
 
 
-# Which setting of the blend head needs which other one on.
-_HEAD_NEEDS = (("blend", "input_skip"), ("fill_prior", "blend"), ("mask_weight", "blend"))
-_HEAD_SETTINGS = sorted({name for pair in _HEAD_NEEDS for name in pair})
-
-
-def check_head(key: str, **values: Any) -> None:
-    """Refuse a blend-head setting that is on without the one it needs, naming both keys.
-
-    Settings and the network builders, which direct callers reach without settings,
-    both check here.
-    """
-    for name, needs in _HEAD_NEEDS:
-        if values.get(name) and not values[needs]:
-            raise ValueError(f"config key {key}.{name}: needs {key}.{needs}: true")
+# The loss term that needs the head's paint mask.
+_MASK_NEEDS = (("mask_weight", "blend"),)
 
 
 @dataclass(frozen=True)
@@ -89,7 +79,8 @@ class BlendSettings(CommonSettings):
 
     def check(self, key: str) -> None:
         super().check(key)
-        check_head(key, **{name: getattr(self, name) for name in _HEAD_SETTINGS})
+        Head.of(self).check(key)
+        check_needs(key, vars(self), _MASK_NEEDS)
         for name in ("damage_weight", "mask_weight", "mask_recall_weight", "ssim_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(

@@ -31,7 +31,8 @@ from restorebench.blocks import (
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, check_head, ema_options
+from restorebench.families.base import BlendSettings, Family, ema_options
+from restorebench.head import Head
 from restorebench.losses import HeadLoss
 
 DENOISER = "diffusion_denoiser"
@@ -73,22 +74,20 @@ def build_denoiser(
     image_size: int,
     filters: tuple[int, ...],
     time_width: int = 128,
-    input_skip: bool = True,
+    head: Head | None = None,
     seed: int = 0,
-    blend: bool = True,
     key: str = "models.diffusion",
-    fill_prior: bool = False,
-    biharmonic_fill: bool = True,
 ) -> keras.Model:
     """[noisy, damaged, t] -> the clean image in [0, 1].
 
     ``noisy`` and the damaged image enter joined; GroupNorm, not BatchNorm, because the
-    statistics of ``noisy`` change with ``t``. ``input_skip``, ``blend`` and ``fill_prior``
-    as in the GAN's generator (``blocks.to_image``): the blend keeps the damaged image's
-    intact pixels.
+    statistics of ``noisy`` change with ``t``. ``head`` as in the GAN's generator
+    (``blocks.to_image``; default: input skip and blend, which keeps the damaged image's
+    intact pixels).
     """
     filters = levels(image_size, filters, f"{key}.filters")
-    check_head(key, input_skip=input_skip, blend=blend, fill_prior=fill_prior)
+    head = head or Head(input_skip=True, blend=True)
+    head.check(key)
     shape = (image_size, image_size, 3)
     noisy = keras.Input(shape, name="noisy")
     damaged = keras.Input(shape, name="damaged")
@@ -109,11 +108,9 @@ def build_denoiser(
     output = to_image(
         x,
         seed=seed + 200,
-        image=damaged if input_skip else None,
+        head=head,
+        image=damaged if head.input_skip else None,
         width=filters[0],
-        blend=blend,
-        fill_prior=fill_prior,
-        biharmonic_fill=biharmonic_fill,
         norm="group",
     )
     return keras.Model([noisy, damaged, time], output, name=DENOISER)
@@ -226,12 +223,9 @@ def build_trainer(
         image_size,
         settings.filters,
         settings.time_width,
-        settings.input_skip,
+        Head.of(settings),
         seed=seed,
-        blend=settings.blend,
         key=key,
-        fill_prior=settings.fill_prior,
-        biharmonic_fill=settings.biharmonic_fill,
     )
     trainer = Diffusion(
         denoiser,

@@ -21,7 +21,8 @@ from restorebench.blocks import (
     with_given_mask,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, check_head, ema_options
+from restorebench.families.base import BlendSettings, Family, ema_options
+from restorebench.head import Head
 from restorebench.losses import HeadLoss
 
 HEADS = ("dense", "patch")
@@ -53,34 +54,28 @@ def build_generator(
     image_size: int,
     filters: tuple[int, ...],
     dropout: float = 0.5,
-    input_skip: bool = False,
+    head: Head | None = None,
     seed: int = 0,
-    blend: bool = False,
     key: str = "models.gan",
-    fill_prior: bool = False,
-    biharmonic_fill: bool = True,
 ) -> keras.Model:
     """U-Net: one down block per level, mirrored up blocks joined to the skips.
 
     As in pix2pix, the first down block has no BatchNorm and the three deepest up
     blocks use dropout (off at inference, so restoration is deterministic).
-    ``input_skip`` joins the input itself before the output, ``blend`` mixes output
-    and input through a predicted paint mask and ``fill_prior`` builds the candidate on a
-    smooth fill under it (see ``blocks.to_image``).
+    ``head`` says how the output is built (``blocks.to_image``; default: the origin's).
     """
     filters = levels(image_size, filters, f"{key}.filters")
-    check_head(key, input_skip=input_skip, blend=blend, fill_prior=fill_prior)
+    head = head or Head()
+    head.check(key)
     damaged = keras.Input((image_size, image_size, 3), name="damaged")
     skips = encode(damaged, filters, seed=seed, prefix="down")
     x = decode(skips[-1], skips, filters, seed=seed + 100, dropout=dropout)
     output = to_image(
         x,
         seed=seed + 200,
-        image=damaged if input_skip else None,
+        head=head,
+        image=damaged if head.input_skip else None,
         width=filters[0],
-        blend=blend,
-        fill_prior=fill_prior,
-        biharmonic_fill=biharmonic_fill,
     )
     return keras.Model(damaged, output, name="gan_generator")
 
@@ -405,12 +400,9 @@ def build_trainer(
             image_size,
             settings.filters,
             settings.dropout,
-            settings.input_skip,
+            Head.of(settings),
             seed=seed,
-            blend=settings.blend,
             key=key,
-            fill_prior=settings.fill_prior,
-            biharmonic_fill=settings.biharmonic_fill,
         ),
         build_discriminator(
             image_size, settings.discriminator_filters, settings.discriminator, seed=seed, key=key

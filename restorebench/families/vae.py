@@ -23,7 +23,8 @@ from restorebench.blocks import (
     with_given_mask,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, check_head, ema_options
+from restorebench.families.base import BlendSettings, Family, ema_options
+from restorebench.head import Head
 from restorebench.losses import HeadLoss
 
 
@@ -65,21 +66,19 @@ def build_decoder(
     image_size: int,
     filters: tuple[int, ...],
     latent_dim: int,
-    input_skip: bool = False,
+    head: Head | None = None,
     seed: int = 0,
-    blend: bool = False,
     key: str = "models.vae",
-    fill_prior: bool = False,
-    biharmonic_fill: bool = True,
 ) -> keras.Model:
     """[z, (damaged,) skip_0, ..., skip_{depth-2}] -> image in [0, 1].
 
     The deepest encoder map is not passed on: the latent vector is what stands for it.
-    ``blend``: output and input mixed through a predicted paint mask, ``fill_prior``: the
-    candidate built on a smooth fill under it (``blocks.to_image``).
+    ``head`` says how the output is built (``blocks.to_image``; default: the origin's); with
+    ``head.input_skip`` the damaged image is an input too.
     """
     filters = levels(image_size, filters, f"{key}.filters")
-    check_head(key, input_skip=input_skip, blend=blend, fill_prior=fill_prior)
+    head = head or Head()
+    head.check(key)
     depth = len(filters)
     bottom = image_size // 2**depth
     z = keras.Input((latent_dim,), name="z")
@@ -87,7 +86,7 @@ def build_decoder(
         keras.Input((image_size // 2 ** (level + 1),) * 2 + (width,), name=f"skip{level}")
         for level, width in enumerate(filters[:-1])
     ]
-    image = keras.Input((image_size, image_size, 3), name="damaged") if input_skip else None
+    image = keras.Input((image_size, image_size, 3), name="damaged") if head.input_skip else None
     x = layers.Dense(bottom * bottom * filters[-1], name="z_project")(z)
     x = layers.Reshape((bottom, bottom, filters[-1]), name="z_map")(x)
     x = layers.ReLU(name="z_act")(x)
@@ -97,13 +96,11 @@ def build_decoder(
     output = to_image(
         x,
         seed=seed + 200,
+        head=head,
         image=image,
         width=filters[0],
-        blend=blend,
-        fill_prior=fill_prior,
-        biharmonic_fill=biharmonic_fill,
     )
-    passed = [image] if input_skip else []
+    passed = [image] if head.input_skip else []
     return keras.Model([z, *passed, *skips], output, name="vae_decoder")
 
 
@@ -165,17 +162,10 @@ class VAE(keras.Model):
 def build_trainer(
     image_size: int, settings: VaeSettings, seed: int, jit_compile: bool, key: str = "models.vae"
 ) -> VAE:
-    layout = (image_size, settings.filters, settings.latent_dim, settings.input_skip)
+    layout = (image_size, settings.filters, settings.latent_dim)
     trainer = VAE(
-        build_encoder(*layout, seed=seed, key=key),
-        build_decoder(
-            *layout,
-            seed=seed,
-            blend=settings.blend,
-            key=key,
-            fill_prior=settings.fill_prior,
-            biharmonic_fill=settings.biharmonic_fill,
-        ),
+        build_encoder(*layout, settings.input_skip, seed=seed, key=key),
+        build_decoder(*layout, Head.of(settings), seed=seed, key=key),
         kl_weight=settings.kl_weight,
         seed=seed,
         head_loss=HeadLoss.of(settings),
