@@ -121,21 +121,7 @@ def fill_true_masks(family, settings, restorer: keras.Model, test) -> dict:
     if not (family.with_given_mask and getattr(settings, "blend", False)):
         return {}
     given = family.with_given_mask(restorer)
-    return {"given": fill_given_masks(given, test.damaged, test.mask)}
-
-
-def fill_given_masks(
-    model: keras.Model, damaged: np.ndarray, masks: np.ndarray, batch_size: int = 32
-) -> np.ndarray:
-    """uint8 restorations of ``model`` ([damaged, mask] -> image) given (N, H, W) 0/1 masks."""
-    scale = np.float32(1 / 255)
-    parts = []
-    for start in range(0, len(damaged), batch_size):
-        images = damaged[start : start + batch_size].astype(np.float32) * scale
-        given = masks[start : start + batch_size, ..., None].astype(np.float32)
-        output = keras.ops.convert_to_numpy(model([images, given], training=False))
-        parts.append(np.rint(np.clip(output, 0.0, 1.0) * 255).astype(np.uint8))
-    return np.concatenate(parts)
+    return {"given": restore_with(given, test.damaged, masks=test.mask)}
 
 
 def fit_in_scratch(

@@ -82,25 +82,35 @@ def load(model_path: Path) -> keras.Model:
     return check_restorer(model, model_path)
 
 
-def restore_with(model: keras.Model, damaged: np.ndarray, batch_size: int = 32) -> np.ndarray:
+def restore_with(
+    model: keras.Model,
+    damaged: np.ndarray,
+    batch_size: int = 32,
+    masks: np.ndarray | None = None,
+) -> np.ndarray:
     """Run ``model`` batch by batch on uint8 (N, H, W, 3) images; returns uint8 of the same shape.
 
     A model with more outputs (a restorer and its paint mask) gives a uint8 array for each,
-    a one-channel output as (N, H, W).
+    a one-channel output as (N, H, W). ``masks``, (N, H, W) 0/1, go in as the second input
+    of a model that fills a given mask (``Family.with_given_mask``).
     """
     if damaged.dtype != np.uint8 or damaged.ndim != 4 or damaged.shape[-1] != 3:
         raise ValueError(
             f"damaged images must be uint8 (N, H, W, 3), got {damaged.dtype} {damaged.shape}"
         )
-    expected = tuple(model.input_shape[1:])
+    expected = tuple((model.input_shape[0] if masks is not None else model.input_shape)[1:])
     if damaged.shape[1:] != expected:
         raise ValueError(
             f"model '{model.name}' takes images of shape {expected}, got {damaged.shape[1:]}"
         )
+    if masks is not None and masks.shape != damaged.shape[:3]:
+        raise ValueError(f"masks {masks.shape} do not match the images {damaged.shape[:3]}")
     scale = np.float32(1 / 255)
     batches = []
     for start in range(0, len(damaged), batch_size):
         batch = damaged[start : start + batch_size].astype(np.float32) * scale
+        if masks is not None:
+            batch = [batch, masks[start : start + batch_size, ..., None].astype(np.float32)]
         outputs = model(batch, training=False)
         batches.append([_to_uint8(output) for output in keras.tree.flatten(outputs)])
     if not batches:

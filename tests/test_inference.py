@@ -8,9 +8,10 @@ import keras
 import numpy as np
 import pytest
 
+from restorebench.blocks import with_given_mask
 from restorebench.families.gan import build_generator
 from restorebench.head import Head
-from restorebench.inference import restore_images
+from restorebench.inference import restore_images, restore_with
 
 SIZE = 16
 
@@ -87,3 +88,19 @@ def test_a_restorer_with_our_layers_loads_in_a_process_that_built_none(tmp_path)
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), restore_images(path, damaged))
+
+
+def test_a_given_mask_goes_in_batch_by_batch_beside_its_images():
+    """``masks`` feed a given-mask model's second input, batch for batch with the images."""
+    generator = build_generator(SIZE, [8, 16], 0.0, Head(input_skip=True, blend=True), seed=3)
+    given = with_given_mask(generator)
+    images = damaged(5, seed=4)
+    masks = np.zeros((5, SIZE, SIZE), np.uint8)
+    masks[:, 3:9, 2:6] = 1
+    filled = restore_with(given, images, batch_size=2, masks=masks)
+    inputs = [images.astype(np.float32) / 255, masks[..., None].astype(np.float32)]
+    want = np.rint(keras.ops.convert_to_numpy(given(inputs)) * 255).astype(np.uint8)
+    np.testing.assert_allclose(filled, want, atol=1)  # x/255 vs x*(1/255): one level at most
+    np.testing.assert_array_equal(filled[masks == 0], images[masks == 0])
+    with pytest.raises(ValueError, match=r"masks \(5, 8, 8\) do not match the images"):
+        restore_with(given, images, masks=masks[:, :8, :8])
