@@ -293,7 +293,9 @@ def to_image(
     input pixel comes back unchanged, so the network spends itself on the damage.
     ``head.fill_prior`` (needs ``blend``) blends through the mask thresholded (``HardMask``),
     the candidate ``SmoothFill`` of the image under it (ending in the biharmonic fill with
-    ``head.biharmonic_fill``) plus a learned correction, clipped to [0, 1].
+    ``head.biharmonic_fill``) plus a learned correction, clipped to [0, 1]; with
+    ``head.soft_blend`` the blend goes through the soft mask (the fill stays under the hard
+    one): where the network is unsure, its output lies between input and fill.
     """
     if image is None:
         return layers.Conv2DTranspose(
@@ -309,7 +311,7 @@ def to_image(
     x = up(x, width, dropout=0.0, seed=seed, name="full", norm=norm)
     x = layers.Concatenate(name="join_input")([x, image])
     if head.fill_prior:
-        return _blend_on_smooth_fill(x, image, seed, head.biharmonic_fill)
+        return _blend_on_smooth_fill(x, image, seed, head)
     rgb = layers.Conv2D(
         3,
         3,
@@ -343,10 +345,17 @@ def _blend(image, mask, candidate):
     )
 
 
-def _blend_on_smooth_fill(x, image, seed: int, biharmonic: bool):
-    """``to_image``'s blend through the hard mask, its candidate ``SmoothFill`` plus a correction."""
-    mask = HardMask(dtype="float32", name="hard_mask")(_paint_mask(x, seed))
-    smooth = SmoothFill(biharmonic, dtype="float32", name="smooth_fill")([image, mask])
+def _blend_on_smooth_fill(x, image, seed: int, head: Head):
+    """``to_image``'s blend through the hard mask (or the soft one, ``head.soft_blend``), its
+    candidate ``SmoothFill`` plus a correction.
+
+    Under squared error the best output for a pixel that is paint with probability p is
+    p x fill + (1 - p) x input, not the fill or the input alone: the soft blend, with the
+    mask's cross-entropy making p a probability, spends less on the pixels it is unsure of.
+    """
+    soft = _paint_mask(x, seed)
+    mask = HardMask(dtype="float32", name="hard_mask")(soft)
+    smooth = SmoothFill(head.biharmonic_fill, dtype="float32", name="smooth_fill")([image, mask])
     features = layers.Concatenate(name="join_fill")([x, smooth])
     # Zero at the start: training begins from the classical fill and moves off it only
     # where the loss keeps asking, instead of from a random perturbation of it.
@@ -356,7 +365,7 @@ def _blend_on_smooth_fill(x, image, seed: int, biharmonic: bool):
     candidate = layers.ReLU(max_value=1.0, dtype="float32", name="candidate")(
         layers.Add(dtype="float32", name="smooth_plus_correction")([smooth, correction])
     )
-    return _blend(image, mask, candidate)
+    return _blend(image, soft if head.soft_blend else mask, candidate)
 
 
 def with_paint_mask(network: keras.Model) -> keras.Model:

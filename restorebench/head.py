@@ -11,8 +11,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 # Which option needs which other one on: a blend mixes with the input, which must reach
-# the head; the fill prior fills under the blend's mask.
-HEAD_NEEDS = (("blend", "input_skip"), ("fill_prior", "blend"))
+# the head; the fill prior fills under the blend's mask; a soft blend softens the fill
+# prior's hard one.
+HEAD_NEEDS = (("blend", "input_skip"), ("fill_prior", "blend"), ("soft_blend", "fill_prior"))
 
 
 def check_needs(key: str, values: Mapping[str, Any], needs: tuple[tuple[str, str], ...]) -> None:
@@ -34,6 +35,7 @@ class Head:
     blend: bool = False
     fill_prior: bool = False
     biharmonic_fill: bool = True
+    soft_blend: bool = False
 
     @classmethod
     def of(cls, settings: Any) -> Head:

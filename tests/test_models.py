@@ -273,11 +273,34 @@ def test_blend_returns_the_input_where_the_mask_is_off_and_the_candidate_where_o
     np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(x)), want, atol=1e-6)
 
 
+@pytest.mark.parametrize("soft_blend", [False, True])
+def test_the_fill_prior_blends_through_the_hard_or_the_soft_mask(soft_blend):
+    """A mask of 0.3 everywhere: the hard blend keeps the input (0.3 is below the threshold);
+    the soft one returns input + 0.3 x (candidate - input)."""
+    head = Head(input_skip=True, blend=True, fill_prior=True, soft_blend=soft_blend)
+    generator = build_generator(SIZE, [8, 16], 0.0, head, seed=1)
+    kernel, bias = generator.get_layer("paint_mask").get_weights()
+    logit = np.log(0.3 / 0.7)
+    generator.get_layer("paint_mask").set_weights(
+        [np.zeros_like(kernel), np.full_like(bias, logit)]
+    )
+    generator.get_layer("correction").set_weights(
+        [w + 0.1 for w in generator.get_layer("correction").get_weights()]
+    )
+    x = images()
+    candidate = keras.Model(generator.input, generator.get_layer("candidate").output)
+    want = x + 0.3 * (keras.ops.convert_to_numpy(candidate(x)) - x) if soft_blend else x
+    assert not np.allclose(want, keras.ops.convert_to_numpy(candidate(x)), atol=1e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(x)), want, atol=1e-5)
+
+
 def test_blend_without_the_input_skip_names_the_keys():
     with pytest.raises(ValueError, match="models.gan.blend: needs models.gan.input_skip: true"):
         build_generator(SIZE, [8, 16], head=Head(blend=True), key="models.gan")
     with pytest.raises(ValueError, match="models.vae.blend: needs models.vae.input_skip: true"):
         build_decoder(SIZE, [8, 16], 4, Head(blend=True), key="models.vae")
+    with pytest.raises(ValueError, match="models.gan.soft_blend: needs models.gan.fill_prior"):
+        build_generator(SIZE, [8, 16], head=Head(True, True, soft_blend=True), key="models.gan")
     with pytest.raises(ValueError, match="models.gan.fill_prior: needs models.gan.blend: true"):
         build_generator(
             SIZE, [8, 16], head=Head(input_skip=True, fill_prior=True), key="models.gan"

@@ -72,6 +72,7 @@ class BlendSettings(CommonSettings):
     blend: bool = True  # output = input + paint mask x (candidate - input)
     fill_prior: bool = False  # candidate = smooth fill of the unpainted pixels + a correction
     biharmonic_fill: bool = True  # that fill biharmonic (as the inpaint baselines'), not harmonic
+    soft_blend: bool = False  # with fill_prior, blend through the soft mask (fill under the hard)
     damage_weight: float = 0.0  # extra loss weight of painted pixels
     mask_weight: float = 0.0  # weight of the paint mask's cross-entropy against the damage
     mask_recall_weight: float = 0.0  # extra weight of painted pixels in that cross-entropy
