@@ -1,4 +1,4 @@
-# restorebench: damaged/clean image pairs -> HDF5 dataset -> VAE and GAN -> scores.
+# restorebench: damaged/clean pairs -> HDF5 dataset -> VAE, GAN, diffusion -> scores.
 # Run: snakemake --cores all   (see README.md; the config is validated before any work)
 import os
 import sys

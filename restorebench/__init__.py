@@ -1,4 +1,4 @@
-"""restorebench: a reproducible VAE-vs-GAN image restoration benchmark.
+"""restorebench: a reproducible benchmark of learned image restoration (VAE, GAN, diffusion).
 
 The library holds the logic (image I/O, damage, dataset, models, training,
 metrics); the Snakemake rules and scripts/ only wire it together. It never
