@@ -185,9 +185,9 @@ def test_fit_writes_history_and_a_restorer_that_loads_safely(family, dataset, tm
     rows = history(tmp_path, family)
     assert [row["epoch"] for row in rows] == ["0", "1"]
     expected = {
-        "vae": {"loss", "mse", "kl", "val_loss", "val_mse"},
+        "vae": {"loss", "pixel_loss", "kl", "val_loss", "val_pixel_loss"},
         "gan": {"disc_loss", "gen_gan_loss", "gen_l1", "val_gen_l1"},
-        "diffusion": {"loss", "mse", "val_loss", "val_mse"},
+        "diffusion": {"loss", "pixel_loss", "val_loss", "val_pixel_loss"},
     }
     assert expected[family] | {"val_psnr", "val_ssim"} <= set(rows[0])
     assert all(5 < float(row["val_psnr"]) < 60 and 0 < float(row["val_ssim"]) <= 1 for row in rows)

@@ -188,7 +188,7 @@ class Diffusion(keras.Model):
         self.noise = keras.random.SeedGenerator(seed)
         size = denoiser.input_shape[1][1]
         self.sampler = build_sampler(denoiser, steps, start_noise(size, seed))
-        self.error = keras.metrics.Mean(name="mse")
+        self.error = keras.metrics.Mean(name="pixel_loss")
 
     def call(self, damaged, training=False):
         return damaged if training else self.sampler(damaged)

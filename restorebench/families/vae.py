@@ -123,7 +123,7 @@ class VAE(keras.Model):
         self.kl_weight = kl_weight
         self.head_loss = head_loss = head_loss or HeadLoss()
         self.noise = keras.random.SeedGenerator(seed)
-        self.reconstruction = keras.metrics.Mean(name="mse")
+        self.reconstruction = keras.metrics.Mean(name="pixel_loss")
         self.kl = keras.metrics.Mean(name="kl")
         self.head_trackers = head_loss.trackers()
         # The decoder with its paint mask as a second output, for the mask's loss term.
