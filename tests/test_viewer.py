@@ -34,9 +34,10 @@ from viewer_fixtures import (
 from bench.fakerun import make_fake_run
 from restorebench import contract
 from viewer.compare import CompareState, parse_pair, split_column, swipe
+from viewer.score_table_view import NAME_COLUMN_MAX
 from viewer.scores import headline_metrics
 from viewer.table import IMPOSSIBLE_COLOUR
-from viewer.window import NAME_COLUMN_MAX, ViewerWindow
+from viewer.window import ViewerWindow
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from viewer_fixtures import GAN_TRAINING, as_shown, small_run, write_records
 
 from restorebench import __version__, contract, provenance
 from viewer.about import model_tooltip, run_text, setting_lines
-from viewer.runfiles import PREDICTED, SCORED, TRAINED, Run
+from viewer.run_models import PREDICTED, SCORED, TRAINED
+from viewer.runfiles import Run
 from viewer.window import ViewerWindow
 
 NOT_RECORDED = provenance.describe(None)

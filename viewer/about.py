@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from viewer.records import Record
-from viewer.runfiles import Model, Run
+from viewer.run_models import Model
+from viewer.runfiles import Run
 from viewer.scores import label
 
 INDENT = "  "

@@ -18,9 +18,6 @@ none, and a broken record is a problem, never a reason to drop the output.
 
 from __future__ import annotations
 
-import csv
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -29,7 +26,9 @@ import numpy as np
 
 from restorebench import contract
 from viewer.records import Record, attribute_record, sidecar_record
-from viewer.scores import possible_range, valid
+from viewer.run_models import PREDICTED, SCORED, TRAINED, Model, discover_models
+from viewer.score_files import ScoreFileError, impossible_scores, read_score_file
+from viewer.summaries import SummaryRow, computed_summary, read_buckets, read_summary
 
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = contract.INPUT_MODEL
@@ -37,9 +36,6 @@ INPUT_MODEL = contract.INPUT_MODEL
 DAMAGED, CLEAN = "damaged", "clean"
 FIXED_PANELS = (DAMAGED, CLEAN)
 MASK = contract.MASK_DATASET
-# The stages whose outputs carry a provenance record: the model (models/<model>/provenance.json),
-# its predictions (an HDF5 attribute) and its scores (metrics/<model>.provenance.json).
-TRAINED, PREDICTED, SCORED = "trained", "predicted", "scored"
 
 
 class RunError(Exception):
@@ -55,59 +51,11 @@ def _names(dataset: h5py.Dataset) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else str(n) for n in dataset[()]]
 
 
-def _models_matching(pattern: str, folders: bool = False) -> set[str]:
-    """The model names of the files (or folders) a RunPaths path made with model ``*`` matches."""
-    path = Path(pattern)
-    prefix, _, suffix = path.name.partition("*")
-    return {
-        p.name[len(prefix) : len(p.name) - len(suffix)]
-        for p in path.parent.glob(path.name)
-        if p.is_dir() == folders
-    }
-
-
 def _first_difference(got: list[str], expected: list[str]) -> str:
     if len(got) != len(expected):
         return f"{len(got)} names, the dataset's test split has {len(expected)}"
     row = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)
     return f"row {row} is '{got[row]}', the dataset has '{expected[row]}'"
-
-
-@dataclass
-class Model:
-    """One compared model: lazily read predictions (and the damage it found, if it stores
-    any), its per-image scores and, for a model that finds damage, its mask scores."""
-
-    name: str
-    images: h5py.Dataset | None = None
-    scores: dict[str, np.ndarray] | None = None
-    masks: h5py.Dataset | None = None
-    mask_scores: dict[str, np.ndarray] | None = None
-    missing: list[str] = field(default_factory=list)
-    on_disk: bool = False  # some file of this model exists, usable or not
-    # Stage -> what made that output, for each stage whose output exists.
-    records: dict[str, Record] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    model: str
-    metric: str
-    mean: float
-    std: float
-    median: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """One damaged-share bucket of summary_buckets.csv: the images with low <= share < high."""
-
-    label: str
-    low: float
-    high: float
 
 
 class Run:
@@ -119,16 +67,19 @@ class Run:
         self.problems: list[str] = []
         self._files: list[h5py.File] = []
         self._open_dataset()
-        summary = self._read_summary_file()
+        summary, problem = read_summary(Path(self.paths.summary))
+        self.problems += [problem] if problem else []
         self.models: dict[str, Model] = {}
-        for name in self._discover_models(summary or []):
+        for name in discover_models(self.paths, summary or []):
             self.models[name] = self._open_model(name)
         self._name_vanished_models(summary or [])
         if summary is None:
-            self.summary, self.summary_source = self._computed_summary(), "metrics/*.csv"
+            scores = {name: self.models[name].scores for name in self.score_models()}
+            self.summary, self.summary_source = computed_summary(scores), "metrics/*.csv"
         else:
             self.summary, self.summary_source = summary, "summary.csv"
-        self.buckets = self._read_buckets()
+        self.buckets, problem = read_buckets(Path(self.paths.summary_buckets))
+        self.problems += [problem] if problem else []
 
     # -- dataset ---------------------------------------------------------------------------
     def _open_dataset(self) -> None:
@@ -211,15 +162,6 @@ class Run:
         return len(self.names)
 
     # -- models ----------------------------------------------------------------------------
-    def _discover_models(self, summary: list[SummaryRow]) -> list[str]:
-        """Trained models (in summary.csv's order, the others by name), then the baselines."""
-        found = _models_matching(self.paths.model_dir("*"), folders=True)
-        found |= _models_matching(self.paths.predictions("*"))
-        found |= _models_matching(self.paths.metrics("*"))
-        trained = found - set(contract.BASELINES)
-        listed = [m for m in dict.fromkeys(row.model for row in summary) if m in trained]
-        return listed + sorted(trained - set(listed)) + list(contract.BASELINES)
-
     def _open_model(self, name: str) -> Model:
         model = Model(name)
         model.on_disk = any(
@@ -322,37 +264,13 @@ class Run:
         """Per-image columns ``metrics`` of a CSV with a name column, or None and a problem."""
         rel = path.relative_to(self.path)
         try:
-            with open(path, newline="") as handle:
-                rows = list(csv.reader(handle))
-        except (OSError, UnicodeDecodeError) as error:
-            self._problem(model, f"{rel}: cannot be read ({error})")
-            return None
-        header = rows[0] if rows else []
-        lacking = [c for c in ("name", *metrics) if c not in header]
-        if lacking:
-            self._problem(
-                model,
-                f"{rel}: header lacks {', '.join(lacking)} (expected name,{','.join(metrics)})",
-            )
-            return None
-        body = rows[1:]
-        columns = {c: header.index(c) for c in ("name", *metrics)}
-        try:
-            names = [row[columns["name"]] for row in body]
-            values = {m: np.array([float(row[columns[m]]) for row in body]) for m in metrics}
-        except (IndexError, ValueError) as error:
-            self._problem(model, f"{rel}: a row is short or not numeric ({error})")
+            names, values = read_score_file(path, rel, metrics)
+        except ScoreFileError as error:
+            self._problem(model, str(error))
             return None
         if not self._names_match(model, rel, names):
             return None
-        for metric in metrics:
-            impossible = values[metric][~valid(metric, values[metric])]
-            if len(impossible):  # shown, but flagged: a broken scorer or a hand-edited file
-                spec = contract.metric(metric)
-                self.problems.append(
-                    f"{rel}: {len(impossible)} impossible {spec.label} value(s), e.g. "
-                    f"{impossible[0]} ({possible_range(metric)}); marked red in the table"
-                )
+        self.problems += impossible_scores(rel, values)
         return values
 
     def _problem(self, model: Model, message: str) -> None:
@@ -427,71 +345,6 @@ class Run:
         if not self.has_found_mask(model):
             return None
         return self.models[model].masks[index]
-
-    # -- summary ---------------------------------------------------------------------------
-    def _read_summary_file(self) -> list[SummaryRow] | None:
-        """summary.csv's rows when it is usable; None means: use the metric files instead."""
-        path = Path(self.paths.summary)
-        if not path.is_file():
-            return None
-        fields = contract.SUMMARY_FIELDS
-        try:
-            with open(path, newline="") as handle:
-                reader = csv.DictReader(handle)
-                lacking = [c for c in fields if c not in (reader.fieldnames or [])]
-                if lacking:
-                    raise ValueError(f"header lacks {', '.join(lacking)}")
-                return [
-                    SummaryRow(
-                        row["model"],
-                        row["metric"],
-                        *(float(row[c]) for c in fields[2:-1]),
-                        int(float(row["n"])),
-                    )
-                    for row in reader
-                ]
-        except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-            self.problems.append(f"summary.csv: unusable ({error}); showing means of metrics/*.csv")
-            return None
-
-    def _read_buckets(self) -> list[Bucket]:
-        """The damaged-share buckets of summary_buckets.csv in its order; none without the file
-        (a run from before buckets) or with an unusable one (then a problem says why)."""
-        path = Path(self.paths.summary_buckets)
-        if not path.is_file():
-            return []
-        fields = ("bucket", "low", "high")
-        try:
-            with open(path, newline="") as handle:
-                reader = csv.DictReader(handle)
-                lacking = [c for c in contract.BUCKET_FIELDS if c not in (reader.fieldnames or [])]
-                if lacking:
-                    raise ValueError(f"header lacks {', '.join(lacking)}")
-                found = {tuple(row[c] for c in fields): None for row in reader}
-            return [Bucket(label, float(low), float(high)) for label, low, high in found]
-        except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-            self.problems.append(f"{path.name}: unusable ({error}); no filter by damaged share")
-            return []
-
-    def _computed_summary(self) -> list[SummaryRow]:
-        """Means of metrics/*.csv, by the summary's rules: a missing score (NaN) is left out, an
-        infinite one (identical pixels) makes the mean and the spread infinite."""
-        rows = []
-        for name in self.score_models():
-            for metric, values in self.models[name].scores.items():
-                present = values[~np.isnan(values)]
-                n = len(present)
-                if not n:
-                    continue  # a score no image has (a region no image has), as the summary does
-                mean = float(present.mean())
-                infinite = not np.isfinite(present).all()
-                std = math.inf if infinite else float(present.std(ddof=1)) if n > 1 else math.nan
-                half = 1.96 * std / math.sqrt(n) if n > 1 else math.nan
-                median = float(np.median(present))
-                rows.append(
-                    SummaryRow(name, metric, mean, std, median, mean - half, mean + half, n)
-                )
-        return rows
 
     # -- files -----------------------------------------------------------------------------
     def watched_paths(self) -> list[Path]:

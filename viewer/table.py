@@ -22,8 +22,9 @@ from PyQt6.QtGui import QColor
 
 from restorebench import contract
 from viewer.conditions import evaluate, image_properties, image_property
-from viewer.runfiles import Bucket, Run
+from viewer.runfiles import Run
 from viewer.scores import label, score_text, valid, why_impossible
+from viewer.summaries import Bucket
 
 IMPOSSIBLE_COLOUR = "#f4b6b6"  # a cell whose value its metric cannot take
 

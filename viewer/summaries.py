@@ -1,0 +1,101 @@
+"""A run's means: summary.csv, its damaged-share buckets (summary_buckets.csv), and the
+means computed from the per-image scores when summary.csv is missing or unusable.
+
+Each reader returns what it read and, for an unusable file, the problem saying why
+(for :attr:`viewer.runfiles.Run.problems`); none raises.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from restorebench import contract
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    model: str
+    metric: str
+    mean: float
+    std: float
+    median: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One damaged-share bucket of summary_buckets.csv: the images with low <= share < high."""
+
+    label: str
+    low: float
+    high: float
+
+
+def read_summary(path: Path) -> tuple[list[SummaryRow] | None, str | None]:
+    """summary.csv's rows when it is usable; None means: use the metric files instead."""
+    if not path.is_file():
+        return None, None
+    fields = contract.SUMMARY_FIELDS
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            lacking = [c for c in fields if c not in (reader.fieldnames or [])]
+            if lacking:
+                raise ValueError(f"header lacks {', '.join(lacking)}")
+            rows = [
+                SummaryRow(
+                    row["model"],
+                    row["metric"],
+                    *(float(row[c]) for c in fields[2:-1]),
+                    int(float(row["n"])),
+                )
+                for row in reader
+            ]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
+        return None, f"summary.csv: unusable ({error}); showing means of metrics/*.csv"
+    return rows, None
+
+
+def read_buckets(path: Path) -> tuple[list[Bucket], str | None]:
+    """The damaged-share buckets of summary_buckets.csv in its order; none without the file
+    (a run from before buckets) or with an unusable one (then the problem says why)."""
+    if not path.is_file():
+        return [], None
+    fields = ("bucket", "low", "high")
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            lacking = [c for c in contract.BUCKET_FIELDS if c not in (reader.fieldnames or [])]
+            if lacking:
+                raise ValueError(f"header lacks {', '.join(lacking)}")
+            found = {tuple(row[c] for c in fields): None for row in reader}
+        return [Bucket(label, float(low), float(high)) for label, low, high in found], None
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
+        return [], f"{path.name}: unusable ({error}); no filter by damaged share"
+
+
+def computed_summary(scores: dict[str, dict[str, np.ndarray]]) -> list[SummaryRow]:
+    """Means of each model's per-image ``scores`` (metrics/*.csv), by the summary's rules: a
+    missing score (NaN) is left out, an infinite one (identical pixels) makes the mean and
+    the spread infinite."""
+    rows = []
+    for name, columns in scores.items():
+        for metric, values in columns.items():
+            present = values[~np.isnan(values)]
+            n = len(present)
+            if not n:
+                continue  # a score no image has (a region no image has), as the summary does
+            mean = float(present.mean())
+            infinite = not np.isfinite(present).all()
+            std = math.inf if infinite else float(present.std(ddof=1)) if n > 1 else math.nan
+            half = 1.96 * std / math.sqrt(n) if n > 1 else math.nan
+            median = float(np.median(present))
+            rows.append(SummaryRow(name, metric, mean, std, median, mean - half, mean + half, n))
+    return rows
