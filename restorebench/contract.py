@@ -162,8 +162,23 @@ BASELINES = (INPUT_MODEL, INPAINT, ORACLE)
 # Scoring protocols: ours, and the origin notebook's (each image rescaled by its maximum).
 PROTOCOLS = ("ours", "origin")
 
+
+@dataclass(frozen=True)
+class SummaryStat:
+    """One row of summary.csv: a model's metric over the test images, with its interval."""
+
+    model: str
+    metric: str
+    mean: float
+    std: float
+    median: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
 # The columns of the summary tables.
-SUMMARY_FIELDS = ("model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n")
+SUMMARY_FIELDS = tuple(field.name for field in dataclasses.fields(SummaryStat))
 COMPARISON_FIELDS = (
     "a",
     "b",

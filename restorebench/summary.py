@@ -20,19 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from restorebench import contract
+from restorebench.contract import SummaryStat
 from restorebench.metrics import RESCORE_HINT, read_metrics
-
-
-@dataclass(frozen=True)
-class Stat:
-    model: str
-    metric: str
-    mean: float
-    std: float
-    median: float
-    ci_low: float
-    ci_high: float
-    n: int
 
 
 @dataclass(frozen=True)
@@ -75,7 +64,7 @@ def _interval(values: np.ndarray, indices: np.ndarray, confidence: float) -> tup
 
 def describe(
     model: str, metric: str, values: np.ndarray, indices: np.ndarray, confidence: float
-) -> Stat:
+) -> SummaryStat:
     """Statistics of one model's values; NaN values (a region the image lacks) are left out,
     of the resamples too, which stay those every model shares.
 
@@ -84,9 +73,9 @@ def describe(
     low, high = _interval(values, indices, confidence)
     values = values[~np.isnan(values)]
     if len(values) == 0:
-        return Stat(model, metric, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+        return SummaryStat(model, metric, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
     infinite = not np.isfinite(values).all()
-    return Stat(
+    return SummaryStat(
         model=model,
         metric=metric,
         mean=float(values.mean()),
@@ -189,7 +178,7 @@ def summarize(
     resamples: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> tuple[list[Stat], list[Comparison]]:
+) -> tuple[list[SummaryStat], list[Comparison]]:
     """Per-model statistics and paired comparisons of tables from :func:`load_tables`.
 
     Models are compared on the whole image and on the damaged pixels; intact-pixel scores,
@@ -282,7 +271,7 @@ def by_mask_share(
 
 def describe_masks(
     tables: dict[str, np.ndarray], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
-) -> list[Stat]:
+) -> list[SummaryStat]:
     """Per model, the statistics of its found masks' scores (tables of ``contract.MASK_SCORES``)."""
     if not tables:
         return []
@@ -295,7 +284,9 @@ def describe_masks(
 
 
 def write_csv(
-    path: Path, rows: list[Stat] | list[Comparison] | list[BucketStat], fields: tuple[str, ...]
+    path: Path,
+    rows: list[SummaryStat] | list[Comparison] | list[BucketStat],
+    fields: tuple[str, ...],
 ) -> None:
     """Long-format CSV; floats written with repr so they round-trip exactly."""
     with Path(path).open("w", newline="") as file:

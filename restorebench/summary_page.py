@@ -15,7 +15,8 @@ from pathlib import Path
 import markdown
 
 from restorebench import contract, provenance
-from restorebench.summary import BucketStat, Comparison, Stat
+from restorebench.contract import SummaryStat
+from restorebench.summary import BucketStat, Comparison
 
 # The origin's published means (humanface8000, 816 test images), under the origin's own names:
 # rows of their own at the end of the origin-protocol table, whatever our models are called.
@@ -32,14 +33,14 @@ def _cell(metric: str, value: float) -> str:
 
 
 def _score_table(
-    stats: list[Stat], reported: dict[str, dict[str, float]] | None = None
+    stats: list[SummaryStat], reported: dict[str, dict[str, float]] | None = None
 ) -> list[str]:
     """One row per model, one column per whole-image metric; then ``reported``'s rows,
     labelled as published."""
     specs = contract.metrics_in("image")
     lines = ["| model | " + " | ".join(f"{m.label} mean [CI] (median)" for m in specs) + " |"]
     lines.append("|---" * (len(specs) + 1) + "|")
-    by_model: dict[str, dict[str, Stat]] = {}
+    by_model: dict[str, dict[str, SummaryStat]] = {}
     for stat in stats:
         by_model.setdefault(stat.model, {})[stat.metric] = stat
     for model, row in by_model.items():
@@ -62,14 +63,14 @@ def _score_table(
     return lines
 
 
-def _by_model(stats: list[Stat]) -> dict[str, dict[str, Stat]]:
-    table: dict[str, dict[str, Stat]] = {}
+def _by_model(stats: list[SummaryStat]) -> dict[str, dict[str, SummaryStat]]:
+    table: dict[str, dict[str, SummaryStat]] = {}
     for stat in stats:
         table.setdefault(stat.model, {})[stat.metric] = stat
     return table
 
 
-def _mean_table(stats: list[Stat], specs: tuple[contract.Metric, ...]) -> list[str]:
+def _mean_table(stats: list[SummaryStat], specs: tuple[contract.Metric, ...]) -> list[str]:
     """One row per model with stats of ``specs``: mean [interval]; "-" where it has none."""
     lines = ["| model | " + " | ".join(f"{spec.label} [CI]" for spec in specs) + " |"]
     lines.append("|---" * (len(specs) + 1) + "|")
@@ -117,13 +118,13 @@ def _directions() -> str:
 
 
 def render_markdown(
-    stats: list[Stat],
+    stats: list[SummaryStat],
     comparisons: list[Comparison],
     confidence: float,
     resamples: int,
-    origin_stats: list[Stat] | None = None,
+    origin_stats: list[SummaryStat] | None = None,
     buckets: list[BucketStat] | None = None,
-    mask_stats: list[Stat] | None = None,
+    mask_stats: list[SummaryStat] | None = None,
 ) -> str:
     """summary.md: the score tables (whole image, damaged and intact pixels, by damaged
     share), the masks found, the paired comparisons and, if asked, the origin protocol."""

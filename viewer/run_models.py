@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 
 from restorebench import contract
+from restorebench.contract import SummaryStat
 from viewer.records import Record
-from viewer.summaries import SummaryRow
 
 # The stages whose outputs carry a provenance record: the model (models/<model>/provenance.json),
 # its predictions (an HDF5 attribute) and its scores (metrics/<model>.provenance.json).
@@ -45,7 +45,7 @@ def _models_matching(pattern: str, folders: bool = False) -> set[str]:
     }
 
 
-def discover_models(paths: contract.RunPaths, summary: list[SummaryRow]) -> list[str]:
+def discover_models(paths: contract.RunPaths, summary: list[SummaryStat]) -> list[str]:
     """The run's models: the trained ones (a ``models/<name>/`` folder, a predictions or a
     metrics file that is not a baseline's) in summary.csv's order, the others by name; then
     the baselines."""

@@ -25,10 +25,11 @@ import h5py
 import numpy as np
 
 from restorebench import contract
+from restorebench.contract import SummaryStat
 from viewer.records import Record, attribute_record, sidecar_record
 from viewer.run_models import PREDICTED, SCORED, TRAINED, Model, discover_models
 from viewer.score_files import ScoreFileError, impossible_scores, read_score_file
-from viewer.summaries import SummaryRow, computed_summary, read_buckets, read_summary
+from viewer.summaries import computed_summary, read_buckets, read_summary
 
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = contract.INPUT_MODEL
@@ -189,7 +190,7 @@ class Run:
             self.problems.append(problem)
         return record
 
-    def _name_vanished_models(self, summary: list[SummaryRow]) -> None:
+    def _name_vanished_models(self, summary: list[SummaryStat]) -> None:
         """A model summary.csv lists whose predictions and scores are both gone would
         otherwise vanish from the panels and the table with no word why."""
         for name in dict.fromkeys(row.model for row in summary):

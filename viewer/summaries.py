@@ -15,18 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from restorebench import contract
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    model: str
-    metric: str
-    mean: float
-    std: float
-    median: float
-    ci_low: float
-    ci_high: float
-    n: int
+from restorebench.contract import SummaryStat
 
 
 @dataclass(frozen=True)
@@ -38,7 +27,7 @@ class Bucket:
     high: float
 
 
-def read_summary(path: Path) -> tuple[list[SummaryRow] | None, str | None]:
+def read_summary(path: Path) -> tuple[list[SummaryStat] | None, str | None]:
     """summary.csv's rows when it is usable; None means: use the metric files instead."""
     if not path.is_file():
         return None, None
@@ -50,7 +39,7 @@ def read_summary(path: Path) -> tuple[list[SummaryRow] | None, str | None]:
             if lacking:
                 raise ValueError(f"header lacks {', '.join(lacking)}")
             rows = [
-                SummaryRow(
+                SummaryStat(
                     row["model"],
                     row["metric"],
                     *(float(row[c]) for c in fields[2:-1]),
@@ -81,7 +70,7 @@ def read_buckets(path: Path) -> tuple[list[Bucket], str | None]:
         return [], f"{path.name}: unusable ({error}); no filter by damaged share"
 
 
-def computed_summary(scores: dict[str, dict[str, np.ndarray]]) -> list[SummaryRow]:
+def computed_summary(scores: dict[str, dict[str, np.ndarray]]) -> list[SummaryStat]:
     """Means of each model's per-image ``scores`` (metrics/*.csv), by the summary's rules: a
     missing score (NaN) is left out, an infinite one (identical pixels) makes the mean and
     the spread infinite."""
@@ -97,5 +86,5 @@ def computed_summary(scores: dict[str, dict[str, np.ndarray]]) -> list[SummaryRo
             std = math.inf if infinite else float(present.std(ddof=1)) if n > 1 else math.nan
             half = 1.96 * std / math.sqrt(n) if n > 1 else math.nan
             median = float(np.median(present))
-            rows.append(SummaryRow(name, metric, mean, std, median, mean - half, mean + half, n))
+            rows.append(SummaryStat(name, metric, mean, std, median, mean - half, mean + half, n))
     return rows

@@ -8,9 +8,9 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from restorebench.contract import SummaryStat
 from viewer.score_table_view import CELL_PADDING, TABLE_ROW_HEIGHT
 from viewer.scores import headline_metrics, label, score_text, why_impossible
-from viewer.summaries import SummaryRow
 from viewer.table import IMPOSSIBLE_COLOUR, plain_tooltip
 
 SUMMARY_MAX_ROWS = 8  # more models than this scroll inside the summary
@@ -38,7 +38,7 @@ class SummaryTable(QTableWidget):
         header.setStretchLastSection(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
-    def show_rows(self, rows: list[SummaryRow]) -> None:
+    def show_rows(self, rows: list[SummaryStat]) -> None:
         """Show the means of ``rows`` (summary.csv's or computed), as tall as its rows."""
         models = list(dict.fromkeys(r.model for r in rows))
         specs = {m.name: m for m in headline_metrics()}
