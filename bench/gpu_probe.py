@@ -4,6 +4,7 @@
     python -m bench.gpu_probe OUT.json --quick      # anywhere: tiny sizes, checks the script
     python -m bench.gpu_probe OUT.json --plan gan:mixed_bfloat16+XLA:64,128 --deadline 300
     python -m bench.gpu_probe bench/gpu_results.json --merge   # BENCHMARKS.md's GPU rows
+    python -m bench.gpu_probe --profile DIR [--quick]   # where the GAN and VAE steps spend time
 
 A plan entry ``family:mode:batches[:workers]`` is one child process: it builds the
 family's trainer of the humanface8000 preset with ``restorebench.training``'s own
@@ -12,8 +13,10 @@ batch size in turn (ascending, so the process's peak GPU memory after a batch is
 batch's): one epoch that compiles, then timed epochs. Beside each rate it times the step
 alone (``fit`` on one batch kept on the device) and one thread's input work (a batch made
 on the host, then copied to the device), so a row says whether the GPU or the host
-limits it. Input threads default to what ``fit`` uses (``accel.input_workers``). Rows
-stream to OUT.json as they finish and a ``--deadline`` skips what would not fit, so a
+limits it, and (modes with XLA) its utilisation: XLA's FLOP count of the compiled step per
+image, and MFU, the step alone's arithmetic rate against the card's measured matrix rate
+(``matmul_peak_tflops``). Input threads default to what ``fit`` uses
+(``accel.input_workers``). Rows stream to OUT.json as they finish and a ``--deadline`` skips what would not fit, so a
 lease cut short still leaves figures.
 Under JAX, XLA off means each operation is dispatched on its own (``train.jit_compile:
 auto`` turns it on). Epoch and 100-epoch times are training steps only (no validation).
@@ -170,6 +173,47 @@ def _resident_rate(trainer, pair, steps: int, keras) -> float:
     return len(pair[0]) * steps / (time.perf_counter() - started)
 
 
+# Square matrices of the peak probe: large enough to keep a GPU's matrix units full.
+PEAK_SIZE = {"full": 8192, "quick": 256}
+
+
+def matmul_peak_tflops(dtype: str, size: int, repeats: int = 20) -> float:
+    """The device's measured matrix-multiply rate in ``dtype``: the ceiling MFU is taken against.
+
+    Measured, not the datasheet's: the figure this card reaches here, with this jax,
+    at the step's own precision (bfloat16 for the mixed modes, float32 otherwise).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    matrix = jnp.ones((size, size), dtype)
+    product = jax.jit(lambda a: a @ a)
+    product(matrix).block_until_ready()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = product(matrix)
+    result.block_until_ready()
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e12
+
+
+def utilisation(trainer, pair, resident_rate: float, peak_tflops: float) -> dict:
+    """FLOP per image of the compiled train step (XLA's cost analysis), and MFU at ``resident_rate``.
+
+    MFU is the step's arithmetic rate with its batch kept on the device against the
+    card's measured matrix rate: how far the step is from being bound by arithmetic.
+    """
+    from bench import step_profile
+
+    per_image = step_profile.flops(step_profile.compiled_step(trainer, pair)) / len(pair[0])
+    achieved = resident_rate * per_image / 1e12
+    return {
+        "step_gflop_per_image": per_image / 1e9,
+        "achieved_tflops": achieved,
+        "peak_tflops": peak_tflops,
+        "mfu": achieved / peak_tflops if peak_tflops else None,
+    }
+
+
 def measure(spec: dict):
     """Each batch size of ``spec`` in this process, one row (a dict) yielded per batch."""
     from restorebench import accel
@@ -189,6 +233,8 @@ def measure(spec: dict):
     device = jax.devices()[0]
     workers = spec["workers"] or accel.input_workers(accel.gpu_count())
     rng = np.random.default_rng(0)
+    peak_dtype = "bfloat16" if precision == "mixed_bfloat16" else "float32"
+    peak = matmul_peak_tflops(peak_dtype, PEAK_SIZE["quick" if spec["quick"] else "full"])
     for batch in spec["batches"]:
         row = {key: spec[key] for key in ("family", "mode", "size")}
         row |= {"batch": batch, "workers": workers}
@@ -210,6 +256,8 @@ def measure(spec: dict):
             trainer.fit(batches, epochs=spec["timed_epochs"], verbose=0)
             seconds = time.perf_counter() - started
             resident = _resident_rate(trainer, jax.device_put(batches[0]), steps, keras)
+            # XLA modes only: there the count reuses fit's executable; op by op it would compile
+            used = utilisation(trainer, batches[0], resident, peak) if jit else {}
         except (RuntimeError, MemoryError) as error:  # out of memory: a row; the next batch runs
             yield row | {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"}
             continue
@@ -235,6 +283,7 @@ def measure(spec: dict):
             "peak_gib": stats["peak_bytes_in_use"] / 2**30
             if "peak_bytes_in_use" in stats
             else None,
+            **used,
         }
         del trainer, batches, pairs
 
@@ -272,6 +321,10 @@ def run_child(spec: dict, seconds: float):
             yield row | {"batch": batch, "error": reason.splitlines()[-1][:200]}
 
 
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
 def table(rows: list[dict]) -> str:
     def cell(row: dict, key: str, digits: int) -> str:
         value = row.get(key)
@@ -281,20 +334,21 @@ def table(rows: list[dict]) -> str:
         "| model | mode | input threads | batch | images/s | batch kept on device: images/s "
         "| step ms | one thread's input ms (host + copy) "
         f"| compile + first epoch s | epoch of {TRAINED:,} s | {EPOCHS} epochs min "
-        "| peak GPU GiB |"
+        "| peak GPU GiB | step GFLOP/image | MFU (step alone) |"
     )
-    lines = [header, "|---" * 12 + "|"]
+    lines = [header, "|---" * 14 + "|"]
     for row in rows:
         head = f"| {row['family']} | {row['mode']} | {row['workers'] or 'auto'} | {row['batch']} "
         if "error" in row:
-            lines.append(head + f"| not measured: {row['error']} |" + " |" * 7)
+            lines.append(head + f"| not measured: {row['error']} |" + " |" * 9)
             continue
         lines.append(
             head + f"| {cell(row, 'images_per_s', 0)} | {cell(row, 'resident_images_per_s', 0)} "
             f"| {cell(row, 'step_ms', 1)} "
             f"| {cell(row, 'input_host_ms', 1)} + {cell(row, 'input_copy_ms', 1)} "
             f"| {cell(row, 'warmup_s', 1)} | {cell(row, 'epoch_s', 1)} "
-            f"| {cell(row, 'epochs_100_min', 1)} | {cell(row, 'peak_gib', 2)} |"
+            f"| {cell(row, 'epochs_100_min', 1)} | {cell(row, 'peak_gib', 2)} "
+            f"| {cell(row, 'step_gflop_per_image', 3)} | {percent(row.get('mfu'))} |"
         )
     return "\n".join(lines)
 
@@ -311,10 +365,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--gan-flops", action="store_true", help="print gan_forward_flops() as JSON (JAX)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="trace the GAN and VAE steps into DIR and digest them (bench.step_profile)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.gan_flops:
         print(json.dumps(gan_forward_flops()))
+        return
+    if args.profile:
+        from bench import step_profile
+
+        done = step_profile.run_child([str(args.profile), *(["--quick"] if args.quick else [])])
+        print(done.stdout, end="")
         return
     if args.child:
         for row in measure(json.loads(args.child)):

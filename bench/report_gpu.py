@@ -67,21 +67,8 @@ def gpu_section(rows: list[dict]) -> list[str]:
             "copying it to the device."
         ),
         "",
-        (
-            "| model | mode | input threads | batch | images/s | step alone, images/s "
-            "| one thread's input ms (host + copy) | compile + first epoch s "
-            f"| epoch of {number(gpu_probe.TRAINED, 0)} s | 100 epochs min | peak GPU GiB |"
-        ),
-        "|---" * 11 + "|",
+        *_gpu_table(measured),
     ]
-    for r in sorted(measured, key=lambda r: (r["family"], r["mode"], r["workers"], r["batch"])):
-        lines.append(
-            f"| {r['family']} | {r['mode']} | {r['workers']} | {r['batch']} "
-            f"| {number(r['images_per_s'], 0)} | {number(r.get('resident_images_per_s'), 0)} "
-            f"| {number(r['input_host_ms'], 1)} + {number(r['input_copy_ms'], 1)} "
-            f"| {number(r['warmup_s'], 1)} | {number(r['epoch_s'], 1)} | {number(r['epochs_100_min'], 1)} "
-            f"| {number(r['peak_gib'], 2)} |"
-        )
     lines += ["", *_gpu_findings(measured)]
     missing = []
     for family in gpu_probe.FAMILIES:
@@ -95,6 +82,33 @@ def gpu_section(rows: list[dict]) -> list[str]:
             "- **Not measured yet** (the lease's device time ran out; `--plan` runs any of "
             "them): " + "; ".join(missing) + "."
         )
+    return lines
+
+
+def _gpu_table(rows: list[dict]) -> list[str]:
+    """The measured rows; the utilisation columns once some row has them (older rows: "-")."""
+    used = any("step_gflop_per_image" in r for r in rows)
+    header = (
+        "| model | mode | input threads | batch | images/s | step alone, images/s "
+        "| one thread's input ms (host + copy) | compile + first epoch s "
+        f"| epoch of {number(gpu_probe.TRAINED, 0)} s | 100 epochs min | peak GPU GiB |"
+    )
+    if used:
+        header += " step GFLOP/image | MFU, step alone |"
+    lines = [header, "|---" * (13 if used else 11) + "|"]
+    for r in sorted(rows, key=lambda r: (r["family"], r["mode"], r["workers"], r["batch"])):
+        line = (
+            f"| {r['family']} | {r['mode']} | {r['workers']} | {r['batch']} "
+            f"| {number(r['images_per_s'], 0)} | {number(r.get('resident_images_per_s'), 0)} "
+            f"| {number(r['input_host_ms'], 1)} + {number(r['input_copy_ms'], 1)} "
+            f"| {number(r['warmup_s'], 1)} | {number(r['epoch_s'], 1)} | {number(r['epochs_100_min'], 1)} "
+            f"| {number(r['peak_gib'], 2)} |"
+        )
+        if used:
+            mfu = r.get("mfu")
+            against = "-" if mfu is None else f"{mfu:.0%} of {r['peak_tflops']:,.0f} TFLOP/s"
+            line += f" {number(r.get('step_gflop_per_image'), 1)} | {against} |"
+        lines.append(line)
     return lines
 
 
@@ -137,7 +151,9 @@ def _gpu_findings(rows: list[dict]) -> list[str]:
             "moves it (the step-alone column from 64 to 256), so neither is it launch overhead; "
             "the likely limit is memory traffic of the elementwise work around the convolutions "
             "(BatchNorm statistics kept in float32 under mixed precision, activations, skip "
-            "concatenations, dropout) at 256 px. Not profiled yet: the lease ran out."
+            "concatenations, dropout) at 256 px. Not profiled yet: the lease ran out; "
+            "`python -m bench.gpu_probe --profile DIR` traces both steps and digests where "
+            "their time goes (`bench/step_profile.py`)."
         )
     pairs = [
         f"{family} batch {batch} {r['images_per_s'] / f32['images_per_s']:.2f}x"

@@ -4,6 +4,7 @@ Importing it changes nothing; entry points call :func:`configure` before Keras i
 imported, because TensorFlow and JAX read their settings only once, when they start.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -152,26 +153,66 @@ def input_workers(gpus: int) -> int:
 
 
 def distribution(gpus: int):
-    """A MirroredStrategy over all GPUs when there are several (TensorFlow backend), else None.
+    """Data-parallel training over all GPUs when there are several, else None.
 
-    Other backends train on their first GPU; a job given several says so in its log,
-    since the others would sit idle.
+    TensorFlow: a MirroredStrategy. JAX: Keras' ``DataParallel`` over the GPUs
+    (:func:`data_parallel`). Either way ``batch_size`` stays the global batch, split
+    across the devices, and the loss is the mean over it, so the learning rate keeps its
+    one-device meaning. Other backends train on their first GPU; a job given several says
+    so in its log, since the others would sit idle.
     """
     import keras
 
     if gpus < 2:
         return None
-    if keras.backend.backend() != "tensorflow":
-        log.warning(
-            "%d GPUs visible, but data-parallel training needs the tensorflow backend: "
-            "training on the first under %s; set the model's gpus to 1",
-            gpus,
-            keras.backend.backend(),
-        )
-        return None
-    import tensorflow as tf
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    return tf.distribute.MirroredStrategy()
+        return tf.distribute.MirroredStrategy()
+    if backend == "jax":
+        return data_parallel(keras.distribution.list_devices("gpu")[:gpus])
+    log.warning(
+        "%d GPUs visible, but data-parallel training needs the tensorflow or jax backend: "
+        "training on the first under %s; set the model's gpus to 1",
+        gpus,
+        backend,
+    )
+    return None
+
+
+def data_parallel(devices: list[str]):
+    """Keras' ``DataParallel`` over ``devices`` (JAX names such as ``gpu:0``).
+
+    Under JAX the step stays one program over the global batch: XLA shards its batch
+    dimension and inserts the gradient all-reduce, so the GAN's hand-written stateless
+    step and BatchNorm's batch statistics see the whole batch, as on one device. Weights
+    are replicated, so checkpoints are the same files whatever the device count.
+    """
+    import keras
+
+    return keras.distribution.DataParallel(devices=devices)
+
+
+def replicas(strategy) -> int:
+    """How many devices share each batch under ``strategy`` (None: one)."""
+    if strategy is None:
+        return 1
+    if hasattr(strategy, "num_model_replicas"):  # keras.distribution.DataParallel
+        return strategy.num_model_replicas
+    return strategy.num_replicas_in_sync
+
+
+def keras_distribution(strategy):
+    """The context that must surround fit, evaluate and loading under JAX's distribution.
+
+    Keras' JAX trainer reads the global distribution when it shards each batch and each
+    loaded weight, not only when layers are built, so the whole training runs inside its
+    scope. A TensorFlow strategy needs only the build inside its own scope: nothing here.
+    """
+    if strategy is not None and hasattr(strategy, "num_model_replicas"):
+        return strategy.scope()
+    return contextlib.nullcontext()
 
 
 def per_replica(loss):

@@ -27,7 +27,9 @@ class PairBatches(keras.utils.PyDataset):
     with probability 1/2, drawn from (seed, epoch, batch): faces and scribbles have no
     handedness, so this doubles the poses seen. ``workers`` threads make batches ahead
     of the step (``accel.input_workers``); a batch depends only on (seed, epoch, index),
-    so their number never changes what is trained on.
+    so their number never changes what is trained on. ``multiple``: each batch's length
+    is cut down to a multiple of it (the device count of JAX's data parallelism, which
+    shards every batch evenly); only a short last batch ever loses images.
     """
 
     def __init__(
@@ -41,8 +43,10 @@ class PairBatches(keras.utils.PyDataset):
         epoch: int = 0,
         flip: bool = False,
         workers: int = 1,
+        multiple: int = 1,
     ):
         super().__init__(workers=workers)
+        self.multiple = multiple
         self.damaged, self.clean = damaged, clean
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -60,10 +64,12 @@ class PairBatches(keras.utils.PyDataset):
         count = len(self.damaged)
         if self.shuffle:
             return max(1, count // self.batch_size)
-        return math.ceil(count / self.batch_size)
+        whole = count - count % self.multiple  # a tail short of one multiple is no batch
+        return math.ceil(whole / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        picked = picked[: len(picked) - len(picked) % self.multiple]
         damaged, clean = self.damaged[picked], self.clean[picked]
         if self.flip:  # on the uint8 copies: a quarter of the bytes of float32
             rng = np.random.default_rng([self.seed, self.epoch, index])

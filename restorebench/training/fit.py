@@ -121,7 +121,6 @@ def _build(
     gpus = accel.gpu_count()
     policy = accel.resolve_precision(options.precision, gpus)
     jit = accel.resolve_jit(options.jit_compile, gpus)
-    strategy = strategy or accel.distribution(gpus)
     with strategy.scope() if strategy else contextlib.nullcontext():
         trainer = build_trainer(
             family.name,
@@ -132,9 +131,26 @@ def _build(
             jit_compile=jit,
             key=f"models.{model}",
         )
-    replicas = strategy.num_replicas_in_sync if strategy else 1
+    replicas = accel.replicas(strategy)
     log.info("%s: %s, XLA %s, %d replica(s)", model, policy, "on" if jit else "off", replicas)
     return trainer
+
+
+def _check_batch(model: str, batch_size: int, strategy) -> int:
+    """The batch multiple a strategy needs: JAX shards each batch evenly over its devices.
+
+    ``batch_size`` is the global batch (Keras' convention for both backends), so a batch
+    that does not divide by the device count is refused before anything is built.
+    """
+    if keras.backend.backend() != "jax":
+        return 1
+    replicas = accel.replicas(strategy)
+    if batch_size % replicas:
+        raise ValueError(
+            f"config key models.{model}.batch_size: {batch_size} does not divide over the "
+            f"{replicas} devices of data-parallel training under JAX; use a multiple of {replicas}"
+        )
+    return replicas
 
 
 def _validation(
@@ -143,15 +159,24 @@ def _validation(
     held: np.ndarray,
     batch_size: int,
     tensorboard_dir: Path | None,
+    multiple: int = 1,
 ) -> tuple[PairBatches | None, Validation | None]:
-    """Keras' validation batches and the scorer of the held-out images (None without any)."""
+    """Keras' validation batches and the scorer of the held-out images (None without any).
+
+    ``multiple``: under JAX's data parallelism every batch must divide over the devices,
+    so Keras' validation losses leave out the last few held-out images short of one;
+    the scorer's PSNR and SSIM still see every one.
+    """
     if not held.any():
         return None, None
     samples = None
     if tensorboard_dir is not None and keras.backend.backend() == "tensorflow":
         samples = Path(tensorboard_dir) / "samples"
-    batches = PairBatches(train.damaged[held], train.clean[held], batch_size, shuffle=False)
-    return batches, Validation(restorer, train.damaged[held], train.clean[held], samples)
+    damaged, clean = train.damaged[held], train.clean[held]
+    scorer = Validation(restorer, damaged, clean, samples)
+    if len(damaged) < multiple:
+        return None, scorer
+    return PairBatches(damaged, clean, batch_size, shuffle=False, multiple=multiple), scorer
 
 
 def _check_tensorboard(tensorboard_dir: Path | None) -> None:
@@ -222,45 +247,50 @@ def fit(
     finished epoch (``backup_dir`` keeps the state). ``restorer_path`` (``.keras``) gets
     the family's restorer, ``trainer_path`` (``.weights.h5``) every network and optimizer
     state; both are written before the state is removed, so no moment exists where both
-    are lost. ``strategy`` defaults to a MirroredStrategy over several GPUs; ``callbacks``
-    come on top of the standard ones. Returns the fitted trainer.
+    are lost. ``strategy`` defaults to data-parallel training over several GPUs
+    (``accel.distribution``: a MirroredStrategy under TensorFlow, Keras' ``DataParallel``
+    under JAX); ``callbacks`` come on top of the standard ones. Returns the fitted trainer.
     """
     kind = families.load(family)
     _check_tensorboard(tensorboard_dir)
+    strategy = strategy or accel.distribution(accel.gpu_count())
+    multiple = _check_batch(model, settings.batch_size, strategy)
     keras.utils.set_random_seed(options.seed)
     train, held = _split(model, dataset, options)
-    trainer = _build(model, kind, settings, train.clean.shape[1], options, strategy)
-    data = content_digest(train.names, train.damaged, train.clean)
-    key = fingerprint(family, dataclasses.asdict(settings), dataclasses.asdict(options), data)
-    with locked(backup_dir, f"models.{model}"):
-        discard_other_states(backup_dir, keep=key)
-        state = EpochState(Path(backup_dir) / key, history)
-        done = state.restore(trainer)
-        log.info("%s: %s", model, f"resuming after epoch {done}" if done else "from scratch")
-        batches = PairBatches(
-            train.damaged[~held],
-            train.clean[~held],
-            settings.batch_size,
-            shuffle=True,
-            seed=options.seed,
-            epoch=done,
-            flip=settings.flip,
-            workers=accel.input_workers(accel.gpu_count()),
-        )
-        restorer = kind.restorer(trainer)
-        validation, scorer = _validation(
-            restorer, train, held, settings.batch_size, tensorboard_dir
-        )
-        every = [*([scorer] if scorer else []), state, LogEpochs(model), StopOnNaN(model)]
-        trainer.fit(
-            batches,
-            validation_data=validation,
-            epochs=settings.epochs,
-            initial_epoch=done,
-            callbacks=[*every, *_tensorboard(tensorboard_dir), *callbacks],
-            verbose=verbose,
-        )
-        _recalibrate(model, restorer, batches, scorer)
-        _save(trainer, restorer, restorer_path, trainer_path)
+    with accel.keras_distribution(strategy):
+        trainer = _build(model, kind, settings, train.clean.shape[1], options, strategy)
+        data = content_digest(train.names, train.damaged, train.clean)
+        key = fingerprint(family, dataclasses.asdict(settings), dataclasses.asdict(options), data)
+        with locked(backup_dir, f"models.{model}"):
+            discard_other_states(backup_dir, keep=key)
+            state = EpochState(Path(backup_dir) / key, history)
+            done = state.restore(trainer)
+            log.info("%s: %s", model, f"resuming after epoch {done}" if done else "from scratch")
+            batches = PairBatches(
+                train.damaged[~held],
+                train.clean[~held],
+                settings.batch_size,
+                shuffle=True,
+                seed=options.seed,
+                epoch=done,
+                flip=settings.flip,
+                workers=accel.input_workers(accel.gpu_count()),
+                multiple=multiple,
+            )
+            restorer = kind.restorer(trainer)
+            validation, scorer = _validation(
+                restorer, train, held, settings.batch_size, tensorboard_dir, multiple
+            )
+            every = [*([scorer] if scorer else []), state, LogEpochs(model), StopOnNaN(model)]
+            trainer.fit(
+                batches,
+                validation_data=validation,
+                epochs=settings.epochs,
+                initial_epoch=done,
+                callbacks=[*every, *_tensorboard(tensorboard_dir), *callbacks],
+                verbose=verbose,
+            )
+            _recalibrate(model, restorer, batches, scorer)
+            _save(trainer, restorer, restorer_path, trainer_path)
     _remove_backup(Path(backup_dir))
     return trainer
