@@ -51,12 +51,19 @@ class Metric:
 # Region scores average over the damaged pixels of the image's mask ("hole") or the others
 # ("intact"); an image without such pixels has none (NaN in the file, left out of means).
 REGIONS = ("image", "hole", "intact")
+# Perceptual distances (docs/scoring.md): LPIPS (AlexNet, linear layers v0.1) has none for an
+# image under 31 px, too small for AlexNet's feature maps; FLIP is NVIDIA's LDR mean FLIP.
+LPIPS = Metric(
+    "lpips", "LPIPS", lower_is_better=True, format="{:.4f}", low=0.0, may_be_missing=True
+)
+FLIP = Metric("flip", "FLIP", lower_is_better=True, format="{:.4f}", low=0.0, high=1.0)
 # The scores computed in every region but the whole image, by the same name prefixed.
 REGION_MEASURES = (
     Metric("mse", "MSE", lower_is_better=True, format="{:.1f}", low=0.0),
     Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}", low=0.0),
     Metric("mae", "MAE", lower_is_better=True, format="{:.2f}", low=0.0),
     Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}", low=-1.0, high=1.0),
+    LPIPS,
 )
 
 
@@ -84,6 +91,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("nrmse", "NRMSE", lower_is_better=True, format="{:.4f}", low=0.0),
     Metric("ssim", "SSIM", lower_is_better=False, format="{:.4f}", low=-1.0, high=1.0),
     Metric("psnr", "PSNR (dB)", lower_is_better=False, format="{:.2f}", low=0.0),
+    LPIPS,
+    FLIP,
     *(_in_region(measure, region) for region in REGIONS[1:] for measure in REGION_MEASURES),
     MASK_SHARE,
 )

