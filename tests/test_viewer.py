@@ -18,8 +18,10 @@ from PyQt6.QtGui import QColor, QImage, QWheelEvent
 from PyQt6.QtWidgets import QApplication
 from viewer_fixtures import (
     N_TEST,
+    NEWER_SCORES,
     QT_WAIT_MS,
     SIZE,
+    as_older_run,
     as_shown,
     empty_test_split,
     grab_pixels,
@@ -410,6 +412,121 @@ def test_impossible_scores_are_marked_in_the_window(qtbot, fake_run):
     assert as_shown(item.toolTip()).startswith("impossible value: SSIM 1.2")
 
 
+def test_perceptual_scores_in_the_table_sort_lower_is_better(qtbot, fake_run):
+    """LPIPS and FLIP are table metrics like the others: shown, sorted both ways with the
+    images without a score last, 'lower is better' in the header, presets the right way."""
+    # No image of SIZE px has an LPIPS: give GAN some (two images still without one).
+    lpips = ["0.30", "0.05", "0.12", "nan", "0.21", "0.02", "0.40", "0.33", "nan", "0.07"]
+    set_scores(fake_run, "gan", {(i, "lpips"): v for i, v in enumerate(lpips + ["0.15", "0.09"])})
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.show()
+    labels = [win.metric_box.itemText(i) for i in range(win.metric_box.count())]
+    assert {"LPIPS", "FLIP", "hole LPIPS", "intact LPIPS"} <= set(labels)
+    assert win.problems == []  # a missing LPIPS is no impossible value
+    column = win.table.column_of("gan")
+    for name in ("lpips", "flip"):
+        spec = contract.metric(name)
+        assert spec.lower_is_better
+        win.set_metric(name)
+        tip = win.table.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+        assert as_shown(tip) == f"GAN: {spec.label} per image (lower is better)"
+        values = read_metric(fake_run, "gan", name)
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            win.table_view.sortByColumn(column, order)
+            ranked = values[win.table.order]
+            present = ranked[~np.isnan(ranked)]
+            descending = order == Qt.SortOrder.DescendingOrder
+            assert list(present) == sorted(present, reverse=descending)
+            assert np.isnan(ranked[len(present) :]).all()  # no score: last either way
+            cells = [win.table.data(win.table.index(r, column)) for r in range(N_TEST)]
+            assert cells == [spec.show(v) for v in ranked]
+    win.set_metric("lpips")  # VAE's images have none: '-' throughout, not red
+    vae = win.table.column_of("vae")
+    assert {win.table.data(win.table.index(r, vae)) for r in range(N_TEST)} == {"-"}
+    assert win.table.data(win.table.index(0, vae), Qt.ItemDataRole.BackgroundRole) is None
+    # The presets read "worse" the metric's way: a higher LPIPS or FLIP.
+    conditions = [win.presets.itemData(i) for i in range(win.presets.count())]
+    assert "gan.lpips > vae.lpips" in conditions and "gan.flip > damaged.flip" in conditions
+    assert "gan.ssim < vae.ssim" in conditions
+    heads = [m.name for m in headline_metrics()]
+    header = as_shown(win.summary.horizontalHeaderItem(heads.index("flip")).toolTip())
+    assert header == "FLIP: mean over the test images (lower is better)"
+
+
+def test_an_older_run_opens_with_every_score_it_has(qtbot, fake_run, tmp_path):
+    """A run scored before the spec had LPIPS and FLIP: every score it has is shown, sorted
+    and filtered; what it lacks is '-' and named in one banner line, never impossible."""
+    as_older_run(fake_run)
+    win = ViewerWindow(fake_run)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.problems == [
+        (
+            "scores of an older run: metrics/*.csv have no lpips, flip, hole_lpips, "
+            "intact_lpips; the rest is shown (run snakemake again to score them)"
+        )
+    ]
+    assert win.banner.isVisible() and "metrics/*.csv have no lpips" in win.banner.text()
+    assert win.table.headers() == ["#", "name", "VAE", "GAN", "damaged", "inpaint"]
+    gan = win.table.column_of("gan")
+    for name in ("ssim", "mse", "hole_psnr", "intact_ssim", "mask_share"):
+        win.set_metric(name)
+        win.table_view.sortByColumn(gan, Qt.SortOrder.DescendingOrder)
+        values = read_metric(fake_run, "gan", name)[win.table.order]
+        present = values[~np.isnan(values)]
+        assert list(present) == sorted(present, reverse=True)
+        cells = [win.table.data(win.table.index(r, gan)) for r in range(N_TEST)]
+        assert cells == [contract.metric(name).show(v) for v in values]
+    # A score it lacks: '-' everywhere, not red, the tooltip says why; sorting by it works.
+    for name in NEWER_SCORES:
+        win.set_metric(name)
+        win.table_view.sortByColumn(gan, Qt.SortOrder.AscendingOrder)
+        for model in win.table.models:
+            column = win.table.column_of(model)
+            cells = {win.table.data(win.table.index(r, column)) for r in range(N_TEST)}
+            assert cells == {"-"}
+            cell = win.table.index(0, column)
+            assert win.table.data(cell, Qt.ItemDataRole.BackgroundRole) is None
+            tip = as_shown(win.table.data(cell, Qt.ItemDataRole.ToolTipRole))
+            assert tip.startswith(f"{model.upper() if len(model) <= 3 else model}: no ")
+            assert "older run" in tip
+    # The titles: the scores it has, none marked impossible.
+    win.set_metric("ssim")
+    title = win.panels.panels["gan"].plot.titleLabel.item.toPlainText()
+    assert f"SSIM {read_metric(fake_run, 'gan', 'ssim')[win.current]:.4f}" in title
+    assert "LPIPS" not in title and "FLIP" not in title and "impossible" not in title
+    # The summary: the means it has; '-' for the others, the tooltip saying why.
+    summary = win.summary
+    assert summary.horizontalScrollBar().maximum() == 0
+    for column, spec in enumerate(headline_metrics()):
+        for row in range(summary.rowCount()):
+            item = summary.item(row, column)
+            if spec.name in NEWER_SCORES:
+                assert item.text() == "-"
+                assert "not scored: its scores are an older run's" in as_shown(item.toolTip())
+            else:
+                assert item.text() != "-" and "n = 12" in as_shown(item.toolTip())
+    # Conditions on the scores it has filter; one on a score it lacks says why.
+    win.condition.setText("gan.ssim < vae.ssim")
+    expected = read_metric(fake_run, "gan", "ssim") < read_metric(fake_run, "vae", "ssim")
+    assert sorted(win.table.order) == list(np.flatnonzero(expected))
+    win.condition.setText("gan.flip < vae.flip")
+    assert win.table.rowCount() == N_TEST
+    assert "gan has no flip (its scores are an older run's" in win.filter_error.text()
+    conditions = [win.presets.itemData(i) for i in range(win.presets.count())]
+    assert "gan.ssim < vae.ssim" in conditions
+    assert not [c for c in conditions if "lpips" in c or "flip" in c]
+    # The export: every score it has, empty where it has none.
+    win.condition.clear()
+    with open(win.export_csv(tmp_path / "table.csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == N_TEST and {row["gan_flip"] for row in rows} == {""}
+    ssim = read_metric(fake_run, "gan", "ssim")
+    assert [float(row["gan_ssim"]) for row in rows] == list(ssim[win.table.order])
+
+
 ODD_NAMES = ["$x^2$", "a_b_c", "fish & chips", "<b>bold</b>", "<i>x", "&amp;", "1<2>0"]
 
 
@@ -474,12 +591,19 @@ def test_table_and_summary_fit_on_screen(qtbot, fake_run, size):
     assert summary.rowCount() == 4 and summary.columnCount() == len(headline_metrics())
     assert summary.horizontalScrollBar().maximum() == 0
     assert summary.verticalScrollBar().maximum() == 0
-    for column in range(summary.columnCount()):
+    for column, spec in enumerate(headline_metrics()):
         width = summary.columnWidth(column)
-        assert _fits(summary.horizontalHeader(), summary.horizontalHeaderItem(column).text(), width)
+        # A label may take two lines ('hole PSNR' over '(dB)'): each fits.
+        for line in summary.horizontalHeaderItem(column).text().split("\n"):
+            assert _fits(summary.horizontalHeader(), line, width)
         for row in range(summary.rowCount()):
             assert _fits(summary, summary.item(row, column).text(), width - 6)
         tip = as_shown(summary.item(0, column).toolTip())
+        if spec.name == contract.LPIPS.name:
+            # No image of SIZE px has an LPIPS (under 31 px): '-', and the tooltip says why.
+            assert SIZE < 31 and {summary.item(r, column).text() for r in range(4)} == {"-"}
+            assert "no test image has this score (n = 0)" in tip
+            continue
         assert "sd" in tip and "median" in tip and "95% CI" in tip and "n = 12" in tip
     # The filter fields keep room to type.
     assert win.condition.width() >= 150 and win.name_filter.width() >= 150
@@ -854,6 +978,43 @@ def _contains(outer, inner, tolerance: float = 0.05) -> bool:
 
 def _centre(view_range) -> np.ndarray:
     return np.array([sum(view_range[0]) / 2, sum(view_range[1]) / 2])
+
+
+def test_linked_views_of_any_shape_show_the_whole_region(qtbot):
+    """RegionViewBox: a wide and a tall view linked both ways (a panel under a title of
+    three lines, the compare view) each show all of the region asked for, centred alike,
+    and resizing either, again and again, never changes that region."""
+    import pyqtgraph as pg
+
+    from viewer.image_plot import RegionViewBox, image_plot
+
+    widgets, views = [], []
+    for size in ((400, 200), (200, 400)):  # wide, tall
+        widget = pg.GraphicsLayoutWidget()
+        qtbot.addWidget(widget)
+        widget.resize(*size)
+        views.append(image_plot(widget.addPlot(viewBox=RegionViewBox())))
+        widget.show()
+        widgets.append(widget)
+    qtbot.waitExposed(widgets[1])
+    views[1].setXLink(views[0])
+    views[1].setYLink(views[0])
+    region = ((2, 8), (10, 16))
+
+    def each_shows_the_region() -> None:
+        for view in views:
+            assert _contains(view.viewRange(), region, tolerance=1e-6), view.viewRange()
+            assert np.allclose(_centre(view.viewRange()), (5, 13))
+            assert np.allclose(view.targetRange(), region)
+
+    for asked in views:
+        asked.setRange(xRange=region[0], yRange=region[1], padding=0)
+        each_shows_the_region()
+        for sizes in (((300, 260), (260, 500)), ((200, 400), (400, 200))) * 3:
+            for widget, size in zip(widgets, sizes):
+                widget.resize(*size)
+            qtbot.wait(5)
+            each_shows_the_region()
 
 
 def test_compare_view_is_linked_to_the_panels_zoom(qtbot, fake_run):

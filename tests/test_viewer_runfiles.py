@@ -14,7 +14,16 @@ from skimage.metrics import (
     peak_signal_noise_ratio,
     structural_similarity,
 )
-from viewer_fixtures import N_TEST, SIZE, as_shown, read_metric, small_run
+from viewer_fixtures import (
+    N_TEST,
+    NEWER_SCORES,
+    SIZE,
+    as_older_run,
+    as_shown,
+    read_mask_score,
+    read_metric,
+    small_run,
+)
 
 from bench.fakerun import make_fake_run
 from restorebench import contract
@@ -152,7 +161,10 @@ def test_broken_files_are_reported_by_name(fake_run):
         file["names"] = [f"img{i:05d}" for i in range(N_TEST)]
     rows = (fake_run / "metrics" / "damaged.csv").read_text().splitlines()
     (fake_run / "metrics" / "damaged.csv").write_text("\n".join(rows[:-1]) + "\n")
-    (fake_run / "metrics" / "vae.csv").write_text("name,mse\nimg00000,1\n")
+    # No name column: nothing in it can be matched to an image (an older run's file, which
+    # lacks only newer scores, is shown: test_an_older_runs_scores_are_shown_and_named).
+    (fake_run / "metrics" / "vae.csv").write_text("image,mse\nimg00000,1\n")
+    (fake_run / "metrics" / "masks" / "inpaint.csv").write_text("name,score\nimg00000,1\n")
     (fake_run / "summary.csv").write_text("model,metric\nvae,ssim\n")
     with Run(fake_run) as run:
         text = "\n".join(run.problems)
@@ -160,13 +172,62 @@ def test_broken_files_are_reported_by_name(fake_run):
         assert "predictions/inpaint.h5: names do not match dataset.h5 (row 0 is 'other0'" in text
         assert f"predictions/gan.h5: images are uint8 ({N_TEST}, 8, 8, 3)" in text
         assert f"metrics/damaged.csv: names do not match dataset.h5 ({N_TEST - 1} names" in text
-        assert "metrics/vae.csv: header lacks nrmse, ssim, psnr" in text
+        assert "metrics/vae.csv: header lacks name, nrmse, ssim, psnr" in text
+        assert "metrics/masks/inpaint.csv: header lacks mask_iou, mask_f1" in text
         assert "summary.csv: unusable (header lacks mean" in text
         assert run.image("vae", 0) is None and run.image("gan", 0) is None
         # The fallback summary is computed from the metric files that are still good.
         means = {(r.model, r.metric): r.mean for r in run.summary}
         assert run.summary_source == "metrics/*.csv" and ("vae", "ssim") not in means
         assert means["gan", "ssim"] == pytest.approx(read_metric(fake_run, "gan", "ssim").mean())
+
+
+def test_an_older_runs_scores_are_shown_and_named(fake_run):
+    """Metrics files scored before the spec had LPIPS and FLIP: every score they have is
+    read, and one line names what they lack."""
+    as_older_run(fake_run)
+    older = [m for m in contract.metric_names() if m not in NEWER_SCORES]
+    with Run(fake_run) as run:
+        assert run.score_models() == ["vae", "gan", "damaged", "inpaint"]
+        for model in run.score_models():
+            assert list(run.models[model].scores) == older
+            assert run.unscored(model) == list(NEWER_SCORES)
+            for metric in older:
+                assert np.array_equal(
+                    run.models[model].scores[metric],
+                    read_metric(fake_run, model, metric),
+                    equal_nan=True,
+                )
+        assert run.problems == [
+            (
+                "scores of an older run: metrics/*.csv have no lpips, flip, hole_lpips, "
+                "intact_lpips; the rest is shown (run snakemake again to score them)"
+            )
+        ]
+        assert run.summary_source == "summary.csv"
+        assert not {r.metric for r in run.summary} & set(NEWER_SCORES)
+
+
+def test_files_of_older_runs_each_named(fake_run):
+    """Only some files older (a model scored again since, one not): those are named."""
+    as_older_run(fake_run, ("flip",), models=("vae", "inpaint"))
+    as_older_run(fake_run, ("mask_ap",), models=("gan",), masks=True)
+    with Run(fake_run) as run:
+        assert run.problems == [
+            (
+                "scores of an older run: metrics/vae.csv, metrics/inpaint.csv have no flip; the "
+                "rest is shown (run snakemake again to score them)"
+            ),
+            (
+                "scores of an older run: metrics/masks/gan.csv has no mask_ap; the rest is shown "
+                "(run snakemake again to score them)"
+            ),
+        ]
+        assert "flip" in run.models["gan"].scores and "flip" not in run.models["vae"].scores
+        assert run.unscored("gan") == [] and run.unscored("vae") == ["flip"]
+        iou = run.models["gan"].mask_scores["mask_iou"]
+        assert np.array_equal(iou, read_mask_score(fake_run, "gan", "mask_iou"), equal_nan=True)
+        assert "mask_ap" not in run.models["gan"].mask_scores
 
 
 def test_not_a_run_directory(tmp_path):

@@ -85,6 +85,38 @@ def set_scores(run: Path, model: str, changes: dict[tuple[int, str], str]) -> No
         csv.writer(handle).writerows(rows)
 
 
+# The scores the spec gained with LPIPS and FLIP (#33): a run scored before has none of them.
+NEWER_SCORES = ("lpips", "flip", "hole_lpips", "intact_lpips")
+
+
+def as_older_run(
+    run: Path,
+    dropped: tuple[str, ...] = NEWER_SCORES,
+    models: tuple[str, ...] | None = None,
+    masks: bool = False,
+) -> Path:
+    """Make ``run`` look scored before the spec had ``dropped``: those columns gone from
+    metrics/<model>.csv (metrics/masks/<model>.csv with ``masks``) of ``models``, every
+    model by default, and then their rows from summary.csv, as an older scorer and summary
+    wrote them."""
+    folder = run / "metrics" / "masks" if masks else run / "metrics"
+    paths = sorted(folder.glob("*.csv"))
+    for path in (p for p in paths if models is None or p.stem in models):
+        with open(path, newline="") as handle:
+            rows = list(csv.reader(handle))
+        keep = [i for i, column in enumerate(rows[0]) if column not in dropped]
+        with open(path, "w", newline="") as handle:
+            csv.writer(handle).writerows([[row[i] for i in keep] for row in rows])
+    if models is None and not masks:
+        summary = run / "summary.csv"
+        with open(summary, newline="") as handle:
+            rows = list(csv.reader(handle))
+        metric = rows[0].index("metric")
+        with open(summary, "w", newline="") as handle:
+            csv.writer(handle).writerows([r for r in rows if r[metric] not in dropped])
+    return run
+
+
 def as_shown(text: str) -> str:
     """The characters Qt puts on screen for a label or tooltip text (rich text is rendered)."""
     from PyQt6.QtCore import Qt

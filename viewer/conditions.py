@@ -30,16 +30,22 @@ OPERATORS: dict[str, Callable] = {
 CLAUSE = re.compile(r"^\s*(\S+?)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
 
 
-def presets(models: list[str], input_model: str) -> list[tuple[str, str]]:
+def presets(
+    models: list[str], input_model: str, scored: dict[str, set[str]] | None = None
+) -> list[tuple[str, str]]:
     """Ready-made conditions as (text, condition): each of ``models`` worse than each other
     and than the damaged input, per headline metric (whole image and damaged pixels; the
     intact pixels' scores would make a long list of little use), "worse" read in the
-    metric's direction."""
+    metric's direction. ``scored``: the metrics each model's file has, where it lacks some
+    (an older run's); a metric either side lacks gets no preset."""
+    scored = scored or {}
     pairs = [*itertools.permutations(models, 2), *((m, input_model) for m in models)]
     found = []
     for a, b in pairs:
         than = "the damaged input" if b == input_model else label(b)
         for metric in headline_metrics():
+            if any(m in scored and metric.name not in scored[m] for m in (a, b)):
+                continue
             op = ">" if metric.lower_is_better else "<"
             found.append(
                 (
@@ -76,11 +82,25 @@ def _operand(token: str, scores: Scores) -> np.ndarray | float:
         raise ValueError(
             f"unknown model '{model}' in '{token}' (scored: {', '.join(scores) or 'none'})"
         )
+    if metric not in scores[model] and _older(metric, scores[model]):
+        raise ValueError(
+            f"'{token}': {model} has no {metric} (its scores are an older run's, scored "
+            "before the spec had it)"
+        )
     if metric not in scores[model]:
         raise ValueError(
             f"unknown metric '{metric}' in '{token}' (known: {', '.join(scores[model])})"
         )
     return scores[model][metric]
+
+
+def _older(metric: str, columns: dict[str, np.ndarray]) -> bool:
+    """Whether a model's ``columns`` lack ``metric`` for being an older run's: a metric of
+    the spec, or a mask score of a model that has mask scores."""
+    masks = contract.mask_score_names()
+    return metric in contract.metric_names() or (
+        metric in masks and any(name in columns for name in masks)
+    )
 
 
 def _bare_operand(token: str, scores: Scores) -> np.ndarray:

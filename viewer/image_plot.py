@@ -149,26 +149,35 @@ def pixel_at(view: pg.ViewBox, pos: QPointF, shape: tuple[int, int] | None):
 
 class RegionViewBox(pg.ViewBox):
     """A ViewBox whose links show the linked view's image region, whatever the two views'
-    sizes and places on screen.
+    sizes, shapes and places on screen.
 
-    pyqtgraph lines overlapping linked views up pixel for pixel instead: the large compare
-    view, on the same spot as the panel grid, would then show the small panels' scale, and
-    a panel would show the part of the compare view that happens to lie under it. For
-    panels of one size (the grid) both rules give the same range.
+    The region is the linked view's target range: the rectangle asked for (by a fit, a
+    pan, a zoom), which an aspect-locked view widens along one axis to its own shape.
+    Each linked view takes that rectangle whole, both axes at once, and widens it to its
+    own shape, so every view shows all of it, centred alike, and the views never drift
+    apart by copying each other's widened ranges back and forth.
+
+    pyqtgraph lines overlapping linked views up pixel for pixel instead (the large compare
+    view, on the same spot as the panel grid, would show the small panels' scale), and it
+    copies one axis at a time, keeping the last one exact: a view of another shape than
+    the linked one (a panel whose title takes more lines) then shows less than the region
+    along the other axis.
     """
 
     def linkedViewChanged(self, view, axis) -> None:
         if self.linksBlocked or view is None:
             return
-        rect = view.viewRect()
+        (x0, x1), (y0, y1) = view.targetRange()
+        # Both axes when both follow ``view`` (the panels and the compare view do): the
+        # aspect lock then widens whichever the region needs, never narrows one.
+        x = (x0, x1) if axis == pg.ViewBox.XAxis or self.linkedView(0) is view else None
+        y = (y0, y1) if axis == pg.ViewBox.YAxis or self.linkedView(1) is view else None
         view.blockLink(True)
         try:
-            if axis == pg.ViewBox.XAxis:
-                self.enableAutoRange(pg.ViewBox.XAxis, False)
-                self.setXRange(rect.left(), rect.right(), padding=0)
-            else:
-                self.enableAutoRange(pg.ViewBox.YAxis, False)
-                self.setYRange(rect.top(), rect.bottom(), padding=0)
+            for index, shown in ((0, x), (1, y)):
+                if shown is not None:
+                    self.enableAutoRange(index, False)
+            self.setRange(xRange=x, yRange=y, padding=0)
         finally:
             view.blockLink(False)
 

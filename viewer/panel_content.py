@@ -79,8 +79,8 @@ def _note_found_mask(run: Run, title: Title, key: str, index: int) -> None:
     kind = mask_kind(FOUND, key, run.has_found_mask(key))
     title.note = f"{title.note} {TITLE_NOTES[kind]}".strip()
     scores = run.models[key].mask_scores if kind == FOUND else None
-    if scores is not None:
-        spec = contract.MASK_SCORES[0]
+    spec = contract.MASK_SCORES[0]
+    if scores is not None and spec.name in scores:  # an older run's file may lack it
         score_item(title, spec, float(scores[spec.name][index]))
 
 

@@ -85,7 +85,9 @@ class PanelGrid(pg.GraphicsLayoutWidget):
         """Rebuild the grid for these panels, keeping the current zoom."""
         if [p for p in self.panels] == keys:
             return
-        view_range = next(iter(self.panels.values())).view.viewRange() if self.panels else None
+        # The region asked for (the target range), not the one shown: new panels of another
+        # shape show it whole, and a rebuild never widens it.
+        view_range = self.first_view.targetRange() if self.panels else None
         self.clear()
         self.panels = {}
         columns = self._columns = 2 if len(keys) <= 4 else 3

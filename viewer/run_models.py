@@ -28,6 +28,10 @@ class Model:
     scores: dict[str, np.ndarray] | None = None
     masks: h5py.Dataset | None = None
     mask_scores: dict[str, np.ndarray] | None = None
+    # The spec's scores (and mask scores) its usable file lacks: scored before the spec
+    # gained them (an older run). The rest of the file is shown.
+    unscored: list[str] = field(default_factory=list)
+    mask_unscored: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     on_disk: bool = False  # some file of this model exists, usable or not
     # Stage -> what made that output, for each stage whose output exists.

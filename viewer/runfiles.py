@@ -74,6 +74,7 @@ class Run:
         for name in discover_models(self.paths, summary or []):
             self.models[name] = self._open_model(name)
         self._name_vanished_models(summary or [])
+        self._name_older_scores()
         if summary is None:
             scores = {name: self.models[name].scores for name in self.score_models()}
             self.summary, self.summary_source = computed_summary(scores), "metrics/*.csv"
@@ -250,33 +251,66 @@ class Run:
         if not path.is_file():
             model.missing.append(f"{path.relative_to(self.path)} missing")
             return None
-        return self._read_table(path, contract.metric_names(), model)
+        scores, model.unscored = self._read_table(path, contract.metric_names(), model)
+        return scores
 
     def _read_mask_scores(self, name: str, model: Model) -> dict[str, np.ndarray] | None:
         """How well ``name`` found the damage; only a model that finds damage has the file."""
         path = Path(self.paths.mask_scores(name))
         if not path.is_file():
             return None
-        return self._read_table(path, contract.mask_score_names(), model)
+        scores, model.mask_unscored = self._read_table(path, contract.mask_score_names(), model)
+        return scores
 
     def _read_table(
         self, path: Path, metrics: tuple[str, ...], model: Model
-    ) -> dict[str, np.ndarray] | None:
-        """Per-image columns ``metrics`` of a CSV with a name column, or None and a problem."""
+    ) -> tuple[dict[str, np.ndarray] | None, list[str]]:
+        """The per-image columns of ``metrics`` a CSV with a name column has and those it
+        lacks (an older run's); or None and a problem for a file that cannot be used."""
         rel = path.relative_to(self.path)
         try:
-            names, values = read_score_file(path, rel, metrics)
+            names, values, lacking = read_score_file(path, rel, metrics)
         except ScoreFileError as error:
             self._problem(model, str(error))
-            return None
+            return None, []
         if not self._names_match(model, rel, names):
-            return None
+            return None, []
         self.problems += impossible_scores(rel, values)
-        return values
+        return values, lacking
+
+    def _name_older_scores(self) -> None:
+        """One banner line per set of scores that files of an older run lack (scored before
+        the spec gained them), naming the files and the scores: the rest is shown."""
+        kinds = (
+            ("unscored", self.paths.metrics, lambda m: m.scores),
+            ("mask_unscored", self.paths.mask_scores, lambda m: m.mask_scores),
+        )
+        for attribute, path_of, scores_of in kinds:
+            usable = [m for m in self.models.values() if scores_of(m) is not None]
+            groups: dict[tuple[str, ...], list[str]] = {}
+            for model in usable:
+                if lacking := tuple(getattr(model, attribute)):
+                    groups.setdefault(lacking, []).append(model.name)
+            for lacking, names in groups.items():
+                if len(names) == len(usable) > 1:
+                    files, verb = Path(path_of("*")).relative_to(self.path).as_posix(), "have"
+                else:
+                    rels = [Path(path_of(n)).relative_to(self.path).as_posix() for n in names]
+                    files, verb = ", ".join(rels), "has" if len(names) == 1 else "have"
+                self.problems.append(
+                    f"scores of an older run: {files} {verb} no {', '.join(lacking)}; the "
+                    "rest is shown (run snakemake again to score them)"
+                )
 
     def _problem(self, model: Model, message: str) -> None:
         model.missing.append(message)
         self.problems.append(message)
+
+    def unscored(self, model: str) -> list[str]:
+        """The spec's scores ``model``'s metrics file lacks (an older run's); none for a
+        model without usable scores."""
+        found = self.models.get(model)
+        return list(found.unscored) if found is not None and found.scores is not None else []
 
     def score_models(self) -> list[str]:
         """Models with usable scores, in display order."""

@@ -52,7 +52,7 @@ class ScoreTableView(QTableView):
         self.setColumnWidth(1, min(needs(longest, "name"), NAME_COLUMN_MAX))
         metric = table.metric
         for column, model in enumerate(table.models, start=2):
-            values = table.scores[model][metric]
+            values = table.values(model, metric)
             finite = values[np.isfinite(values)]
             samples = (
                 [score_text(metric, v) for v in (finite.min(), finite.max())] if len(finite) else []

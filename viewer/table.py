@@ -95,7 +95,17 @@ class ScoreTable(QAbstractTableModel):
             return self._index_keys[0]
         if name == "name":
             return self._index_keys[1]
-        return self.scores[name][self.metric]
+        return self.values(name, self.metric)
+
+    def scored(self, model: str, metric: str) -> bool:
+        """Whether ``model``'s file has ``metric`` (an older run's lacks the newer metrics)."""
+        return metric in self.scores[model]
+
+    def values(self, model: str, metric: str) -> np.ndarray:
+        """``model``'s per-image ``metric``; all NaN where its file lacks the metric (shown
+        '-' and sorted last, as a missing score is, but never marked impossible)."""
+        found = self.scores[model].get(metric)
+        return found if found is not None else np.full(len(self.names), np.nan)
 
     def set_metric(self, metric: str) -> None:
         """Show ``metric`` in every model column; a sort by a model column follows it."""
@@ -213,7 +223,7 @@ class ScoreTable(QAbstractTableModel):
 
     def value(self, row: int, model: str) -> float:
         """The chosen metric's score of ``model`` on the image in visible row ``row``."""
-        return float(self.scores[model][self.metric][self.order[row]])
+        return float(self.values(model, self.metric)[self.order[row]])
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         column, image = index.column(), int(self.order[index.row()])
@@ -223,19 +233,28 @@ class ScoreTable(QAbstractTableModel):
             if column == 1:
                 return self.names[image]
             model = self.models[column - 2]
-            return score_text(self.metric, self.scores[model][self.metric][image])
+            return score_text(self.metric, self.values(model, self.metric)[image])
         if role == Qt.ItemDataRole.TextAlignmentRole and column != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
             return plain_tooltip(self.names[image])  # the full name of an elided cell
         if column >= 2 and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole):
             model = self.models[column - 2]
+            if not self.scored(model, self.metric):
+                return None if role == Qt.ItemDataRole.BackgroundRole else self._unscored_tip(model)
             if not self._valid_mask(model)[image]:
                 value = float(self.scores[model][self.metric][image])
                 if role == Qt.ItemDataRole.BackgroundRole:
                     return QColor(IMPOSSIBLE_COLOUR)
                 return plain_tooltip(why_impossible(self.metric, value))
         return None
+
+    def _unscored_tip(self, model: str) -> str:
+        spec = self.specs[self.metric]
+        return plain_tooltip(
+            f"{label(model)}: no {spec.label} ({spec.name}): its scores are an older run's, "
+            "scored before the spec had it"
+        )
 
     def _valid_mask(self, model: str) -> np.ndarray:
         """Which of ``model``'s scores of the chosen metric are possible, computed once."""
@@ -257,13 +276,16 @@ class ScoreTable(QAbstractTableModel):
 
     # -- export ----------------------------------------------------------------------------
     def write_csv(self, path: Path) -> int:
-        """The visible rows in the visible order, every model x metric at full precision;
-        returns the row count."""
+        """The visible rows in the visible order, every model x metric at full precision
+        (empty where a model's file lacks the metric: an older run's); returns the row count."""
         everything = [(m, metric) for m in self.models for metric in self.specs]
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["index", "name"] + [f"{m}_{metric}" for m, metric in everything])
             for image in self.order:
-                values = [repr(float(self.scores[m][metric][image])) for m, metric in everything]
+                values = [
+                    repr(float(self.scores[m][metric][image])) if metric in self.scores[m] else ""
+                    for m, metric in everything
+                ]
                 writer.writerow([int(image), self.names[image], *values])
         return len(self.order)

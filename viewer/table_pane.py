@@ -96,7 +96,13 @@ class TablePane:
     def _rebuild_presets(self) -> None:
         self.presets.clear()
         self.presets.addItem("Preset conditions…", "")
-        for title, condition in presets(self.run.trained_models() if self.run else [], INPUT_MODEL):
+        scored = (
+            {name: set(model.scores) for name, model in self.run.models.items() if model.scores}
+            if self.run
+            else {}
+        )
+        models = self.run.trained_models() if self.run else []
+        for title, condition in presets(models, INPUT_MODEL, scored):
             self.presets.addItem(title, condition)
         # The combo is narrow; its list is as wide as its longest entry.
         self.presets.view().setMinimumWidth(self.presets.view().sizeHintForColumn(0) + 24)
@@ -149,7 +155,9 @@ class TablePane:
         self.filter_error.setText(f"Condition not applied, showing {rows}: {error}")
 
     def _show_summary(self) -> None:
-        self.summary.show_rows(self.run.summary if self.run else [])
+        run = self.run
+        unscored = {name: run.unscored(name) for name in run.models} if run else {}
+        self.summary.show_rows(run.summary if run else [], unscored)
         source = self.run.summary_source if self.run else "nothing loaded"
         self.summary_label.setText(f"Mean per model (from {source}; hover for sd, median, CI, n)")
 
