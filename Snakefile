@@ -35,6 +35,8 @@ rule all:
     input:
         PATHS.dataset,
         score_targets(),
+        PATHS.costs,
+        PATHS.costs_html,
 
 
 onsuccess:

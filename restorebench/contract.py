@@ -131,8 +131,19 @@ MASK_SCORES: tuple[Metric, ...] = tuple(
 )
 
 
-# The scores a finished run prints, of the spec above.
+# The distortion (pixel) scores every table leads with, of the spec above.
 HEADLINE_METRICS = ("psnr", "ssim")
+# The perceptual scores, read beside the headline ones wherever a table shows those: a
+# restorer can be closer on pixels and still look further from the original.
+PERCEPTUAL_METRICS = ("lpips", "flip")
+
+
+def reported_metrics(region: str) -> tuple[Metric, ...]:
+    """The headline and perceptual scores that ``region`` has (no ``hole_flip``), in that
+    order: what the tables by damaged share and the study's answer show."""
+    names = {spec.name for spec in metrics_in(region)}
+    wanted = (region_metric(region, m) for m in (*HEADLINE_METRICS, *PERCEPTUAL_METRICS))
+    return tuple(metric(name) for name in wanted if name in names)
 
 
 def metric_names() -> tuple[str, ...]:
@@ -197,6 +208,7 @@ COMPARISON_FIELDS = (
     "ci_high",
     "win_rate",
     "tie_rate",
+    "p_value",
     "n",
 )
 
@@ -304,8 +316,23 @@ class RunPaths:
         return self._path("summary_buckets.csv")
 
     @property
+    def summary_ratios(self) -> str:
+        """The scores again per 10 % step of damaged share, as inpainting papers tabulate them."""
+        return self._path("summary_ratios.csv")
+
+    @property
     def summary_origin(self) -> str:
         return self._path("summary_origin.csv")
+
+    @property
+    def costs(self) -> str:
+        """Each job's wall time and peak memory, from the benchmark files."""
+        return self._path("costs.csv")
+
+    @property
+    def costs_html(self) -> str:
+        """costs.csv as a table for the report page."""
+        return self._path("costs.html")
 
     # Stage 4: figures.
     def plot(self, name: str) -> str:
@@ -314,6 +341,11 @@ class RunPaths:
     # Every rule's log and benchmark.
     def log(self, job: str) -> str:
         return self._path("logs", f"{job}.log")
+
+    @property
+    def benchmarks(self) -> str:
+        """The folder of every job's benchmark file, which the cost table reads."""
+        return self._path("benchmarks")
 
     def benchmark(self, job: str) -> str:
         return self._path("benchmarks", f"{job}.tsv")

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from restorebench import contract
+from restorebench.contract import SummaryStat
 
 # Per-metric figures: this many panels side by side, as many rows as the spec needs.
 METRIC_COLUMNS = 2
@@ -174,6 +175,119 @@ def plot_examples(
             parse_math=False,  # a file name such as "$x^2$" is a name, not mathematics
         )
     figure.suptitle(f"{model}: best, median and worst test image by {spec.label}")
+    figure.tight_layout()
+    _save(figure, path)
+    return figure
+
+
+def _half_widths(stat: SummaryStat) -> tuple[float, float]:
+    """The interval's reach below and above the mean; none (0) where it has no interval."""
+    if not (math.isfinite(stat.ci_low) and math.isfinite(stat.ci_high)):
+        return 0.0, 0.0
+    return max(stat.mean - stat.ci_low, 0.0), max(stat.ci_high - stat.mean, 0.0)
+
+
+def perception_distortion_points(
+    stats: list[SummaryStat], x: str = "psnr", y: str = "lpips"
+) -> dict[str, tuple[SummaryStat, SummaryStat]]:
+    """Per model, its ``x`` and ``y`` statistics where both means are finite: a model with an
+    infinite PSNR or no LPIPS (images under 31 px) has no place in the plane."""
+    by_model: dict[str, dict[str, SummaryStat]] = {}
+    for stat in stats:
+        by_model.setdefault(stat.model, {})[stat.metric] = stat
+    return {
+        model: (row[x], row[y])
+        for model, row in by_model.items()
+        if x in row and y in row and math.isfinite(row[x].mean) and math.isfinite(row[y].mean)
+    }
+
+
+def plot_perception_distortion(
+    stats: list[SummaryStat], path: Path, x: str = "psnr", y: str = "lpips"
+) -> plt.Figure:
+    """Each model's mean distortion (PSNR) against its mean perceptual distance (LPIPS), its
+    bootstrap intervals as error bars both ways: whether the model closer on pixels is also
+    the one that looks closer (Blau and Michaeli's perception-distortion trade-off)."""
+    x_spec, y_spec = contract.metric(x), contract.metric(y)
+    points = perception_distortion_points(stats, x, y)
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    for model, (x_stat, y_stat) in points.items():
+        x_err, y_err = _half_widths(x_stat), _half_widths(y_stat)
+        axis.errorbar(
+            x_stat.mean,
+            y_stat.mean,
+            xerr=[[x_err[0]], [x_err[1]]],
+            yerr=[[y_err[0]], [y_err[1]]],
+            marker="o",
+            capsize=3,
+            label=model,
+        )
+        axis.annotate(model, (x_stat.mean, y_stat.mean), textcoords="offset points", xytext=(5, 5))
+    if not points:
+        axis.text(
+            0.5, 0.5, f"no model has a finite mean {x_spec.label} and {y_spec.label}\n"
+            f"({y_spec.label} has no value for images under 31 px)",
+            ha="center", va="center", transform=axis.transAxes,
+        )  # fmt: skip
+    axis.set_xlabel(f"{x_spec.label} ({_arrow(x_spec)})")
+    axis.set_ylabel(f"{y_spec.label} ({_arrow(y_spec)})")
+    axis.set_title(f"Distortion against perception: mean {x_spec.label} and {y_spec.label}")
+    figure.tight_layout()
+    _save(figure, path)
+    return figure
+
+
+def best_worst_indices(values: np.ndarray, metric: str) -> dict[str, int]:
+    """Indices of the best and worst image by ``metric``, among the images that have a value
+    (a NaN is no score, never the worst); none when no image has one."""
+    scored = np.flatnonzero(~np.isnan(values))
+    if not len(scored):
+        return {}
+    picks = example_indices(values[scored], metric)
+    return {label: int(scored[picks[label]]) for label in ("best", "worst")}
+
+
+def plot_best_worst(
+    clean: np.ndarray,
+    damaged: np.ndarray,
+    restored: dict[str, np.ndarray],
+    values: dict[str, np.ndarray],
+    names: list[str],
+    metric: str,
+    path: Path,
+) -> plt.Figure:
+    """Thumbnails, one row per model: its best and its worst test image by ``metric``, each
+    as damaged, restored and clean, with the image's name and score; the examples figures
+    show one model larger, this one sets every model's extremes side by side."""
+    spec = contract.metric(metric)
+    columns = [
+        (label, kind) for label in ("best", "worst") for kind in ("damaged", "restored", "clean")
+    ]
+    figure, axes = plt.subplots(
+        len(restored), len(columns), figsize=(1.3 * len(columns), 1.5 * len(restored)),
+        squeeze=False,
+    )  # fmt: skip
+    for row, model in enumerate(restored):
+        picks = best_worst_indices(values[model], metric)
+        for axis, (label, kind) in zip(axes[row], columns):
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if label not in picks:
+                axis.axis("off")
+                continue
+            index = picks[label]
+            image = {"damaged": damaged, "restored": restored[model], "clean": clean}[kind]
+            axis.imshow(image[index], interpolation="nearest")
+            if row == 0:
+                axis.set_title(f"{label}: {kind}", fontsize=8)
+            if kind == "restored":
+                axis.set_xlabel(
+                    f"{names[index]}\n{spec.label} {spec.show(values[model][index])}",
+                    fontsize=7,
+                    parse_math=False,  # a file name is a name, not mathematics
+                )
+        axes[row][0].set_ylabel(model, fontsize=9)
+    figure.suptitle(f"Best and worst test image per model by {spec.label}", fontsize=10)
     figure.tight_layout()
     _save(figure, path)
     return figure

@@ -3,9 +3,10 @@
 A mean alone hides how uneven restorations are and whether a difference between two
 models is more than chance on this test set. Per model and metric we give mean, std
 (ddof 1), median and a percentile-bootstrap confidence interval of the mean; per
-compared pair the paired difference of means with its bootstrap interval and the
-per-image win rate. Bootstrap resamples come from a fixed seed and are shared by all
-models, so a rerun gives the same numbers and paired resamples stay paired.
+compared pair the paired difference of means with its bootstrap interval, the per-image
+win rate and the p-value of Wilcoxon's signed-rank test on the pairs. Bootstrap resamples
+come from a fixed seed and are shared by all models, so a rerun gives the same numbers and
+paired resamples stay paired.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import wilcoxon
 
 from restorebench import contract
 from restorebench.contract import SummaryStat
@@ -36,6 +38,7 @@ class Comparison:
     ci_high: float
     win_rate: float
     tie_rate: float
+    p_value: float
     n: int
 
 
@@ -87,6 +90,26 @@ def describe(
     )
 
 
+def signed_rank_p(diff: np.ndarray) -> float:
+    """Two-sided p-value of Wilcoxon's signed-rank test that the paired differences centre
+    on 0 (scipy, zero differences dropped); 1 when every pair ties, NaN without pairs.
+
+    A rank test, not a t-test: per-image differences of PSNR or LPIPS are skewed by a few
+    failed images. Only their order matters, so infinite differences (a PSNR of identical
+    pixels) are ranked above every finite one instead of breaking the test.
+    """
+    diff = diff[~np.isnan(diff)]
+    if len(diff) == 0:
+        return math.nan
+    diff = diff[diff != 0]  # dropped here, so scipy's choice of method sees no zeros
+    if len(diff) == 0:
+        return 1.0
+    finite = diff[np.isfinite(diff)]
+    beyond = 2.0 * float(np.abs(finite).max()) + 1.0 if len(finite) else 1.0
+    ranked = np.where(np.isfinite(diff), diff, np.sign(diff) * beyond)
+    return float(wilcoxon(ranked, zero_method="wilcox").pvalue)
+
+
 def compare(
     a: str,
     b: str,
@@ -103,7 +126,9 @@ def compare(
         low, high = _interval(diff, indices, confidence)
         diff = diff[~np.isnan(diff)]
         if len(diff) == 0:
-            return Comparison(a, b, metric, math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+            return Comparison(
+                a, b, metric, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0
+            )
         better = diff < 0 if contract.metric(metric).lower_is_better else diff > 0
         return Comparison(
             a=a,
@@ -114,6 +139,7 @@ def compare(
             ci_high=high,
             win_rate=float(better.mean()),
             tie_rate=float((diff == 0).mean()),
+            p_value=signed_rank_p(diff),
             n=len(diff),
         )
 
@@ -269,6 +295,60 @@ def by_mask_share(
     return rows
 
 
+# The damaged-share buckets of inpainting papers' per-ratio tables (LaMa, AOT-GAN: 0-10 %,
+# 10-20 %, ...), beside the configured ones, so a run's numbers read against theirs.
+RATIO_EDGES = tuple(step / 10 for step in range(1, 10))
+
+
+def by_ratio(
+    tables: dict[str, np.ndarray], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> list[BucketStat]:
+    """:func:`by_mask_share` over 10 % steps of damaged share (the last, 90 % and more)."""
+    return by_mask_share(tables, list(RATIO_EDGES), resamples, confidence, seed)
+
+
+# The two readings of "closer to the original" the study weighs against each other.
+ASPECTS = {"pixels": contract.HEADLINE_METRICS, "looks": contract.PERCEPTUAL_METRICS}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One pair's answer on one metric: ``closer`` is the model the paired test resolves as
+    better (its p-value at most ``alpha``), or None when the test set cannot tell."""
+
+    comparison: Comparison
+    closer: str | None
+
+
+def finding(comparison: Comparison, alpha: float) -> Finding:
+    """Which of the pair is closer on ``comparison.metric``, if the signed-rank test says so.
+
+    The direction is that of the mean difference, the figure the tables print beside it.
+    """
+    clear = comparison.p_value <= alpha and comparison.mean_diff != 0
+    if not clear or math.isnan(comparison.mean_diff):
+        return Finding(comparison, None)
+    lower = contract.metric(comparison.metric).lower_is_better
+    a_better = comparison.mean_diff < 0 if lower else comparison.mean_diff > 0
+    return Finding(comparison, comparison.a if a_better else comparison.b)
+
+
+def findings(
+    comparisons: list[Comparison], alpha: float
+) -> dict[tuple[str, str], dict[str, list[Finding]]]:
+    """Per compared pair and aspect (pixels: PSNR and SSIM; looks: LPIPS and FLIP), the
+    whole-image findings in the spec's order; a metric no image has is absent."""
+    by_metric = {(c.a, c.b, c.metric): c for c in comparisons}
+    pairs = dict.fromkeys((c.a, c.b) for c in comparisons)
+    return {
+        (a, b): {
+            aspect: [finding(by_metric[a, b, m], alpha) for m in names if (a, b, m) in by_metric]
+            for aspect, names in ASPECTS.items()
+        }
+        for a, b in pairs
+    }
+
+
 def describe_masks(
     tables: dict[str, np.ndarray], resamples: int = 2000, confidence: float = 0.95, seed: int = 0
 ) -> list[SummaryStat]:
@@ -281,6 +361,20 @@ def describe_masks(
         for model, values in tables.items()
         for column, spec in enumerate(contract.MASK_SCORES)
     ]
+
+
+def read_stats(path: Path) -> list[SummaryStat]:
+    """summary.csv back as :class:`SummaryStat` rows, for figures drawn from the summary."""
+    with Path(path).open(newline="") as handle:
+        return [
+            SummaryStat(
+                model=row["model"],
+                metric=row["metric"],
+                **{field: float(row[field]) for field in contract.SUMMARY_FIELDS[2:-1]},
+                n=int(row["n"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
 
 
 def write_csv(

@@ -16,7 +16,8 @@ import markdown
 
 from restorebench import contract, provenance
 from restorebench.contract import SummaryStat
-from restorebench.summary import BucketStat, Comparison
+from restorebench.costs import Cost
+from restorebench.summary import ASPECTS, BucketStat, Comparison, Finding, findings
 
 # The origin's published means (humanface8000, 816 test images), under the origin's own names:
 # rows of their own at the end of the origin-protocol table, whatever our models are called.
@@ -109,6 +110,70 @@ def _bucket_table(buckets: list[BucketStat], metric: str) -> list[str]:
     return lines
 
 
+def _bucket_tables(buckets: list[BucketStat]) -> list[str]:
+    """A bucket table per headline and perceptual score of the damaged pixels and of the
+    whole image, blank lines between."""
+    lines: list[str] = []
+    for region in ("hole", "image"):
+        for spec in contract.reported_metrics(region):
+            if any(row.metric == spec.name for row in buckets):
+                lines += [*_bucket_table(buckets, spec.name), ""]
+    return lines[:-1]
+
+
+def _p(value: float) -> str:
+    """A p-value as tables and sentences print it: three decimals, or a bound below that."""
+    if math.isnan(value):
+        return "-"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+ASPECT_LABELS = {"pixels": "On pixels", "looks": "By perception"}
+
+
+def _aspect_sentence(aspect: str, found: list[Finding], means: dict[tuple[str, str], float]) -> str:
+    """One aspect of one pair, in words: who is closer, by which figures, at which p."""
+    names = ", ".join(contract.metric(m).label for m in ASPECTS[aspect])
+    head = f"{ASPECT_LABELS[aspect]} ({names})"
+    if not found:
+        return f"{head}: no score to compare (LPIPS has none for images under 31 px)."
+    details = []
+    for item in found:
+        c, spec = item.comparison, contract.metric(item.comparison.metric)
+        a_mean, b_mean = means.get((c.a, c.metric), math.nan), means.get((c.b, c.metric), math.nan)
+        p_value = _p(c.p_value)
+        clause = f"p {p_value}" if p_value.startswith("<") else f"p = {p_value}"
+        details.append(f"{spec.label} {spec.show(a_mean)} against {spec.show(b_mean)}, {clause}")
+    closers = {item.closer for item in found}
+    a, b = found[0].comparison.a, found[0].comparison.b
+    if closers == {None}:
+        verdict = f"no clear difference between {a} and {b}"
+    elif len(closers) == 1:
+        verdict = f"{found[0].closer} is closer"
+    else:
+        verdict = "the scores disagree: " + ", ".join(
+            f"{item.closer} closer by {contract.metric(item.comparison.metric).label}"
+            if item.closer
+            else f"no clear difference by {contract.metric(item.comparison.metric).label}"
+            for item in found
+        )
+    return f"{head}, {verdict} ({'; '.join(details)})."
+
+
+def answer_lines(
+    stats: list[SummaryStat], comparisons: list[Comparison], alpha: float
+) -> list[str]:
+    """The study's answer, one paragraph per compared pair, made from the run's figures:
+    which model is closer on pixels and which looks closer, or no clear difference when the
+    signed-rank test's p-value is above ``alpha``."""
+    means = {(stat.model, stat.metric): stat.mean for stat in stats}
+    lines = []
+    for (a, b), aspects in findings(comparisons, alpha).items():
+        sentences = [_aspect_sentence(aspect, found, means) for aspect, found in aspects.items()]
+        lines += [f"**{a} against {b}.** " + " ".join(sentences), ""]
+    return lines[:-1]
+
+
 def _directions() -> str:
     lower = [m.label for m in contract.metrics_in("image") if m.lower_is_better]
     higher = [m.label for m in contract.metrics_in("image") if not m.lower_is_better]
@@ -125,11 +190,14 @@ def render_markdown(
     origin_stats: list[SummaryStat] | None = None,
     buckets: list[BucketStat] | None = None,
     mask_stats: list[SummaryStat] | None = None,
+    ratios: list[BucketStat] | None = None,
 ) -> str:
-    """summary.md: the score tables (whole image, damaged and intact pixels, by damaged
-    share), the masks found, the paired comparisons and, if asked, the origin protocol."""
+    """summary.md: the score tables (whole image, the study's answer, damaged and intact
+    pixels, by damaged share and in 10 % steps), the masks found, the paired comparisons
+    and, if asked, the origin protocol."""
     n = stats[0].n
     level = f"{confidence:.0%}"
+    alpha = 1.0 - confidence
     lines = [
         "# Summary",
         "",
@@ -138,6 +206,20 @@ def render_markdown(
         "uint8 prediction against uint8 clean image, data range 255, RGB, no border crop.",
         "",
         *_score_table(stats),
+    ]
+    if comparisons:
+        lines += [
+            "",
+            "## The study's answer",
+            "",
+            "Which model is closer to the clean images on pixels (PSNR, SSIM) and which looks",
+            "closer (LPIPS, FLIP), whole image, means A against B; a difference is clear when",
+            f"Wilcoxon's signed-rank test on the per-image pairs gives p <= {alpha:.2g}",
+            "(1 - score.confidence), otherwise: no clear difference.",
+            "",
+            *answer_lines(stats, comparisons, alpha),
+        ]
+    lines += [
         "",
         "## Damaged and intact pixels",
         "",
@@ -150,11 +232,17 @@ def render_markdown(
     if buckets:
         lines += ["", "## By damaged share", ""]
         lines += ["Mean per bucket of the images' damaged share (score.mask_share_buckets).", ""]
-        for region in ("hole", "image"):
-            for measure in contract.HEADLINE_METRICS:
-                metric = contract.region_metric(region, measure)
-                lines += [*_bucket_table(buckets, metric), ""]
-        lines.pop()
+        lines += _bucket_tables(buckets)
+    if ratios:
+        lines += [
+            "",
+            "## By damaged share in 10 % steps",
+            "",
+            "The same means per 10 % step of damaged share, the mask ratios of inpainting papers'",
+            "tables (LaMa, AOT-GAN), to set these numbers beside theirs; n per step in the header.",
+            "",
+            *_bucket_tables(ratios),
+        ]
     if mask_stats:
         lines += [
             "",
@@ -177,15 +265,16 @@ def render_markdown(
             "## Paired comparisons",
             "",
             f"Difference of means A - B over the same images with its {level} bootstrap interval;",
-            "win rate: share of images where A is strictly better (ties are listed apart).",
+            "win rate: share of images where A is strictly better (ties are listed apart); p: Wilcoxon's",
+            "signed-rank test on the per-image differences, two-sided.",
             "",
-            "| A | B | metric | mean A - B | CI | A wins | ties |",
-            "|---|---|---|---|---|---|---|",
+            "| A | B | metric | mean A - B | CI | A wins | ties | p |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {c.a} | {c.b} | {contract.metric(c.metric).label} | {_cell(c.metric, c.mean_diff)} "
             f"| [{_cell(c.metric, c.ci_low)}, {_cell(c.metric, c.ci_high)}] "
-            f"| {c.win_rate:.1%} | {c.tie_rate:.1%} |"
+            f"| {c.win_rate:.1%} | {c.tie_rate:.1%} | {_p(c.p_value)} |"
             for c in comparisons
         ]
     if origin_stats:
@@ -220,6 +309,33 @@ def render_html(markdown_text: str, title: str = "Summary") -> str:
     return HTML_PAGE.format(title=html.escape(title), body=body)
 
 
+def _megabytes(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
+
+
+def costs_markdown(costs: list[Cost]) -> str:
+    """The report's cost table: one row per job, the slowest first, and the total time."""
+    lines = [
+        "# Costs",
+        "",
+        "Per job, from its Snakemake benchmark file (benchmarks/<job>.tsv): wall time and peak",
+        "resident memory (max_rss; - where the job ended before the first memory sample). The",
+        "job that writes this table is not in it: its benchmark is written after it ends.",
+        "",
+        "| job | wall time (s) | peak memory, max_rss (MB) |",
+        "|---|---|---|",
+    ]
+    ordered = sorted(costs, key=lambda cost: -cost.seconds if not math.isnan(cost.seconds) else 0)
+    lines += [
+        f"| {c.job} | {'-' if math.isnan(c.seconds) else f'{c.seconds:.1f}'} "
+        f"| {_megabytes(c.max_rss_mb)} |"
+        for c in ordered
+    ]
+    total = sum(c.seconds for c in costs if not math.isnan(c.seconds))
+    lines.append(f"| all {len(costs)} jobs | {total:.1f} | |")
+    return "\n".join(lines) + "\n"
+
+
 def _command_prefix(executable: str) -> str:
     """Where this run's commands live, as the user would type it (``.venv/bin/``)."""
     folder = Path(executable).parent
@@ -244,7 +360,7 @@ def closing_message(
         rows = list(csv.DictReader(handle))
     means = {(row["model"], row["metric"]): float(row["mean"]) for row in rows}
     models = list(dict.fromkeys(row["model"] for row in rows))
-    specs = [spec for spec in contract.METRICS if spec.name in contract.HEADLINE_METRICS]
+    specs = contract.reported_metrics("image")  # pixels and looks, as summary.md
     width = max(len(model) for model in [*models, "model"])
     table = [f"  {'model':<{width}}  " + "  ".join(f"{spec.label:>10}" for spec in specs)]
     for model in models:

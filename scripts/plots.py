@@ -8,15 +8,17 @@ from restorebench import contract
 from restorebench.dataset import read_names, read_split
 from restorebench.logs import run_logged
 from restorebench.plots import (
+    plot_best_worst,
     plot_by_mask_share,
     plot_distributions,
     plot_examples,
     plot_history,
+    plot_perception_distortion,
     plot_scatter,
     read_history,
 )
 from restorebench.predictions import read_predictions
-from restorebench.summary import load_tables
+from restorebench.summary import load_tables, read_stats
 
 
 def tables(smk, paths: dict[str, str]) -> dict[str, np.ndarray]:
@@ -64,6 +66,26 @@ def examples(smk) -> None:
     )
 
 
+def perception_distortion(smk) -> None:
+    plot_perception_distortion(read_stats(Path(smk.input.summary)), Path(smk.output[0]))
+
+
+def best_worst(smk) -> None:
+    test = read_split(Path(smk.input.dataset), "test", masks=False)
+    models = list(smk.params.models)
+    scores = tables(smk, dict(zip(models, smk.input.metrics)))
+    column = contract.metric_names().index(smk.params.rank_metric)
+    plot_best_worst(
+        test.clean,
+        test.damaged,
+        {m: read_predictions(Path(p)).images for m, p in zip(models, smk.input.predictions)},
+        {model: scores[model][:, column] for model in models},
+        test.names,
+        smk.params.rank_metric,
+        Path(smk.output[0]),
+    )
+
+
 def training(smk) -> None:
     histories = {
         model: read_history(Path(path))
@@ -78,6 +100,8 @@ FIGURES = {
     "plot_pair": pair,
     "plot_examples": examples,
     "plot_training": training,
+    "plot_perception_distortion": perception_distortion,
+    "plot_best_worst": best_worst,
 }
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Rule summarize: metrics/*.csv -> summary.csv, summary_buckets.csv, comparisons.csv,
-summary.md, summary.html (logic in restorebench.summary). dataset.h5's test names are read
+"""Rule summarize: metrics/*.csv -> summary.csv, summary_buckets.csv, summary_ratios.csv,
+comparisons.csv, summary.md, summary.html (logic in restorebench.summary). dataset.h5's test names are read
 too: a metrics file that lost rows is refused, not summarized over fewer images."""
 
 from pathlib import Path
@@ -7,7 +7,14 @@ from pathlib import Path
 from restorebench import contract, provenance
 from restorebench.dataset import read_attrs, read_names
 from restorebench.logs import run_logged
-from restorebench.summary import by_mask_share, describe_masks, load_tables, summarize, write_csv
+from restorebench.summary import (
+    by_mask_share,
+    by_ratio,
+    describe_masks,
+    load_tables,
+    summarize,
+    write_csv,
+)
 from restorebench.summary_page import provenance_markdown, render_html, render_markdown
 
 
@@ -33,7 +40,9 @@ def main(smk) -> None:
     mask_stats = describe_masks(mask_tables, **settings)
     buckets = by_mask_share(tables, list(smk.params.buckets), **settings)
     write_csv(Path(smk.output.summary), [*stats, *mask_stats], contract.SUMMARY_FIELDS)
+    ratios = by_ratio(tables, **settings)
     write_csv(Path(smk.output.buckets), buckets, contract.BUCKET_FIELDS)
+    write_csv(Path(smk.output.ratios), ratios, contract.BUCKET_FIELDS)
     write_csv(Path(smk.output.comparisons), comparisons, contract.COMPARISON_FIELDS)
     origin_stats = None
     if smk.input.origin:
@@ -50,6 +59,7 @@ def main(smk) -> None:
         origin_stats,
         buckets=buckets,
         mask_stats=mask_stats,
+        ratios=ratios,
     )
     attrs = read_attrs(Path(smk.input.dataset))
     trained = dict(zip(smk.params.trained, map(provenance.read, smk.params.trained_records)))

@@ -246,7 +246,10 @@ def test_editing_one_variant_reruns_only_that_variant(three_models_copy):
         "plot_by_mask_share",
         "plot_pair[a=gan_b, b=gan]",
         "plot_examples[model=gan_b]",
+        "plot_best_worst",
+        "plot_perception_distortion",
         "plot_training",
+        "costs",
         "all",
     }
     # A training option every model shares reruns every model.

@@ -24,6 +24,7 @@ VAE_READERS = {
     "plot_by_mask_share": "plot_by_mask_share",
     "plot_pair": "plot_gan_vs_vae",
     "plot_examples": "plot_examples_vae",
+    "plot_best_worst": "plot_best_worst",
 }
 
 

@@ -83,6 +83,7 @@ def test_the_run_ends_with_its_scores_and_the_next_commands(run):
     for model in BASELINES["baselines"]:
         line = next(line for line in closing.splitlines() if line.split()[:1] == [model])
         assert f"{float(rows[model]['mean']):.2f}" in line
+    assert "LPIPS" in closing.splitlines()[1] and "FLIP" in closing.splitlines()[1]  # 32 px
     assert (
         f"-m viewer results/{RUN}" in closing and f"--report results/{RUN}/report.html" in closing
     )
@@ -138,11 +139,13 @@ def test_summary_equals_a_recomputation_from_the_csvs(run):
 def test_plots_are_pngs(run):
     plots = sorted(p.name for p in (results(run) / "plots").iterdir())
     assert plots == [
+        "best_worst.png",
         "distributions.png",
         "examples_inpaint.png",
         "examples_inpaint_oracle.png",
         "hole_psnr_by_mask_share.png",
         "inpaint_vs_damaged.png",
+        "perception_distortion.png",
     ]
     for name in plots:
         with Image.open(results(run) / "plots" / name) as image:
@@ -160,11 +163,23 @@ def test_report_builds_with_figures_and_captions(run):
     assert "examples_inpaint.png" in html and "distributions.png" in html
     assert "summary.html" in html  # the tables, shown in the page, not only as downloads
     assert "hole_psnr_by_mask_share.png" in html and "summary_buckets.csv" in html
+    for item in ("perception_distortion.png", "best_worst.png", "costs.html"):
+        assert item in html
+    assert "summary_ratios.csv" in html
     page = (results(run) / "summary.html").read_text()
-    # Whole image, damaged and intact pixels, four by damaged share, damage found, comparisons,
-    # provenance.
-    assert page.count("<table>") == 9
-    for heading in ("Damaged and intact pixels", "By damaged share", "Damage found", "Provenance"):
+    # Whole image, damaged and intact pixels, seven by damaged share (PSNR, SSIM, LPIPS of the
+    # damaged pixels; those and FLIP of the whole image; at 32 px every image has an LPIPS),
+    # seven in 10 % steps, damage found, comparisons, provenance.
+    assert page.count("<table>") == 19
+    headings = (
+        "The study's answer",
+        "Damaged and intact pixels",
+        "By damaged share",
+        "By damaged share in 10 % steps",
+        "Damage found",
+        "Provenance",
+    )
+    for heading in headings:
         assert f"<h2>{heading}</h2>" in page
     for model in BASELINES["baselines"]:
         assert f"<td>{model}</td>" in page
@@ -257,3 +272,53 @@ def test_damage_is_scored_where_it_is(run):
         assert len(counts) == 5 and sum(counts) == len(test.names)
     markdown = (results(run) / "summary.md").read_text()
     assert "| inpaint_oracle |" in markdown.split("## Damaged and intact pixels")[1]
+
+
+def test_the_answer_is_made_from_the_runs_own_figures(run):
+    """summary.md's answer quotes the summary's means and the comparisons' p-values."""
+    with open(results(run) / "summary.csv") as handle:
+        means = {(r["model"], r["metric"]): float(r["mean"]) for r in csv.DictReader(handle)}
+    with open(results(run) / "comparisons.csv") as handle:
+        p_values = {r["metric"]: float(r["p_value"]) for r in csv.DictReader(handle)}
+    markdown = (results(run) / "summary.md").read_text()
+    answer = markdown.split("## The study's answer")[1].split("\n## ")[0]
+    paragraph = next(line for line in answer.splitlines() if line.startswith("**inpaint"))
+    for metric in ("psnr", "ssim", "lpips", "flip"):
+        spec = contract.metric(metric)
+        p = p_values[metric]
+        quoted = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+        shown = (
+            f"{spec.show(means['inpaint', metric])} against {spec.show(means['damaged', metric])}"
+        )
+        assert f"{spec.label} {shown}, {quoted}" in paragraph
+    for aspect, (first, second) in {"pixels": ("psnr", "ssim"), "looks": ("lpips", "flip")}.items():
+        clear = [p_values[m] <= 0.05 for m in (first, second)]
+        if not any(clear):
+            label = "On pixels" if aspect == "pixels" else "By perception"
+            assert f"{label} (" in paragraph and "no clear difference between" in paragraph
+
+
+def test_the_ratio_table_counts_every_image_in_10_percent_steps(run):
+    test = read_split(results(run) / "dataset.h5", "test")
+    with open(results(run) / "summary_ratios.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["metric"] == "lpips"]
+    assert list(rows[0]) == list(contract.BUCKET_FIELDS)
+    for model in BASELINES["baselines"]:
+        ours = [r for r in rows if r["model"] == model]
+        assert [r["bucket"] for r in ours][:2] == ["0%-10%", "10%-20%"] and len(ours) == 10
+        assert sum(int(r["n"]) for r in ours) == len(test.names)
+
+
+def test_the_cost_table_is_every_benchmark_file(run):
+    folder = results(run) / "benchmarks"
+    with open(results(run) / "costs.csv") as handle:
+        rows = {r["job"]: r for r in csv.DictReader(handle)}
+    # Its own benchmark is written after it ends; every other job's before it starts.
+    assert set(rows) == {p.stem for p in folder.glob("*.tsv")} - {"costs"}
+    assert "summarize" in rows and "plot_best_worst" in rows
+    with open(folder / "summarize.tsv") as handle:
+        seconds = float(next(csv.DictReader(handle, delimiter="\t"))["s"])
+    assert float(rows["summarize"]["seconds"]) == seconds
+    page = (results(run) / "costs.html").read_text()
+    assert page.count("<tr>") == len(rows) + 2  # header and total
+    assert "<td>summarize</td>" in page and "max_rss" in page

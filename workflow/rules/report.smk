@@ -128,3 +128,77 @@ rule plot_training:
         models=TRAINED,
     script:
         "../../scripts/plots.py"
+
+
+rule plot_perception_distortion:
+    input:
+        summary=PATHS.summary,
+    output:
+        report(
+            PATHS.plot("perception_distortion"),
+            caption="../report/perception_distortion.rst",
+            category="Plots",
+            labels={"figure": "PSNR against LPIPS"},
+        ),
+    log:
+        PATHS.log("plot_perception_distortion"),
+    benchmark:
+        PATHS.benchmark("plot_perception_distortion")
+    conda:
+        ENV
+    params:
+        code=library_code("plots.py"),
+    script:
+        "../../scripts/plots.py"
+
+
+rule plot_best_worst:
+    input:
+        dataset=PATHS.dataset,
+        predictions=[PATHS.predictions(model) for model in EXAMPLE_MODELS],
+        metrics=[PATHS.metrics(model) for model in EXAMPLE_MODELS],
+    output:
+        report(
+            PATHS.plot("best_worst"),
+            caption="../report/best_worst.rst",
+            category="Plots",
+            labels={"figure": "best and worst per model"},
+        ),
+    log:
+        PATHS.log("plot_best_worst"),
+    benchmark:
+        PATHS.benchmark("plot_best_worst")
+    conda:
+        ENV
+    params:
+        code=library_code("plots.py"),
+        models=EXAMPLE_MODELS,
+        rank_metric=SCORE["rank_metric"],
+    script:
+        "../../scripts/plots.py"
+
+
+# Runs after every other target of rule all, so that their benchmark files exist: no rule
+# declares a benchmark as an output, so the script reads the folder.
+rule costs:
+    input:
+        score_targets(),
+    output:
+        csv=PATHS.costs,
+        html=report(
+            PATHS.costs_html,
+            caption="../report/costs.rst",
+            category="Costs",
+            labels={"table": "per job"},
+        ),
+    log:
+        PATHS.log("costs"),
+    benchmark:
+        PATHS.benchmark("costs")
+    conda:
+        ENV
+    params:
+        code=library_code("costs.py"),
+        benchmarks=PATHS.benchmarks,
+    script:
+        "../../scripts/costs.py"

@@ -64,6 +64,12 @@ SUMMARY_OUTPUTS = {
         category="Scores",
         labels={"table": "by damaged share"},
     ),
+    "ratios": report(
+        PATHS.summary_ratios,
+        caption="../report/summary_ratios.rst",
+        category="Scores",
+        labels={"table": "by damaged share, 10 % steps"},
+    ),
     "html": report(
         PATHS.summary_html,
         caption="../report/summary_html.rst",
@@ -86,15 +92,19 @@ EXAMPLE_MODELS = [model for model in SCORED if model != contract.INPUT_MODEL]
 def plot_targets():
     """Every figure the configured models allow; rule all asks for these."""
     targets = [PATHS.plot("distributions"), PATHS.plot("hole_psnr_by_mask_share")]
+    targets.append(PATHS.plot("perception_distortion"))
     targets += [PATHS.plot(f"{a}_vs_{b}") for a, b in PAIRS]
     targets += [PATHS.plot(f"examples_{model}") for model in EXAMPLE_MODELS]
+    if EXAMPLE_MODELS:
+        targets.append(PATHS.plot("best_worst"))
     if TRAINED:
         targets.append(PATHS.plot("training"))
     return targets
 
 
 def score_targets():
-    """Every per-model file and the summary: a deleted intermediate is rebuilt."""
+    """Every per-model file, the summary and the figures: a deleted intermediate is rebuilt
+    (and the cost table, rule costs, runs after all of them)."""
     targets = [PATHS.summary, PATHS.summary_markdown, *plot_targets()]
     targets += [PATHS.predictions(model) for model in SCORED]
     targets += metrics_files("ours")
