@@ -135,6 +135,32 @@ def resolve_jit(setting: str | bool, gpus: int) -> bool:
     return setting
 
 
+def resolve_device_input(setting: str | bool, gpus: int) -> bool:
+    """``train.device_input``: batches go to the device as uint8, converted and mirrored there.
+
+    ``auto`` is on with a GPU, where a quarter of the bytes crosses to the card and the
+    host threads only slice arrays; on a CPU the step and the conversion share the same
+    cores, and the host's threaded conversion stays (docs/training.md, "Input pipeline").
+    """
+    if setting == "auto":
+        return gpus > 0
+    if not isinstance(setting, bool):
+        raise TypeError(
+            f"config key train.device_input: expected auto, true or false, got {setting!r}"
+        )
+    return setting
+
+
+def check_steps_per_execution(steps: int) -> int:
+    """``train.steps_per_execution``: a whole number of steps, at least 1."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(
+            f"config key train.steps_per_execution: expected a whole number of at least 1, "
+            f"got {steps!r}"
+        )
+    return steps
+
+
 # Threads that make the next training batches while a GPU trains on the current one.
 GPU_INPUT_WORKERS = 4
 

@@ -93,9 +93,11 @@ class BlendSettings(CommonSettings):
 class Family:
     """A model family: its settings and how to build, train and save it.
 
-    ``build(image_size, settings, seed, jit_compile, key)`` returns the trainer that
-    ``fit`` trains: compiled, its weights and optimizer slots created (a resumed state
-    loads into them); ``key`` is the config entry, for error messages.
+    ``build(image_size, settings, seed, jit_compile, key, steps_per_execution=1)`` returns
+    the trainer that ``fit`` trains: compiled (``steps_per_execution`` passed to Keras'
+    ``compile``), its weights and optimizer slots created (a resumed state loads into
+    them), taking float32 or uint8 batches (``families.inputs``); ``key`` is the config
+    entry, for error messages.
     ``restorer(trainer)`` is the damaged -> restored network saved as ``restorer.keras``.
     ``with_paint_mask(restorer)``, for families whose restorer blends through a paint mask
     (``blocks.to_image``), is that restorer with the mask as a second output (one pass),
@@ -106,7 +108,7 @@ class Family:
 
     name: str
     settings: type[CommonSettings]
-    build: Callable[[int, Any, int, bool, str], keras.Model]
+    build: Callable[..., keras.Model]
     restorer: Callable[[keras.Model], keras.Model]
     with_paint_mask: Callable[[keras.Model], keras.Model] | None = None
     with_given_mask: Callable[[keras.Model], keras.Model] | None = None

@@ -32,6 +32,7 @@ from restorebench.blocks import (
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, ema_options
+from restorebench.families.inputs import DeviceInput
 from restorebench.head import Head
 from restorebench.losses import HeadLoss
 
@@ -162,13 +163,14 @@ def build_sampler(
     raise AssertionError("unreachable")
 
 
-class Diffusion(keras.Model):
+class Diffusion(DeviceInput, keras.Model):
     """The denoiser trained by Keras' own ``fit`` step, whatever the backend.
 
     ``fit`` calls the model on the damaged images before ``compute_loss``; the noisy input
     needs the clean ones, which only ``compute_loss`` gets, so while training ``call`` passes
     its input through and ``compute_loss`` runs the denoiser. Outside training ``call`` is
-    the sampler, so validation and ``evaluate`` score real restorations.
+    the sampler, so validation and ``evaluate`` score real restorations. Batches may come
+    as uint8 (``families.inputs``); ``flip`` mirrors those while training.
     """
 
     def __init__(
@@ -177,9 +179,11 @@ class Diffusion(keras.Model):
         steps: int,
         seed: int = 0,
         head_loss: HeadLoss | None = None,
+        flip: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.init_input(flip, seed)
         self.denoiser = denoiser
         self.head_loss = head_loss = head_loss or HeadLoss()
         self.head_trackers = head_loss.trackers()
@@ -218,6 +222,7 @@ def build_trainer(
     seed: int,
     jit_compile: bool,
     key: str = "models.diffusion",
+    steps_per_execution: int = 1,
 ) -> Diffusion:
     denoiser = build_denoiser(
         image_size,
@@ -232,10 +237,12 @@ def build_trainer(
         settings.steps,
         seed=seed,
         head_loss=HeadLoss.of(settings),
+        flip=settings.flip,
     )
     trainer.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate, **ema_options(settings)),
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     # Weights and optimizer slots exist before a saved state is loaded into them.
     trainer(ops.zeros((1, image_size, image_size, 3)))

@@ -22,6 +22,7 @@ from restorebench.blocks import (
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, ema_options
+from restorebench.families.inputs import DeviceInput
 from restorebench.head import Head
 from restorebench.losses import HeadLoss
 
@@ -176,13 +177,14 @@ def _cotangent(optimizer, values: list, loss):
         return ops.cast(optimizer.scale_loss(ops.ones_like(loss)), loss.dtype)
 
 
-class Pix2Pix(keras.Model):
+class Pix2Pix(DeviceInput, keras.Model):
     """Generator and discriminator trained together by one ``fit``, each by its own Adam.
 
     Each step is pix2pix's: one generator pass, two discriminator passes (real, fake);
     the discriminator learns from ``disc_loss``, the generator from ``gen_gan_loss +
     l1_weight x gen_l1`` + the head's terms (``losses.HeadLoss``). The logged ``loss`` is the sum of both, for progress and the
     NaN guard. TensorFlow and JAX run the same update (``tests/test_backends.py``).
+    Batches may come as uint8 (``families.inputs``); ``flip`` mirrors those while training.
     """
 
     def __init__(
@@ -191,9 +193,12 @@ class Pix2Pix(keras.Model):
         discriminator: keras.Model,
         l1_weight: float = 100.0,
         head_loss: HeadLoss | None = None,
+        flip: bool = False,
+        seed: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.init_input(flip, seed)
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
@@ -296,14 +301,15 @@ class Pix2Pix(keras.Model):
             for network in (self.generator, self.discriminator)
         )
 
-    def _join(self, attribute: str, parts: tuple[list, list]) -> list:
-        """``_split`` undone: one value per variable of the trainer, in its order."""
+    def _join(self, attribute: str, parts: tuple[list, list], before: list) -> list:
+        """``_split`` undone: one value per variable of the trainer, in its order; the
+        trainer's own (the flip seed) keep their values in ``before``."""
         value = {
             id(v): x
             for network, values in zip((self.generator, self.discriminator), parts)
             for v, x in zip(getattr(network, attribute), values)
         }
-        return [value[id(v)] for v in getattr(self, attribute)]
+        return [value.get(id(v), x) for v, x in zip(getattr(self, attribute), before)]
 
     def fit(self, *args, **kwargs):
         """Keras writes only ``optimizer``'s weight averages over the weights; here the
@@ -321,14 +327,14 @@ class Pix2Pix(keras.Model):
     def test_step(self, *args):
         if _backend() == "jax":
             return self._jax_test_step(*args)
-        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(args[0])
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(self.ready(args[0], False))
         self._pair_losses(damaged, clean, training=False)
         return {tracker.name: tracker.result() for tracker in self.metrics}
 
     def _tf_train_step(self, data):
         import tensorflow as tf
 
-        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(self.ready(data, True))
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             gen_loss, disc_loss = self._pair_losses(damaged, clean, training=True)
             gen_loss = self.g_optimizer.scale_loss(per_replica(gen_loss))
@@ -351,10 +357,11 @@ class Pix2Pix(keras.Model):
         import jax
 
         weights, fixed, optimizer_values, metric_values = state
+        fixed, data = self.ready_stateless(fixed, data, training=True)
         damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
         g_weights, d_weights = self._split("trainable_variables", weights)
         before = self._split("non_trainable_variables", fixed)
-        (gen_loss, disc_loss), pullback, (logged, fixed) = jax.vjp(
+        (gen_loss, disc_loss), pullback, (logged, after) = jax.vjp(
             lambda g, d: self._stateless_losses((g, d), before, damaged, clean, True),
             g_weights,
             d_weights,
@@ -372,15 +379,15 @@ class Pix2Pix(keras.Model):
         d_weights, d_values = self.d_optimizer.stateless_apply(d_values, d_grads, d_weights)
         metric_values, logs = _record(self.metrics, metric_values, logged)
         return logs, (
-            self._join("trainable_variables", (g_weights, d_weights)),
-            self._join("non_trainable_variables", fixed),
+            self._join("trainable_variables", (g_weights, d_weights), weights),
+            self._join("non_trainable_variables", after, fixed),
             [*g_values, *d_values],
             metric_values,
         )
 
     def _jax_test_step(self, state, data):
         weights, fixed, metric_values = state
-        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        damaged, clean, _ = keras.utils.unpack_x_y_sample_weight(self.ready(data, False))
         _, (logged, _) = self._stateless_losses(
             self._split("trainable_variables", weights),
             self._split("non_trainable_variables", fixed),
@@ -393,7 +400,12 @@ class Pix2Pix(keras.Model):
 
 
 def build_trainer(
-    image_size: int, settings: GanSettings, seed: int, jit_compile: bool, key: str = "models.gan"
+    image_size: int,
+    settings: GanSettings,
+    seed: int,
+    jit_compile: bool,
+    key: str = "models.gan",
+    steps_per_execution: int = 1,
 ) -> Pix2Pix:
     trainer = Pix2Pix(
         build_generator(
@@ -409,6 +421,8 @@ def build_trainer(
         ),
         l1_weight=settings.l1_weight,
         head_loss=HeadLoss.of(settings),
+        flip=settings.flip,
+        seed=seed,
     )
     trainer.compile(
         g_optimizer=keras.optimizers.Adam(
@@ -416,6 +430,7 @@ def build_trainer(
         ),
         d_optimizer=keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1),
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     # Weights and optimizer slots exist before a saved state is loaded into them.
     trainer(ops.zeros((1, image_size, image_size, 3)))

@@ -24,6 +24,7 @@ from restorebench.blocks import (
     with_paint_mask,
 )
 from restorebench.families.base import BlendSettings, Family, ema_options
+from restorebench.families.inputs import DeviceInput
 from restorebench.head import Head
 from restorebench.losses import HeadLoss
 
@@ -104,9 +105,12 @@ def build_decoder(
     return keras.Model([z, *passed, *skips], output, name="vae_decoder")
 
 
-class VAE(keras.Model):
+class VAE(DeviceInput, keras.Model):
     """Loss: pixel MSE + ``kl_weight`` x KL(q(z|x) || N(0, I)) summed over latent dims,
-    the MSE and the head's terms beside it as ``head_loss`` says (``losses.HeadLoss``)."""
+    the MSE and the head's terms beside it as ``head_loss`` says (``losses.HeadLoss``).
+
+    Batches may come as uint8 (``families.inputs``); ``flip`` mirrors those while training.
+    """
 
     def __init__(
         self,
@@ -115,9 +119,11 @@ class VAE(keras.Model):
         kl_weight: float,
         seed: int = 0,
         head_loss: HeadLoss | None = None,
+        flip: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.init_input(flip, seed)
         self.encoder = encoder
         self.decoder = decoder
         self.kl_weight = kl_weight
@@ -160,7 +166,12 @@ class VAE(keras.Model):
 
 
 def build_trainer(
-    image_size: int, settings: VaeSettings, seed: int, jit_compile: bool, key: str = "models.vae"
+    image_size: int,
+    settings: VaeSettings,
+    seed: int,
+    jit_compile: bool,
+    key: str = "models.vae",
+    steps_per_execution: int = 1,
 ) -> VAE:
     layout = (image_size, settings.filters, settings.latent_dim)
     trainer = VAE(
@@ -169,11 +180,13 @@ def build_trainer(
         kl_weight=settings.kl_weight,
         seed=seed,
         head_loss=HeadLoss.of(settings),
+        flip=settings.flip,
     )
     # mixed_float16 gets a LossScaleOptimizer from compile itself.
     trainer.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate, **ema_options(settings)),
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     # Weights and optimizer slots exist before a saved state is loaded into them.
     trainer(ops.zeros((1, image_size, image_size, 3)))

@@ -1,7 +1,9 @@
 """What the networks train on: batches from the uint8 train split, and the validation hold-out.
 
 The dataset stays uint8 in memory and becomes float32 one batch at a time, so a full
-256 px split fits in a quarter of the memory float32 would take.
+256 px split fits in a quarter of the memory float32 would take: on the host, or, with
+``unit=False``, at the top of the trainer's step (``families.inputs``), so the host only
+slices uint8 arrays and a quarter of the bytes crosses to the device.
 """
 
 from __future__ import annotations
@@ -14,12 +16,24 @@ import numpy as np
 
 
 def _unit(images: np.ndarray) -> np.ndarray:
-    """uint8 to float32 in [0, 1] in one pass, no float64 or uint8-sized temporaries."""
+    """uint8 to float32 in [0, 1] in one pass, no float64 or uint8-sized temporaries.
+
+    ``families.inputs.to_unit`` does the same arithmetic on the device: keep them alike.
+    """
     return np.multiply(images, np.float32(1 / 255), dtype=np.float32)
+
+
+def unit_floats(images: np.ndarray) -> np.ndarray:
+    """A batch's images as float32 in [0, 1], whichever kind ``PairBatches`` made."""
+    return _unit(images) if images.dtype == np.uint8 else images
 
 
 class PairBatches(keras.utils.PyDataset):
     """(damaged, clean) float32 batches in [0, 1], converted per batch from uint8.
+
+    With ``unit=False`` the batches stay uint8 as gathered and ``flip`` should be off:
+    the trainer converts and mirrors them on the device (``families.inputs``), so the
+    arrays may be any that take a NumPy index, a device-resident copy of the split too.
 
     With ``shuffle`` the order is redrawn every epoch from the seed (a resumed run
     starts at its own ``epoch``'s order) and the last incomplete batch is dropped (a
@@ -44,9 +58,11 @@ class PairBatches(keras.utils.PyDataset):
         flip: bool = False,
         workers: int = 1,
         multiple: int = 1,
+        unit: bool = True,
     ):
         super().__init__(workers=workers)
         self.multiple = multiple
+        self.unit = unit
         self.damaged, self.clean = damaged, clean
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -76,6 +92,8 @@ class PairBatches(keras.utils.PyDataset):
             mirrored = rng.random(len(picked)) < 0.5
             damaged[mirrored] = damaged[mirrored, :, ::-1]
             clean[mirrored] = clean[mirrored, :, ::-1]
+        if not self.unit:
+            return damaged, clean
         return _unit(damaged), _unit(clean)
 
     def on_epoch_end(self) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import keras
 
-from restorebench.training.batches import PairBatches
+from restorebench.training.batches import PairBatches, unit_floats
 
 
 def _layers(network: keras.Model) -> Iterator[keras.layers.Layer]:
@@ -26,8 +26,8 @@ def _layers(network: keras.Model) -> Iterator[keras.layers.Layer]:
 def recalibrate_batchnorm(network: keras.Model, batches: PairBatches, limit: int = 100) -> None:
     """Set each BatchNorm's statistics to the plain average over up to ``limit`` batches.
 
-    The batches run through ``network`` with its final weights, BatchNorm in training
-    mode and dropout disabled; momenta and dropout rates are put back afterwards.
+    The batches (float, or uint8 made for the device) run through ``network`` with its
+    final weights, BatchNorm in training mode and dropout disabled; momenta and dropout rates are put back afterwards.
     """
     norms = [
         layer for layer in _layers(network) if isinstance(layer, keras.layers.BatchNormalization)
@@ -40,7 +40,7 @@ def recalibrate_batchnorm(network: keras.Model, batches: PairBatches, limit: int
         for step in range(min(limit, len(batches))):
             for norm in norms:
                 norm.momentum = step / (step + 1)  # running average: batch k gets weight 1/k
-            network(batches[step][0], training=True)
+            network(unit_floats(batches[step][0]), training=True)
     finally:
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum

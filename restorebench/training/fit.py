@@ -41,13 +41,18 @@ class TrainOptions:
     """How to train, whatever the family: the config's ``train`` section, with its defaults.
 
     ``precision`` is a Keras dtype policy and ``jit_compile`` XLA; ``auto`` turns both on
-    with a GPU (``restorebench.accel``).
+    with a GPU (``restorebench.accel``). ``steps_per_execution`` steps run per call of
+    Keras' train function, so the host returns to Python (callbacks, logs) once per that
+    many. ``device_input``: batches stay uint8 on the host and are converted and mirrored
+    at the top of the step (``families.inputs``); ``auto``: with a GPU.
     """
 
     seed: int = 42
     validation_fraction: float = 0.05
     precision: str = "auto"
     jit_compile: str | bool = "auto"
+    steps_per_execution: int = 1
+    device_input: str | bool = "auto"
 
 
 @contextlib.contextmanager
@@ -70,16 +75,25 @@ def build_trainer(
     precision: str = "float32",
     jit_compile: bool = False,
     key: str | None = None,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """The compiled, built trainer of ``family``; ``key`` (``models.<family>``) names errors.
 
     ``precision`` is a Keras dtype policy (``mixed_bfloat16``, ``mixed_float16``): layers
     compute in half precision but keep float32 weights, and the output layers stay
     float32. Call it inside a distribution strategy's scope to train data-parallel.
+    The trainer takes float32 batches or uint8 ones, which it converts (and mirrors, if
+    ``settings.flip``) itself (``families.inputs``).
     """
+    steps_per_execution = accel.check_steps_per_execution(steps_per_execution)
     with _dtype_policy(precision):
         return families.load(family).build(
-            image_size, settings, seed, jit_compile, key or f"models.{family}"
+            image_size,
+            settings,
+            seed,
+            jit_compile,
+            key or f"models.{family}",
+            steps_per_execution=steps_per_execution,
         )
 
 
@@ -130,9 +144,17 @@ def _build(
             precision=policy,
             jit_compile=jit,
             key=f"models.{model}",
+            steps_per_execution=options.steps_per_execution,
         )
     replicas = accel.replicas(strategy)
-    log.info("%s: %s, XLA %s, %d replica(s)", model, policy, "on" if jit else "off", replicas)
+    log.info(
+        "%s: %s, XLA %s, %d replica(s), %d step(s) per execution",
+        model,
+        policy,
+        "on" if jit else "off",
+        replicas,
+        options.steps_per_execution,
+    )
     return trainer
 
 
@@ -160,12 +182,14 @@ def _validation(
     batch_size: int,
     tensorboard_dir: Path | None,
     multiple: int = 1,
+    unit: bool = True,
 ) -> tuple[PairBatches | None, Validation | None]:
     """Keras' validation batches and the scorer of the held-out images (None without any).
 
     ``multiple``: under JAX's data parallelism every batch must divide over the devices,
     so Keras' validation losses leave out the last few held-out images short of one;
-    the scorer's PSNR and SSIM still see every one.
+    the scorer's PSNR and SSIM still see every one. ``unit=False``: uint8 batches, which
+    the trainer converts on the device.
     """
     if not held.any():
         return None, None
@@ -176,7 +200,16 @@ def _validation(
     scorer = Validation(restorer, damaged, clean, samples)
     if len(damaged) < multiple:
         return None, scorer
-    return PairBatches(damaged, clean, batch_size, shuffle=False, multiple=multiple), scorer
+    batches = PairBatches(damaged, clean, batch_size, shuffle=False, multiple=multiple, unit=unit)
+    return batches, scorer
+
+
+def _device_input(model: str, options: TrainOptions) -> bool:
+    """Whether batches stay uint8 for the trainer to convert and mirror; logs the choice."""
+    on_device = accel.resolve_device_input(options.device_input, accel.gpu_count())
+    where = "uint8 to the device, converted there" if on_device else "converted on the host"
+    log.info("%s: batches %s", model, where)
+    return on_device
 
 
 def _check_tensorboard(tensorboard_dir: Path | None) -> None:
@@ -253,6 +286,7 @@ def fit(
     """
     kind = families.load(family)
     _check_tensorboard(tensorboard_dir)
+    on_device = _device_input(model, options)
     strategy = strategy or accel.distribution(accel.gpu_count())
     multiple = _check_batch(model, settings.batch_size, strategy)
     keras.utils.set_random_seed(options.seed)
@@ -273,13 +307,20 @@ def fit(
                 shuffle=True,
                 seed=options.seed,
                 epoch=done,
-                flip=settings.flip,
+                flip=settings.flip and not on_device,
                 workers=accel.input_workers(accel.gpu_count()),
                 multiple=multiple,
+                unit=not on_device,
             )
             restorer = kind.restorer(trainer)
             validation, scorer = _validation(
-                restorer, train, held, settings.batch_size, tensorboard_dir, multiple
+                restorer,
+                train,
+                held,
+                settings.batch_size,
+                tensorboard_dir,
+                multiple,
+                unit=not on_device,
             )
             every = [*([scorer] if scorer else []), state, LogEpochs(model), StopOnNaN(model)]
             trainer.fit(
