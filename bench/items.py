@@ -444,12 +444,18 @@ def demo(profile: dict, scratch: Path) -> tuple[dict, Path]:
     with open(folder / "results" / run / "summary.csv") as handle:
         for row in csv.DictReader(handle):
             means.setdefault(row["model"], {})[row["metric"]] = float(row["mean"])
+    # The target's scores: the whole image's pixel scores (the perceptual ones are reported).
+    pixel_scores = [
+        m
+        for m in contract.metrics_in(contract.REGIONS[0])
+        if m.name not in contract.PERCEPTUAL_METRICS
+    ]
     beats = {
         model: all(
             (means[model][m.name] < means[contract.INPUT_MODEL][m.name])
             if m.lower_is_better
             else (means[model][m.name] > means[contract.INPUT_MODEL][m.name])
-            for m in contract.METRICS
+            for m in pixel_scores
         )
         for model in TRAINED
         if model in means

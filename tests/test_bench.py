@@ -266,7 +266,7 @@ def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path)
     (tmp_path / "scratch").mkdir()
     dataset = quality.faces_dataset(16, tmp_path / "scratch", photos)
     small = '"filters": [8, 16], "batch_size": 4'
-    plain = f'{{{small}, "discriminator_filters": [8], "blend": false, "fill_prior": false, "mask_weight": 0}}'
+    plain = f'{{{small}, "discriminator_filters": [8], "blend": false, "fill_prior": false, "soft_blend": false, "mask_weight": 0}}'
     out = tmp_path / "screen"
     variants = [
         "--variant",
