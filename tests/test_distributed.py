@@ -64,24 +64,24 @@ print("REPORT " + json.dumps(report))
 """
 
 
-def test_mirrored_strategy_trains_on_two_logical_cpus(dataset, tmp_path):  # noqa: F811
-    settings = dataclasses.replace(GAN, epochs=1, discriminator="dense", dropout=0.0)
+def _report(script: str, data, tmp_path, settings, env=None) -> dict:
+    """Run ``script`` on the dataset ``data`` in a fresh process; the dict it prints after REPORT."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            SCRIPT,
-            str(dataset),
-            str(tmp_path),
-            json.dumps(dataclasses.asdict(settings)),
-        ],
+        [sys.executable, "-c", script, str(data), str(tmp_path)]
+        + [json.dumps(dataclasses.asdict(settings))],
         check=False,
         capture_output=True,
         text=True,
+        env=env,
         timeout=HANG_S,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout.split("REPORT ", 1)[1])
+    return json.loads(result.stdout.split("REPORT ", 1)[1])
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus(dataset, tmp_path):  # noqa: F811
+    settings = dataclasses.replace(GAN, epochs=1, discriminator="dense", dropout=0.0)
+    report = _report(SCRIPT, dataset, tmp_path, settings)
     assert report["replicas"] == 2 and report["mirrored_variable"]
     assert [device.rsplit(":", 2)[-2:] for device in report["variable_devices"]] == [
         ["CPU", "0"],
@@ -178,23 +178,7 @@ def test_data_parallel_under_jax_matches_one_device_and_shares_checkpoints(
         "JAX_PLATFORMS": "cpu",
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
     }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            JAX_SCRIPT,
-            str(dataset),
-            str(tmp_path),
-            json.dumps(dataclasses.asdict(settings)),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=HANG_S,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout.split("REPORT ", 1)[1])
+    report = _report(JAX_SCRIPT, dataset, tmp_path, settings, env)
     assert report["replicas"] == 2 and report["mesh_devices"] == 2 and report["replicated"]
     one, two = losses(tmp_path / "one" / "history.csv"), losses(tmp_path / "two" / "history.csv")
     assert len(one) == len(two) == settings.epochs
