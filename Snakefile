@@ -6,11 +6,11 @@ import sys
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from restorebench.config_checks import check_yaml_file
-from restorebench.watchdog import PARENT_VARIABLE
+from restorebench.runtime.config_checks import check_yaml_file
+from restorebench.runtime.watchdog import PARENT_VARIABLE
 
 min_version("9.0")
-# Every script stops when this process ends (restorebench.watchdog); each Snakemake
+# Every script stops when this process ends (restorebench.runtime.watchdog); each Snakemake
 # process, a cluster job's own included, names itself.
 os.environ[PARENT_VARIABLE] = str(os.getpid())
 
@@ -40,7 +40,7 @@ rule all:
 
 
 onsuccess:
-    from restorebench.summary_page import closing_message
+    from restorebench.scoring.summary_page import closing_message
 
     message = closing_message(
         PATHS, TRAINED, config["score"]["rank_metric"], sys.executable

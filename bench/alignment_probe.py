@@ -3,7 +3,7 @@
     python -m bench.alignment_probe [--photos DIR] [--count 300] [--damaged-side 64]
 
 Each photo of ``--photos`` (default ../shared/data/faces-dev) is damaged as humanface8000
-is (stretched to 256 px, painted by ``restorebench.damage``), then saved at
+is (stretched to 256 px, painted by ``restorebench.data.damage``), then saved at
 ``--damaged-side`` px as a JPEG of quality 90 beside the full-size clean photo; both are
 read back as prepare reads them. Printed: how many genuine pairs the check refuses at the
 old fixed 128 px and at the size prepare compares at now, by damage amount; the same
@@ -24,10 +24,10 @@ from PIL import Image
 
 from bench.machine import describe
 from bench.quality import FACES
-from restorebench.alignment import ALIGNMENT_SIZE, comparison_size, intact_difference
-from restorebench.damage import REFERENCE_SIZE, damage_pair
-from restorebench.images import fit_square, is_image_file, load_rgb
-from restorebench.prepare import PrepareSettings
+from restorebench.data.alignment import ALIGNMENT_SIZE, comparison_size, intact_difference
+from restorebench.data.damage import REFERENCE_SIZE, damage_pair
+from restorebench.data.images import fit_square, is_image_file, load_rgb
+from restorebench.data.prepare import PrepareSettings
 
 FIT = "stretch"  # humanface8000's fit: its damaged side is its clean one stretched square
 JPEG_QUALITY = 90

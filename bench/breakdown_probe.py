@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 
-from restorebench import accel
+from restorebench.runtime import accel
 
 accel.configure()  # before TensorFlow is first imported, by the imports below
 

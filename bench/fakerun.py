@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from restorebench import contract
-from restorebench.dataset import DatasetWriter, compress_image
-from restorebench.mask_scores import score_masks
-from restorebench.metrics import score_images, write_metrics
-from restorebench.predictions import write_predictions
-from restorebench.summary import summarize, write_csv
+from restorebench.data.dataset import DatasetWriter, compress_image
+from restorebench.restore.predictions import write_predictions
+from restorebench.scoring.mask_scores import score_masks
+from restorebench.scoring.metrics import score_images, write_metrics
+from restorebench.scoring.summary import summarize, write_csv
 
 # The fixture's default models; any other name gets a restoration of its own.
 MODELS = ("vae", "gan", "damaged", "inpaint")

@@ -28,8 +28,8 @@ def fills(test) -> dict[str, tuple[np.ndarray, float]]:
     """Each fill of the true masks: uint8 images and seconds per image."""
     import keras
 
-    from restorebench.baselines import fill_images
-    from restorebench.blocks import SmoothFill
+    from restorebench.models.blocks import SmoothFill
+    from restorebench.restore.baselines import fill_images
 
     images = test.damaged.astype(np.float32) / 255
     masks = test.mask[..., None].astype(np.float32)
@@ -51,7 +51,7 @@ def fills(test) -> dict[str, tuple[np.ndarray, float]]:
 
 
 def main() -> None:
-    from restorebench.dataset import read_split
+    from restorebench.data.dataset import read_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=FACES)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from restorebench.damage import apply_damage
-from restorebench.sources import HUMANFACE_FOLDER
+from restorebench.data.damage import apply_damage
+from restorebench.data.sources import HUMANFACE_FOLDER
 
 GREY_SHARE = 0.03  # the real set holds some greyscale clean photos
 DAMAGED_SIDE = 256

@@ -133,8 +133,8 @@ def gan_forward_flops() -> dict[str, float]:
 
 def settings(family: str, quick: bool):
     """The humanface8000 preset's entry of ``family``; with ``quick``, narrow networks."""
-    from restorebench import families
-    from restorebench.families.base import read_settings
+    from restorebench.models import families
+    from restorebench.models.families.base import read_settings
 
     entry = yaml.safe_load(PRESET.read_text())["models"][family]
     if quick:
@@ -216,7 +216,7 @@ def utilisation(trainer, pair, resident_rate: float, peak_tflops: float) -> dict
 
 def measure(spec: dict):
     """Each batch size of ``spec`` in this process, one row (a dict) yielded per batch."""
-    from restorebench import accel
+    from restorebench.runtime import accel
 
     accel.configure()  # before Keras is first imported
     import jax

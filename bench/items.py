@@ -96,8 +96,8 @@ def prepare(profile: dict, scratch: Path, data: Path) -> dict:
 
 def training_datasets(profile: dict, scratch: Path, data: Path) -> tuple[Path, dict[str, str]]:
     """The first pairs of the folder: JPEG folders for the origin, and our HDF5 dataset per size made from them."""
-    from restorebench.prepare import PrepareSettings
-    from restorebench.prepare import prepare as build
+    from restorebench.data.prepare import PrepareSettings
+    from restorebench.data.prepare import prepare as build
 
     subset = fixtures.subset(data, scratch / "train-data", profile["train_pairs"])
     datasets = {}
@@ -282,9 +282,9 @@ def breakdown(profile: dict, data: Path) -> dict:
 
 def prepare_pair(profile: dict, data: Path, count: int = 200) -> dict:
     """Milliseconds per pair of each stage of ``prepare``'s worker, in one process (no pool)."""
-    from restorebench.dataset import compress_image
-    from restorebench.images import fit_square, load_rgb
-    from restorebench.sources import discover
+    from restorebench.data.dataset import compress_image
+    from restorebench.data.images import fit_square, load_rgb
+    from restorebench.data.sources import discover
 
     size, limits = profile["prepare_size"], {"max_pixels": 40_000_000, "min_side": 32}
     stages = (
@@ -334,8 +334,8 @@ def _score_run_data(
     data: Path, folder: Path, test: int, train: int, seed: int, fraction: float
 ) -> Path:
     """Pairs linked under names the split puts in test (``test`` of them) or train (``train``)."""
-    from restorebench.dataset import split_of
-    from restorebench.sources import HUMANFACE_FOLDER
+    from restorebench.data.dataset import split_of
+    from restorebench.data.sources import HUMANFACE_FOLDER
 
     shutil.rmtree(folder, ignore_errors=True)
     source = Path(data) / HUMANFACE_FOLDER

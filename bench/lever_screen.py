@@ -59,9 +59,9 @@ def train_one(dataset: Path, model: str, overrides: dict, epochs: int, out: Path
 
     # bench.quality_probe configures the process before Keras.
     from bench.quality_probe import fill_true_masks, fit_in_scratch, restore_test
-    from restorebench import families
-    from restorebench.dataset import read_split
-    from restorebench.families.base import read_settings
+    from restorebench.data.dataset import read_split
+    from restorebench.models import families
+    from restorebench.models.families.base import read_settings
     from restorebench.training.fit import TrainOptions
 
     entry = recipe(model, overrides)
@@ -82,7 +82,7 @@ def score(dataset: Path, folder: Path, labels: list[str]) -> dict:
     import numpy as np
 
     from bench.quality import error_split, mean_scores
-    from restorebench.dataset import read_split
+    from restorebench.data.dataset import read_split
 
     test = read_split(dataset, "test")
     scores = {}

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from restorebench.versions import installed_versions
+from restorebench.runtime.versions import installed_versions
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = (

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.machine import describe as describe_machine
 from restorebench import contract
-from restorebench.metrics import score_images
+from restorebench.scoring.metrics import score_images
 
 
 def pairs(count: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

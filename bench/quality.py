@@ -56,8 +56,8 @@ def recipe(model: str, overrides: dict | None = None) -> dict:
     """The entry ``models.<model>`` of config.yaml or the diffusion preset, ``overrides`` on
     top, family defaults filled in. An override of the wrong type or name stops here, naming the key.
     """
-    from restorebench import families
-    from restorebench.families.base import read_settings
+    from restorebench.models import families
+    from restorebench.models.families.base import read_settings
 
     entries = {**config()["models"], **yaml.safe_load(DIFFUSION_PRESET.read_text())["models"]}
     entry = {**entries[model], **(overrides or {})}
@@ -83,7 +83,7 @@ def faces_dataset(size: int, scratch: Path, photos: Path = FACES, limit: int | N
     any folder of photos builds the same kind of benchmark (``--photos``); ``limit`` takes
     only the first photos by name.
     """
-    from restorebench.prepare import PrepareSettings, prepare
+    from restorebench.data.prepare import PrepareSettings, prepare
 
     photos = Path(photos)
     if not photos.is_dir():
@@ -116,7 +116,7 @@ def faces_dataset(size: int, scratch: Path, photos: Path = FACES, limit: int | N
 
 def origin_folders(dataset: Path, scratch: Path) -> Path:
     """The train split as humanface8000's folder layout (PNG, lossless), which the origin's loop reads."""
-    from restorebench.dataset import read_split
+    from restorebench.data.dataset import read_split
 
     root = scratch / f"{dataset.stem}-origin-layout"
     done = root / ".complete"
@@ -136,9 +136,9 @@ def mean_scores(test, restored: np.ndarray, found: np.ndarray | None = None) -> 
     left out), the means per damaged-share bucket and, for a restorer that found the damage
     itself (``found``: uint8 masks), the means of its mask scores."""
     from restorebench import contract
-    from restorebench.mask_scores import score_masks
-    from restorebench.metrics import score_images
-    from restorebench.summary import by_mask_share, describe_masks, summarize
+    from restorebench.scoring.mask_scores import score_masks
+    from restorebench.scoring.metrics import score_images
+    from restorebench.scoring.summary import by_mask_share, describe_masks, summarize
 
     table = score_images(test.clean, restored, test.mask)
     stats, _ = summarize({"m": table}, [], resamples=200)
@@ -157,8 +157,8 @@ def mean_scores(test, restored: np.ndarray, found: np.ndarray | None = None) -> 
 def error_split(test, arrays) -> dict:
     """The two parts of a blend model's error on the test split: its own fill given the
     true masks (``given``), and the classical fill (``inpaint``'s) given the masks it found."""
-    from restorebench.baselines import fill_images
-    from restorebench.mask_scores import found_damage
+    from restorebench.restore.baselines import fill_images
+    from restorebench.scoring.mask_scores import found_damage
 
     parts = {}
     if "given" in arrays:
@@ -206,8 +206,8 @@ def references(dataset: Path) -> dict[str, dict]:
     """The damaged input, the classical inpainting baseline and its oracle (the true
     mask filled), as the workflow scores them."""
     from restorebench import contract
-    from restorebench.baselines import fill_images, inpaint_images
-    from restorebench.dataset import read_split
+    from restorebench.data.dataset import read_split
+    from restorebench.restore.baselines import fill_images, inpaint_images
 
     test = read_split(dataset, "test")
     inpainted, found = inpaint_images(test.damaged, **config()["score"]["inpaint"])
@@ -234,7 +234,7 @@ def train_and_score(
     ``precision`` (``train.precision``) is ours only: the origin's loop is float32 as it was.
     A diffusion contender also restores the test split with each of ``sampling_steps``.
     """
-    from restorebench.dataset import read_split
+    from restorebench.data.dataset import read_split
 
     test = read_split(dataset, "test")
     out = scratch / f"{name}-{size}-restored.npz"
@@ -325,7 +325,7 @@ def contest(
 ) -> dict:
     """Every contender at one size and budget, plus the references, on one dataset
     (the first ``limit`` photos only, if given)."""
-    from restorebench.dataset import read_names
+    from restorebench.data.dataset import read_names
 
     scratch.mkdir(parents=True, exist_ok=True)
     dataset = faces_dataset(size, scratch, photos, limit)

@@ -31,15 +31,16 @@ from pathlib import Path
 import numpy as np
 
 from bench.quality import SAMPLING_STEPS
-from restorebench import accel, families
-from restorebench.dataset import read_split
-from restorebench.families.base import read_settings
+from restorebench.data.dataset import read_split
+from restorebench.models import families
+from restorebench.models.families.base import read_settings
+from restorebench.runtime import accel
 
 accel.configure()  # before Keras is first imported, by the imports below
 
 import keras
 
-from restorebench.inference import restore_with
+from restorebench.restore.inference import restore_with
 from restorebench.training.batches import PairBatches
 from restorebench.training.batchnorm import recalibrate_batchnorm
 from restorebench.training.fit import TrainOptions, fit
@@ -51,7 +52,7 @@ def sampling_sweep(
     restorer: keras.Model, damaged: np.ndarray, sampling_steps: list[int]
 ) -> tuple[dict, dict]:
     """The test split restored with each number of sampling steps: images and seconds per image."""
-    from restorebench.families.diffusion import resample
+    from restorebench.models.families.diffusion import resample
 
     images, seconds = {}, {}
     for steps in sampling_steps:

@@ -42,7 +42,7 @@ def origin_section(it: dict) -> list[str]:
             "on `landscape Images/gray` and `color`), a `tf.function` step with two `tf.GradientTape`s "
             "(BCE from logits + 100 x L1; two Adam(2e-4, beta_1=0.5)), generator widths 64,128,128,256,256,512,... "
             "(log2(size) levels), discriminator of 4 down blocks and a dense logit, float32. Ours: `Pix2Pix` "
-            "from `restorebench.families.gan` with the same networks (`configs/origin.yaml`), through `fit` on "
+            "from `restorebench.models.families.gan` with the same networks (`configs/origin.yaml`), through `fit` on "
             "`PairBatches` from the HDF5 dataset built from the same JPEG pairs; under TensorFlow its step "
             "is the same two-tape step (two discriminator passes), with one Adam per network. Ours runs in float32 and in the `mixed_bfloat16` policy "
             "(`train.precision`). Same machine, same threads, same suite run."
@@ -174,7 +174,7 @@ def where_section(it: dict, m: dict) -> list[str]:
         ),
         (
             f"- **Threads**: one thread instead of {m['cores']} runs at "
-            f"{change(lambda r: r in t['single_thread'])} (`restorebench.accel.configure` gives "
+            f"{change(lambda r: r in t['single_thread'])} (`restorebench.runtime.accel.configure` gives "
             "TensorFlow the rule's threads)."
         ),
         (

@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", default="mixed_bfloat16+XLA", help="a bench.gpu_probe mode")
     parser.add_argument("--flops", help="sizes (px, comma-separated): print FLOP per image")
     args = parser.parse_args(argv)
-    from restorebench import accel
+    from restorebench.runtime import accel
 
     accel.configure()  # before Keras is first imported
     import keras

@@ -29,8 +29,8 @@ SIZE = 32
 BASELINE = (64, 64)
 # The command's start without the restoring: its process settings, the model, the decoded photo.
 DECODE_ONLY = (
-    "import sys; from restorebench import accel; accel.configure(); "
-    "from restorebench.inference import load; from restorebench.images import load_rgb; "
+    "import sys; from restorebench.runtime import accel; accel.configure(); "
+    "from restorebench.restore.inference import load; from restorebench.data.images import load_rgb; "
     "load(sys.argv[1]); load_rgb(sys.argv[2], max_pixels=40_000_000, min_side=1)"
 )
 

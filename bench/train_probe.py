@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from restorebench import accel, families
-from restorebench.dataset import read_split
-from restorebench.families.base import CommonSettings, read_settings
+from restorebench.data.dataset import read_split
+from restorebench.models import families
+from restorebench.models.families.base import CommonSettings, read_settings
+from restorebench.runtime import accel
 
 accel.configure()  # before Keras is first imported, by the imports below
 

@@ -45,7 +45,7 @@ class Metric:
 
 
 # Column order of metrics/<model>.csv. A new metric is an entry here and its function in
-# restorebench.metrics (registered with ``@metrics.scorer(name)``). Read it as
+# restorebench.scoring.metrics (registered with ``@metrics.scorer(name)``). Read it as
 # ``contract.METRICS`` at call time, never copied at import, so every consumer (a test's
 # temporary spec too) sees one list.
 # Region scores average over the damaged pixels of the image's mask ("hole") or the others
@@ -217,7 +217,7 @@ MASK_DATASET = "mask"
 
 BUCKET_FIELDS = ("model", "metric", "bucket", "low", "high", "mean", "ci_low", "ci_high", "n")
 
-# The groups of dataset.h5 (its writer and readers: restorebench.dataset).
+# The groups of dataset.h5 (its writer and readers: restorebench.data.dataset).
 SPLITS = ("train", "test")
 # Fewer test images than this and prepare and the summary warn that the scores say little.
 MIN_TEST_IMAGES = 10
@@ -265,7 +265,7 @@ class RunPaths:
         return self._path("models", model, "history.csv")
 
     def model_provenance(self, model: str) -> str:
-        """What trained it (restorebench.provenance); beside the model, not a rule output, so
+        """What trained it (restorebench.runtime.provenance); beside the model, not a rule output, so
         a model trained before records existed stays current."""
         return self._path("models", model, "provenance.json")
 

@@ -1,12 +1,12 @@
-"""Rule costs: benchmarks/*.tsv -> costs.csv, costs.html (logic in restorebench.costs). It
+"""Rule costs: benchmarks/*.tsv -> costs.csv, costs.html (logic in restorebench.scoring.costs). It
 runs after every other target, so the benchmark files it reads are those of the finished
 jobs; they are read from the folder, since no rule declares a benchmark as an output."""
 
 from pathlib import Path
 
-from restorebench.costs import read_costs, write_costs
-from restorebench.logs import run_logged
-from restorebench.summary_page import costs_markdown, render_html
+from restorebench.runtime.logs import run_logged
+from restorebench.scoring.costs import read_costs, write_costs
+from restorebench.scoring.summary_page import costs_markdown, render_html
 
 
 def main(smk) -> None:

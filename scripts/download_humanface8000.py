@@ -1,9 +1,9 @@
-"""Rule download_humanface8000: fetch the Kaggle dataset (logic in restorebench.download)."""
+"""Rule download_humanface8000: fetch the Kaggle dataset (logic in restorebench.data.download)."""
 
 from pathlib import Path
 
-from restorebench.download import download_humanface8000
-from restorebench.logs import run_logged
+from restorebench.data.download import download_humanface8000
+from restorebench.runtime.logs import run_logged
 
 if __name__ == "__main__":
     run_logged(

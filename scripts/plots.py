@@ -1,13 +1,14 @@
-"""Rules plot_*: the report's figures (logic in restorebench.plots); the rule name picks the figure."""
+"""Rules plot_*: the report's figures (logic in restorebench.scoring.plots); the rule name picks the figure."""
 
 from pathlib import Path
 
 import numpy as np
 
 from restorebench import contract
-from restorebench.dataset import read_names, read_split
-from restorebench.logs import run_logged
-from restorebench.plots import (
+from restorebench.data.dataset import read_names, read_split
+from restorebench.restore.predictions import read_predictions
+from restorebench.runtime.logs import run_logged
+from restorebench.scoring.plots import (
     plot_best_worst,
     plot_by_mask_share,
     plot_distributions,
@@ -17,8 +18,7 @@ from restorebench.plots import (
     plot_scatter,
     read_history,
 )
-from restorebench.predictions import read_predictions
-from restorebench.summary import load_tables, read_stats
+from restorebench.scoring.summary import load_tables, read_stats
 
 
 def tables(smk, paths: dict[str, str]) -> dict[str, np.ndarray]:

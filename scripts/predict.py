@@ -1,7 +1,7 @@
 """Rule predict: one model's restorations of the test split -> predictions/<model>.h5.
 
-The baselines come from restorebench.baselines, the trained models from
-restorebench.inference; the file contract lives in restorebench.predictions. A restorer
+The baselines come from restorebench.restore.baselines, the trained models from
+restorebench.restore.inference; the file contract lives in restorebench.restore.predictions. A restorer
 that finds the damage itself stores the mask it found beside its restorations.
 """
 
@@ -9,12 +9,13 @@ import logging
 import time
 from pathlib import Path
 
-from restorebench import contract, provenance
-from restorebench.baselines import fill_images, inpaint_images
-from restorebench.dataset import Split, read_split
-from restorebench.devices import claim_gpus
-from restorebench.logs import run_logged
-from restorebench.predictions import write_predictions
+from restorebench import contract
+from restorebench.data.dataset import Split, read_split
+from restorebench.restore.baselines import fill_images, inpaint_images
+from restorebench.restore.predictions import write_predictions
+from restorebench.runtime import provenance
+from restorebench.runtime.devices import claim_gpus
+from restorebench.runtime.logs import run_logged
 
 log = logging.getLogger("restorebench.predict")
 # How a user mends a damaged model file: it looks current to Snakemake, which retrains a
@@ -30,11 +31,11 @@ def restore(model: str, test: Split, settings: dict, model_file: str | None, thr
         return inpaint_images(test.damaged, **settings, workers=threads)
     if model == contract.ORACLE:
         return fill_images(test.damaged, test.mask, workers=threads), None
-    from restorebench import accel
+    from restorebench.runtime import accel
 
     accel.configure(threads)  # before TensorFlow starts, which the imports below do
-    from restorebench import families
-    from restorebench.inference import load, restore_with
+    from restorebench.models import families
+    from restorebench.restore.inference import load, restore_with
 
     try:
         restorer = load(Path(model_file))  # its errors name the file

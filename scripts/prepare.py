@@ -1,9 +1,9 @@
-"""Rule prepare: raw images -> dataset.h5 + skipped.tsv (logic in restorebench.prepare)."""
+"""Rule prepare: raw images -> dataset.h5 + skipped.tsv (logic in restorebench.data.prepare)."""
 
 from pathlib import Path
 
-from restorebench.logs import run_logged
-from restorebench.prepare import PrepareSettings, prepare
+from restorebench.data.prepare import PrepareSettings, prepare
+from restorebench.runtime.logs import run_logged
 
 
 def main(smk) -> None:

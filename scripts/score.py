@@ -1,13 +1,14 @@
-"""Rule score / score_origin: predictions/<model>.h5 -> metrics[/origin]/<model>.csv (logic in restorebench.metrics)."""
+"""Rule score / score_origin: predictions/<model>.h5 -> metrics[/origin]/<model>.csv (logic in restorebench.scoring.metrics)."""
 
 import logging
 import time
 from pathlib import Path
 
-from restorebench import contract, provenance
-from restorebench.logs import run_logged
-from restorebench.metrics import score_images, write_metrics
-from restorebench.predictions import read_with_test_split
+from restorebench import contract
+from restorebench.restore.predictions import read_with_test_split
+from restorebench.runtime import provenance
+from restorebench.runtime.logs import run_logged
+from restorebench.scoring.metrics import score_images, write_metrics
 
 log = logging.getLogger("restorebench.score")
 

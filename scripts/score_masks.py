@@ -1,12 +1,12 @@
-"""Rule score_masks: the damage masks a model found -> metrics/masks/<model>.csv (logic in restorebench.masks)."""
+"""Rule score_masks: the damage masks a model found -> metrics/masks/<model>.csv (logic in restorebench.data.masks)."""
 
 from pathlib import Path
 
 from restorebench import contract
-from restorebench.logs import run_logged
-from restorebench.mask_scores import score_masks
-from restorebench.metrics import write_metrics
-from restorebench.predictions import read_with_test_split
+from restorebench.restore.predictions import read_with_test_split
+from restorebench.runtime.logs import run_logged
+from restorebench.scoring.mask_scores import score_masks
+from restorebench.scoring.metrics import write_metrics
 
 
 def main(smk) -> None:

@@ -1,13 +1,14 @@
 """Rule summarize: metrics/*.csv -> summary.csv, summary_buckets.csv, summary_ratios.csv,
-comparisons.csv, summary.md, summary.html (logic in restorebench.summary). dataset.h5's test names are read
+comparisons.csv, summary.md, summary.html (logic in restorebench.scoring.summary). dataset.h5's test names are read
 too: a metrics file that lost rows is refused, not summarized over fewer images."""
 
 from pathlib import Path
 
-from restorebench import contract, provenance
-from restorebench.dataset import read_attrs, read_names
-from restorebench.logs import run_logged
-from restorebench.summary import (
+from restorebench import contract
+from restorebench.data.dataset import read_attrs, read_names
+from restorebench.runtime import provenance
+from restorebench.runtime.logs import run_logged
+from restorebench.scoring.summary import (
     by_mask_share,
     by_ratio,
     describe_masks,
@@ -15,7 +16,7 @@ from restorebench.summary import (
     summarize,
     write_csv,
 )
-from restorebench.summary_page import provenance_markdown, render_html, render_markdown
+from restorebench.scoring.summary_page import provenance_markdown, render_html, render_markdown
 
 
 def main(smk) -> None:

@@ -6,9 +6,9 @@ restorebench.training.fit.
 
 from pathlib import Path
 
-from restorebench import accel
-from restorebench.devices import claim_gpus
-from restorebench.logs import run_logged
+from restorebench.runtime import accel
+from restorebench.runtime.devices import claim_gpus
+from restorebench.runtime.logs import run_logged
 
 
 def main(smk) -> None:
@@ -21,8 +21,9 @@ def main(smk) -> None:
 def train(smk) -> None:
     import dataclasses
 
-    from restorebench import families, provenance
-    from restorebench.families.base import read_settings
+    from restorebench.models import families
+    from restorebench.models.families.base import read_settings
+    from restorebench.runtime import provenance
     from restorebench.training.fit import TrainOptions, fit
 
     model, train = smk.wildcards.model, smk.params.train

@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from restorebench import accel
+from restorebench.runtime import accel
 
 # Allocate, touch and free a 40 MB buffer 20 times with plain malloc, as TensorFlow's CPU
 # allocator does with a step's tensors, and report the minor page faults that cost.
 FAULTS = """
 import ctypes, ctypes.util, json, resource
-from restorebench import accel
+from restorebench.runtime import accel
 kept = accel.keep_freed_memory()
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
@@ -69,7 +69,7 @@ def test_input_threads_one_on_a_cpu_several_beside_a_gpu(monkeypatch):
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_several_gpus_under_jax_train_data_parallel_over_them():
     """Two host devices stand in for two GPUs: ``distribution`` spans the ones it is given."""
-    script = "import keras; from restorebench import accel; "
+    script = "import keras; from restorebench.runtime import accel; "
     script += "keras.distribution.list_devices = lambda kind=None: ['cpu:0', 'cpu:1', 'cpu:2']; "
     script += "print(accel.replicas(accel.distribution(2)), accel.replicas(accel.distribution(1)))"
     env = {

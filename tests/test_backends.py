@@ -39,10 +39,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench.families import load
-from restorebench.families.gan import GanSettings
-from restorebench.families.vae import VaeSettings
-from restorebench.inference import restore_images
+from restorebench.models.families import load
+from restorebench.models.families.gan import GanSettings
+from restorebench.models.families.vae import VaeSettings
+from restorebench.restore.inference import restore_images
 from restorebench.training.fit import build_trainer
 
 folder, backend = Path(sys.argv[1]), keras.backend.backend()

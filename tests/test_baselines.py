@@ -4,9 +4,9 @@ import h5py
 import numpy as np
 import pytest
 
-from restorebench.baselines import damage_mask, fill_images, inpaint_image, inpaint_images
-from restorebench.damage import DamageSettings, apply_damage, damage_pair
-from restorebench.predictions import read_predictions, write_predictions
+from restorebench.data.damage import DamageSettings, apply_damage, damage_pair
+from restorebench.restore.baselines import damage_mask, fill_images, inpaint_image, inpaint_images
+from restorebench.restore.predictions import read_predictions, write_predictions
 
 
 def smooth_image(size: int = 32, seed: int = 0) -> np.ndarray:

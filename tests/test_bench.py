@@ -302,7 +302,7 @@ def test_the_error_split_fills_the_masks_it_is_given():
 
     import numpy as np
 
-    from restorebench.baselines import fill_images
+    from restorebench.restore.baselines import fill_images
 
     rng = np.random.default_rng(1)
     clean = rng.integers(0, 256, (12, 24, 24, 3), dtype=np.uint8)

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import HANG_S, REPO
 
-from restorebench.code_digest import code_digest, reached_modules
+from restorebench.runtime.code_digest import code_digest, reached_modules
 
 SCRIPTS = REPO / "scripts"
 
@@ -18,20 +18,31 @@ def short(modules) -> set[str]:
 
 
 def test_training_reaches_its_family_and_no_scoring_code():
-    reached = short(reached_modules(SCRIPTS / "train.py", ["restorebench.families.gan"]))
-    assert {"training.fit", "training.callbacks", "families.gan", "similarity"} <= reached
-    assert not reached & {"metrics", "mask_scores", "summary", "families.vae", "plots"}
+    reached = short(reached_modules(SCRIPTS / "train.py", ["restorebench.models.families.gan"]))
+    assert {
+        "training.fit",
+        "training.callbacks",
+        "models.families.gan",
+        "scoring.similarity",
+    } <= reached
+    assert not reached & {
+        "scoring.metrics",
+        "scoring.mask_scores",
+        "scoring.summary",
+        "models.families.vae",
+        "scoring.plots",
+    }
 
 
 def test_scoring_reaches_the_metrics_and_no_training_code():
     reached = short(reached_modules(SCRIPTS / "score.py"))
-    assert {"metrics", "similarity", "contract", "predictions"} <= reached
-    assert not [module for module in reached if module.startswith(("training", "families"))]
+    assert {"scoring.metrics", "scoring.similarity", "contract", "restore.predictions"} <= reached
+    assert not [module for module in reached if module.startswith(("training", "models"))]
 
 
 def test_an_unknown_module_is_refused_by_name():
-    with pytest.raises(ValueError, match="restorebench.families.flow: not a module"):
-        reached_modules(SCRIPTS / "train.py", ["restorebench.families.flow"])
+    with pytest.raises(ValueError, match="restorebench.models.families.flow: not a module"):
+        reached_modules(SCRIPTS / "train.py", ["restorebench.models.families.flow"])
 
 
 def digests_of_copy(tmp_path, edit=None) -> dict[str, str]:
@@ -44,7 +55,7 @@ def digests_of_copy(tmp_path, edit=None) -> dict[str, str]:
     if edit:
         edit(library)
     program = (
-        "import json, sys; from pathlib import Path; import restorebench.code_digest as c;"
+        "import json, sys; from pathlib import Path; import restorebench.runtime.code_digest as c;"
         "assert Path(c.__file__).is_relative_to(Path(sys.argv[1])), c.__file__;"
         "print(json.dumps({p.name: c.code_digest(p) for p in sorted(Path(sys.argv[2]).glob('*.py'))}))"
     )
@@ -76,7 +87,7 @@ def test_comments_docstrings_layout_and_the_release_number_change_nothing(tmp_pa
     before = digests_of_copy(tmp_path)
 
     def cosmetic(library):
-        metrics = library / "metrics.py"
+        metrics = library / "scoring" / "metrics.py"
         replace(metrics, '"""Per-image restoration metrics', '"""Per-image metrics, reworded')
         replace(
             metrics,
@@ -93,7 +104,7 @@ def test_a_behaviour_edit_changes_the_scripts_that_reach_it(tmp_path):
     before = digests_of_copy(tmp_path)
 
     def new_metric_code(library):
-        replace(library / "metrics.py", "return math.inf\n", "return math.nan\n")
+        replace(library / "scoring" / "metrics.py", "return math.inf\n", "return math.nan\n")
 
     after = digests_of_copy(tmp_path, new_metric_code)
     changed = {name for name in before if before[name] != after[name]}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from restorebench.damage import DamageSettings, apply_damage, damage_coverage, damage_mask
+from restorebench.data.damage import DamageSettings, apply_damage, damage_coverage, damage_mask
 
 # Stated range of the painted share of an image (mean coverage) with the default settings.
 MIN_FRACTION, MAX_FRACTION = 0.01, 0.30

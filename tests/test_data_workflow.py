@@ -5,7 +5,7 @@ import csv
 import pytest
 from conftest import REPO, SNAKEMAKE, run_snakemake, save_pair, save_photo, write_config
 
-from restorebench.dataset import read_attrs, validate_dataset
+from restorebench.data.dataset import read_attrs, validate_dataset
 
 pytestmark = pytest.mark.workflow
 TINY = {"image_size": 16, "min_side": 8, "test_fraction": 0.25, "demo_images": 16}

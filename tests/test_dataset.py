@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from restorebench.dataset import (
+from restorebench.data.dataset import (
     is_test,
     read_attrs,
     read_mask,
@@ -12,7 +12,7 @@ from restorebench.dataset import (
     validate_dataset,
     write_dataset,
 )
-from restorebench.masks import recover_masks
+from restorebench.data.masks import recover_masks
 
 
 def arrays(n, size=16, seed=0):

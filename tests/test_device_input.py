@@ -14,11 +14,11 @@ import yaml
 from conftest import REPO
 from test_backends import run_under
 
-from restorebench.dataset import write_dataset
-from restorebench.families.diffusion import DiffusionSettings
-from restorebench.families.gan import GanSettings
-from restorebench.families.inputs import mirror_pairs, to_unit
-from restorebench.families.vae import VaeSettings
+from restorebench.data.dataset import write_dataset
+from restorebench.models.families.diffusion import DiffusionSettings
+from restorebench.models.families.gan import GanSettings
+from restorebench.models.families.inputs import mirror_pairs, to_unit
+from restorebench.models.families.vae import VaeSettings
 from restorebench.training.batches import PairBatches, _unit
 from restorebench.training.fit import TrainOptions, build_trainer, fit
 
@@ -159,7 +159,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench.families.gan import GanSettings
+from restorebench.models.families.gan import GanSettings
 from restorebench.training.batches import PairBatches
 from restorebench.training.fit import build_trainer
 

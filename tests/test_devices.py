@@ -18,12 +18,12 @@ from conftest import (
     write_config,
 )
 
-from restorebench.devices import VISIBLE, claim_gpus, visible_gpus
+from restorebench.runtime.devices import VISIBLE, claim_gpus, visible_gpus
 
 CLAIM = """
 import os, sys
 from pathlib import Path
-from restorebench.devices import claim_gpus
+from restorebench.runtime.devices import claim_gpus
 try:
     with claim_gpus(int(sys.argv[1]), Path(sys.argv[2])) as ids:
         print(",".join(ids), os.environ["CUDA_VISIBLE_DEVICES"], flush=True)

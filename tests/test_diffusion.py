@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from restorebench import families
-from restorebench.families.diffusion import (
+from restorebench.models import families
+from restorebench.models.families.diffusion import (
     DENOISER,
     DiffusionSettings,
     build_sampler,
@@ -14,8 +14,8 @@ from restorebench.families.diffusion import (
     start_noise,
     steps_of,
 )
-from restorebench.inference import load, restore_with
-from restorebench.restore import main
+from restorebench.restore.cli import main
+from restorebench.restore.inference import load, restore_with
 from restorebench.training.fit import build_trainer
 
 SIZE = 16

@@ -32,8 +32,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from pathlib import Path
-from restorebench.families.base import read_settings
-from restorebench.families.gan import GanSettings
+from restorebench.models.families.base import read_settings
+from restorebench.models.families.gan import GanSettings
 from restorebench.training.fit import TrainOptions, build_trainer, fit
 
 dataset, folder = Path(sys.argv[1]), Path(sys.argv[2])
@@ -100,9 +100,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench import accel, families
-from restorebench.families.base import read_settings
-from restorebench.families.gan import GanSettings
+from restorebench.runtime import accel
+
+from restorebench.models import families
+from restorebench.models.families.base import read_settings
+from restorebench.models.families.gan import GanSettings
 from restorebench.training.fit import TrainOptions, build_trainer, fit
 
 dataset, folder = Path(sys.argv[1]), Path(sys.argv[2])

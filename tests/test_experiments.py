@@ -30,10 +30,12 @@ from conftest import (
 from snakemake.utils import update_config, validate
 from viewer_fixtures import read_metric  # also puts Qt offscreen before pytest-qt starts it
 
-from restorebench import contract, families, inference
-from restorebench.dataset import read_split
-from restorebench.families.base import read_settings
-from restorebench.families.diffusion import steps_of
+from restorebench import contract
+from restorebench.data.dataset import read_split
+from restorebench.models import families
+from restorebench.models.families.base import read_settings
+from restorebench.models.families.diffusion import steps_of
+from restorebench.restore import inference
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 PRESETS = sorted(path.name for path in (REPO / "configs").glob("*.yaml"))
@@ -199,7 +201,7 @@ def three_models_copy(three_models_run, tmp_path):
 
 @pytest.mark.workflow
 def test_three_entries_train_score_and_summarize(three_models_run):
-    from restorebench.inference import load
+    from restorebench.restore.inference import load
 
     results = three_models_run / "results" / "tiny"
     paths = contract.RunPaths(str(results))

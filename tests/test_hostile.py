@@ -18,13 +18,13 @@ import pytest
 from conftest import merge, run_snakemake, save_pair, save_photo, write_config
 from PIL import Image
 
-from restorebench.damage import REFERENCE_SIZE, DamageSettings, damage_pair
-from restorebench.download import download_humanface8000
-from restorebench.images import fit_square
-from restorebench.logs import run_logged
-from restorebench.prepare import PrepareSettings, prepare
-from restorebench.restore import main as restore_main
-from restorebench.sources import HUMANFACE_FOLDER
+from restorebench.data.damage import REFERENCE_SIZE, DamageSettings, damage_pair
+from restorebench.data.download import download_humanface8000
+from restorebench.data.images import fit_square
+from restorebench.data.prepare import PrepareSettings, prepare
+from restorebench.data.sources import HUMANFACE_FOLDER
+from restorebench.restore.cli import main as restore_main
+from restorebench.runtime.logs import run_logged
 
 
 # ---------------------------------------------------------------------------------------
@@ -483,7 +483,7 @@ def test_a_reason_that_takes_many_pairs_is_counted_and_warned_about(tmp_path, ca
         save_photo(raw / "clean" / f"wrong{i}.jpg", seed=100 + i)
         save_pair(tmp_path / "other" / f"{i}.jpg", raw / "damaged" / f"wrong{i}.png", seed=200 + i)
     save_photo(raw / "damaged" / "orphan.png", seed=300)
-    caplog.set_level(logging.INFO, logger="restorebench.prepare")
+    caplog.set_level(logging.INFO, logger="restorebench.data.prepare")
     settings = PrepareSettings(source="pairs", image_size=16, test_fraction=0.3, seed=5, min_side=8)
     prepare(settings, raw, tmp_path / "dataset.h5", tmp_path / "skipped.tsv")
     messages = [record.getMessage() for record in caplog.records]

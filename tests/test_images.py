@@ -5,7 +5,7 @@ import pytest
 from conftest import save_photo
 from PIL import Image
 
-from restorebench.images import ImageError, fit_square, load_rgb
+from restorebench.data.images import ImageError, fit_square, load_rgb
 
 LIMITS = {"max_pixels": 10_000_000, "min_side": 16}
 

@@ -26,7 +26,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
 
 
 def copy_packages(destination: Path) -> Path:
-    for package in ("restorebench", "viewer"):
+    for package in ("restorebench", "viewer", "bench", "scripts"):
         shutil.copytree(
             REPO / package, destination / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -47,17 +47,30 @@ def test_the_import_contracts_are_kept():
             "restorebench.training.fit",
             ("The viewer loads no Keras", "BROKEN"),
         ),
-        ("restorebench/plots.py", "snakemake", ("never imports snakemake BROKEN",)),
+        ("restorebench/scoring/plots.py", "snakemake", ("no snakemake, no bench", "BROKEN")),
+        ("restorebench/data/prepare.py", "bench.fakerun", ("no snakemake, no bench", "BROKEN")),
         (
             "restorebench/contract.py",
-            "restorebench.dataset",
-            ("restorebench.contract is not allowed to import restorebench.dataset",),
+            "restorebench.data.dataset",
+            ("restorebench.contract is not allowed to import restorebench.data",),
         ),
+        (
+            "restorebench/data/masks.py",
+            "restorebench.scoring.mask_scores",
+            ("restorebench.data is not allowed to import restorebench.scoring",),
+        ),
+        (
+            "restorebench/models/losses.py",
+            "restorebench.scoring.metrics",
+            ("a metric edit reruns no training", "BROKEN"),
+        ),
+        ("scripts/score.py", "bench.fakerun", ("Scripts are thin", "BROKEN")),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, added, expected):
-    """The viewer reaching the training code, the library importing snakemake, the contract
-    module importing a stage: each on a copy of the packages, each caught."""
+    """The viewer reaching the training code, the library importing snakemake or the bench,
+    the contract importing a role, data importing scoring, a model importing a metric, a
+    script importing the bench: each on a copy of the packages, each caught."""
     source = copy_packages(tmp_path) / module
     source.write_text(source.read_text() + f"\nimport {added}  # noqa\n")
     result = lint_imports(tmp_path)

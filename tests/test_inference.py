@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from restorebench.blocks import with_given_mask
-from restorebench.families.gan import build_generator
-from restorebench.head import Head
-from restorebench.inference import restore_images, restore_with
+from restorebench.models.blocks import with_given_mask
+from restorebench.models.families.gan import build_generator
+from restorebench.models.head import Head
+from restorebench.restore.inference import restore_images, restore_with
 
 SIZE = 16
 
@@ -72,7 +72,7 @@ def test_a_restorer_with_our_layers_loads_in_a_process_that_built_none(tmp_path)
     damaged = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
     np.save(tmp_path / "damaged.npy", damaged)
     code = (
-        "import sys, numpy as np; from restorebench.inference import restore_images; "
+        "import sys, numpy as np; from restorebench.restore.inference import restore_images; "
         "np.save(sys.argv[2], restore_images(sys.argv[1], np.load(sys.argv[3])))"
     )
     subprocess.run(

@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 from conftest import HANG_S, SNAKEMAKE
 
-from restorebench.logs import configure, run_logged
-from restorebench.watchdog import PARENT_VARIABLE
+from restorebench.runtime.logs import configure, run_logged
+from restorebench.runtime.watchdog import PARENT_VARIABLE
 
 # Holds the log through run_logged: logs a line, says so on stdout, logs another line
 # once stdin gets one, then ends.
 HOLDER = """
 import logging, sys
-from restorebench.logs import run_logged
+from restorebench.runtime.logs import run_logged
 
 def main():
     log = logging.getLogger("restorebench")
@@ -108,7 +108,7 @@ rule hold:
 HOLD_SCRIPT = f"""
 import logging, time
 from pathlib import Path
-from restorebench.logs import run_logged
+from restorebench.runtime.logs import run_logged
 
 def main():
     log = logging.getLogger("restorebench")

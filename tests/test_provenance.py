@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from restorebench import __version__, provenance
+from restorebench import __version__
+from restorebench.runtime import provenance
 
 
 def test_a_record_names_the_release_the_code_and_the_settings(tmp_path):

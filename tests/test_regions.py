@@ -9,14 +9,14 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from restorebench import contract
-from restorebench.damage import damage_pair
-from restorebench.demo import demo_image
-from restorebench.images import fit_square
-from restorebench.mask_scores import average_precision, mask_scores
-from restorebench.masks import recover_mask
-from restorebench.metrics import image_metrics
-from restorebench.summary import by_mask_share, describe_masks, summarize
-from restorebench.summary_page import render_markdown
+from restorebench.data.damage import damage_pair
+from restorebench.data.demo import demo_image
+from restorebench.data.images import fit_square
+from restorebench.data.masks import recover_mask
+from restorebench.scoring.mask_scores import average_precision, mask_scores
+from restorebench.scoring.metrics import image_metrics
+from restorebench.scoring.summary import by_mask_share, describe_masks, summarize
+from restorebench.scoring.summary_page import render_markdown
 
 
 def scores(clean, restored, mask) -> dict[str, float]:

@@ -10,14 +10,14 @@ from PIL import Image
 from scipy.stats import wilcoxon
 
 from restorebench import contract
-from restorebench.costs import read_benchmark, read_costs, write_costs
-from restorebench.plots import (
+from restorebench.scoring.costs import read_benchmark, read_costs, write_costs
+from restorebench.scoring.plots import (
     best_worst_indices,
     perception_distortion_points,
     plot_best_worst,
     plot_perception_distortion,
 )
-from restorebench.summary import (
+from restorebench.scoring.summary import (
     RATIO_EDGES,
     by_ratio,
     findings,
@@ -26,7 +26,7 @@ from restorebench.summary import (
     summarize,
     write_csv,
 )
-from restorebench.summary_page import costs_markdown, render_markdown
+from restorebench.scoring.summary_page import costs_markdown, render_markdown
 
 N = 40
 COLUMNS = {name: k for k, name in enumerate(contract.metric_names())}

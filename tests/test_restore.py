@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from restorebench.restore import _as_written, main, output_names, restore_picture, tile_starts
+from restorebench.restore.cli import _as_written, main, output_names, restore_picture, tile_starts
 
 
 def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -235,16 +235,16 @@ def test_bad_arguments_get_a_clear_message(tmp_path, models, capsys):
 
 
 def test_command_hands_the_model_batches_of_its_batch_size(tmp_path, models, monkeypatch):
-    import restorebench.inference
+    import restorebench.restore.inference
 
     seen = []
-    real = restorebench.inference.restore_with
+    real = restorebench.restore.inference.restore_with
 
     def spy(model, damaged, batch_size=32):
         seen.append(len(damaged))
         return real(model, damaged, batch_size)
 
-    monkeypatch.setattr(restorebench.inference, "restore_with", spy)
+    monkeypatch.setattr(restorebench.restore.inference, "restore_with", spy)
     image = photo(130, 150, 7)
     Image.fromarray(image).save(tmp_path / "x.png")
     arguments = [str(models["identity"]), str(tmp_path / "x.png"), str(tmp_path / "out")]

@@ -9,12 +9,12 @@ from conftest import run_snakemake, write_config
 from PIL import Image
 
 from restorebench import contract
-from restorebench.baselines import detect_damage, fill_images
 from restorebench.contract import RunPaths
-from restorebench.dataset import read_split
-from restorebench.mask_scores import score_masks
-from restorebench.metrics import image_metrics, read_metrics
-from restorebench.predictions import read_predictions
+from restorebench.data.dataset import read_split
+from restorebench.restore.baselines import detect_damage, fill_images
+from restorebench.restore.predictions import read_predictions
+from restorebench.scoring.mask_scores import score_masks
+from restorebench.scoring.metrics import image_metrics, read_metrics
 
 pytestmark = pytest.mark.workflow
 RUN = "s"

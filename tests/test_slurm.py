@@ -15,7 +15,7 @@ from conftest import TINY_WORKFLOW, copy_workflow, make_raw_photos, snakemake_he
 from slurm_cluster import LocalSlurm, missing_tools
 from system_packages import apt_install
 
-from restorebench.dataset import read_split
+from restorebench.data.dataset import read_split
 
 pytestmark = pytest.mark.workflow
 SLURM_PACKAGES = ("slurm-wlm", "munge")

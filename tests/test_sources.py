@@ -5,7 +5,7 @@ import os
 import pytest
 from conftest import save_photo
 
-from restorebench.sources import discover, source_folders
+from restorebench.data.sources import discover, source_folders
 
 
 def make_pairs(root, stems, damaged_suffix=".png"):

@@ -17,12 +17,13 @@ from conftest import (
     write_config,
 )
 
-from restorebench import contract, provenance
-from restorebench.code_digest import code_digest
-from restorebench.dataset import read_attrs, read_split
-from restorebench.mask_scores import score_masks
-from restorebench.metrics import read_metrics
-from restorebench.predictions import read_predictions
+from restorebench import contract
+from restorebench.data.dataset import read_attrs, read_split
+from restorebench.restore.predictions import read_predictions
+from restorebench.runtime import provenance
+from restorebench.runtime.code_digest import code_digest
+from restorebench.scoring.mask_scores import score_masks
+from restorebench.scoring.metrics import read_metrics
 
 pytestmark = pytest.mark.workflow
 
@@ -103,7 +104,7 @@ def test_editing_the_viewer_plans_nothing(run_copy):
     assert plan(run_copy) == set()
 
 
-# -- the library code in the rerun key (restorebench.code_digest) ------------------------------
+# -- the library code in the rerun key (restorebench.runtime.code_digest) ------------------------------
 SCORED_TINY = ("vae", "gan", "damaged", "inpaint", "inpaint_oracle")
 
 
@@ -133,7 +134,7 @@ def edit(path, old, new):
 
 def test_a_comment_or_docstring_edit_of_the_library_plans_nothing(run_copy, library):
     edit(
-        library / "metrics.py",
+        library / "scoring" / "metrics.py",
         "def mse(image: Scored) -> float:\n",
         "def mse(image: Scored) -> float:  # why\n",
     )
@@ -142,7 +143,7 @@ def test_a_comment_or_docstring_edit_of_the_library_plans_nothing(run_copy, libr
 
 
 def test_a_metric_edit_plans_every_score_job_and_no_training(run_copy, library):
-    edit(library / "metrics.py", "return math.inf\n", "return math.nan\n")
+    edit(library / "scoring" / "metrics.py", "return math.inf\n", "return math.nan\n")
     jobs = plan_with_library(run_copy)
     assert {f"score[model={model}]" for model in SCORED_TINY} <= jobs
     assert "summarize" in jobs
@@ -150,7 +151,7 @@ def test_a_metric_edit_plans_every_score_job_and_no_training(run_copy, library):
 
 
 def test_a_family_default_in_code_plans_that_family_only(run_copy, library):
-    edit(library / "families" / "gan.py", "beta_1: float = 0.5", "beta_1: float = 0.6")
+    edit(library / "models" / "families" / "gan.py", "beta_1: float = 0.5", "beta_1: float = 0.6")
     jobs = plan_with_library(run_copy)
     assert {"train[model=gan]", "predict[model=gan]", "score[model=gan]"} <= jobs
     assert not {job for job in jobs if "model=vae" in job or job == "prepare"}
@@ -214,14 +215,16 @@ def test_a_damaged_dataset_is_refused_before_a_model_is_deleted(run_copy):
 
 
 def test_every_output_records_the_code_and_settings_that_made_it(tiny_completed_run):
-    """restorebench.provenance: the same digest Snakemake compares, defaults filled in."""
+    """restorebench.runtime.provenance: the same digest Snakemake compares, defaults filled in."""
     results = tiny_completed_run / "results" / "tiny"
     scripts = REPO / "scripts"
     dataset = read_attrs(results / "dataset.h5")[provenance.ATTRIBUTE]
     assert dataset["code"] == code_digest(scripts / "prepare.py")
     assert dataset["settings"]["pair_tolerance"] == 6.0  # a default the config leaves out
     trained = provenance.read(results / "models" / "gan" / "provenance.json")
-    assert trained["code"] == code_digest(scripts / "train.py", ["restorebench.families.gan"])
+    assert trained["code"] == code_digest(
+        scripts / "train.py", ["restorebench.models.families.gan"]
+    )
     assert trained["settings"]["family"] == "gan"
     assert (
         trained["settings"]["model"]["beta_1"] == 0.5 and "seed" in trained["settings"]["options"]

@@ -9,8 +9,8 @@ from PIL import Image
 
 from restorebench import contract
 from restorebench.contract import COMPARISON_FIELDS, SUMMARY_FIELDS
-from restorebench.metrics import write_metrics
-from restorebench.plots import (
+from restorebench.scoring.metrics import write_metrics
+from restorebench.scoring.plots import (
     example_indices,
     plot_distributions,
     plot_examples,
@@ -18,8 +18,8 @@ from restorebench.plots import (
     plot_scatter,
     read_history,
 )
-from restorebench.summary import bootstrap_indices, load_tables, summarize, write_csv
-from restorebench.summary_page import ORIGIN_REPORTED, render_markdown
+from restorebench.scoring.summary import bootstrap_indices, load_tables, summarize, write_csv
+from restorebench.scoring.summary_page import ORIGIN_REPORTED, render_markdown
 
 NAMES = [f"img{i}" for i in range(6)]
 COMPARED = [spec.name for spec in contract.scores() if spec.region in ("image", "hole")]
@@ -222,8 +222,8 @@ def test_training_curves_read_at_screen_width(tmp_path):
 
 
 def test_the_summary_says_where_its_figures_come_from_and_what_is_wrong_with_the_data():
-    from restorebench import provenance
-    from restorebench.summary_page import provenance_markdown
+    from restorebench.runtime import provenance
+    from restorebench.scoring.summary_page import provenance_markdown
 
     trained = provenance.record("aaaa", {"family": "gan"})
     scored = provenance.record("bbbb", {"protocol": "ours"})

@@ -21,8 +21,8 @@ from conftest import (
 )
 
 from restorebench.contract import RunPaths
-from restorebench.dataset import read_split
-from restorebench.inference import restore_images
+from restorebench.data.dataset import read_split
+from restorebench.restore.inference import restore_images
 
 pytestmark = pytest.mark.workflow
 TINY = merge(

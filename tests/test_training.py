@@ -8,13 +8,14 @@ import keras
 import numpy as np
 import pytest
 
-from restorebench import contract, families
-from restorebench.dataset import read_split, write_dataset
-from restorebench.families.diffusion import DiffusionSettings
-from restorebench.families.gan import GanSettings
-from restorebench.families.vae import VaeSettings
-from restorebench.inference import restore_images, restore_with
-from restorebench.metrics import score_images
+from restorebench import contract
+from restorebench.data.dataset import read_split, write_dataset
+from restorebench.models import families
+from restorebench.models.families.diffusion import DiffusionSettings
+from restorebench.models.families.gan import GanSettings
+from restorebench.models.families.vae import VaeSettings
+from restorebench.restore.inference import restore_images, restore_with
+from restorebench.scoring.metrics import score_images
 from restorebench.training.batches import PairBatches, validation_mask
 from restorebench.training.fit import TrainOptions, build_trainer, fit
 from restorebench.training.state import locked

@@ -116,8 +116,8 @@ FORBIDDEN = (
     "skimage",
     "snakemake",
     "restorebench.training",
-    "restorebench.families",
-    "restorebench.inference",
+    "restorebench.models.families",
+    "restorebench.restore.inference",
 )
 
 

@@ -30,9 +30,9 @@ from viewer_fixtures import (
 
 from bench.fakerun import make_fake_run
 from restorebench import contract
-from restorebench.masks import recover_mask
-from restorebench.metrics import read_metrics
-from restorebench.summary import by_mask_share, write_csv
+from restorebench.data.masks import recover_mask
+from restorebench.scoring.metrics import read_metrics
+from restorebench.scoring.summary import by_mask_share, write_csv
 from viewer.conditions import evaluate
 from viewer.overlay import COLOURS, FOUND, OFF, OPACITY, TRUE, lookup_table, mask_kind, next_mode
 from viewer.runfiles import Run
@@ -391,7 +391,7 @@ def test_stored_masks_never_load_the_recovery_code(fake_run, tmp_path):
     screenshot_loading_none(
         fake_run,
         tmp_path / "shot.png",
-        "m.split('.')[0] == 'scipy' or m == 'restorebench.masks'",
+        "m.split('.')[0] == 'scipy' or m == 'restorebench.data.masks'",
         "--mask",
         "true",
     )

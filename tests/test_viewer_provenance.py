@@ -7,7 +7,8 @@ import h5py
 import pytest
 from viewer_fixtures import GAN_TRAINING, as_shown, small_run, write_records
 
-from restorebench import __version__, contract, provenance
+from restorebench import __version__, contract
+from restorebench.runtime import provenance
 from viewer.about import model_tooltip, run_text, setting_lines
 from viewer.run_models import PREDICTED, SCORED, TRAINED
 from viewer.runfiles import Run
@@ -79,7 +80,7 @@ def test_a_broken_record_is_a_problem_and_the_output_still_shows(fake_run):
         trained = run.models["gan"].records[TRAINED]
         assert trained.entry is None and trained.broken in run.problems
         assert f"{fake_run}/models/gan/provenance.json: not a provenance record" in trained.broken
-        assert "delete it" in trained.broken  # restorebench.provenance's fix, kept whole
+        assert "delete it" in trained.broken  # restorebench.runtime.provenance's fix, kept whole
         assert (
             "vae.provenance.json: not a provenance record"
             in run.models["vae"].records[SCORED].line()

@@ -27,7 +27,7 @@ from viewer_fixtures import (
 
 from bench.fakerun import make_fake_run
 from restorebench import contract
-from restorebench.dataset import read_split, validate_dataset
+from restorebench.data.dataset import read_split, validate_dataset
 from viewer.conditions import evaluate
 from viewer.runfiles import Run, RunError
 from viewer.scores import valid

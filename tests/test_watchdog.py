@@ -9,14 +9,14 @@ import time
 
 import psutil
 
-from restorebench.watchdog import PARENT_VARIABLE, watch_parent
+from restorebench.runtime.watchdog import PARENT_VARIABLE, watch_parent
 
 # A stand-in for Snakemake: names itself in the environment and starts a job through a
 # shell, as Snakemake runs a rule's script; the job watches it and then idles.
 PARENT = f"""
 import os, subprocess, sys, time
 os.environ["{PARENT_VARIABLE}"] = str(os.getpid())
-child = "from restorebench.watchdog import watch_parent; import sys, time; "
+child = "from restorebench.runtime.watchdog import watch_parent; import sys, time; "
 child += "print(watch_parent(0.1), flush=True); time.sleep(600)"
 subprocess.Popen(["/bin/sh", "-c", f"{{sys.executable}} -c '{{child}}' > {{sys.argv[1]}}"])
 time.sleep(600)

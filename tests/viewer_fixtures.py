@@ -17,7 +17,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from conftest import HANG_S
 
 from bench.fakerun import make_fake_run
-from restorebench import contract, provenance
+from restorebench import contract
+from restorebench.runtime import provenance
 
 # qtbot waits end as soon as their condition holds: this long is reached only by a hang.
 QT_WAIT_MS = 60_000

@@ -1,7 +1,7 @@
 """What made a run's outputs, as text: the model boxes' tooltips and *File → About this run*.
 
 Qt-free, so the text is tested without a window. A record's one line is
-:func:`restorebench.provenance.describe`'s (through :meth:`viewer.records.Record.line`);
+:func:`restorebench.runtime.provenance.describe`'s (through :meth:`viewer.records.Record.line`);
 this adds only the resolved settings and the package versions under it.
 """
 

@@ -1,7 +1,7 @@
 """Each output's provenance record as the viewer reads it, beside the output itself.
 
 An output made before records has none, and a broken record is a problem to report,
-never a reason to drop the output (:mod:`restorebench.provenance`).
+never a reason to drop the output (:mod:`restorebench.runtime.provenance`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import h5py
 
-from restorebench import provenance
+from restorebench.runtime import provenance
 
 
 @dataclass(frozen=True)

@@ -366,7 +366,7 @@ class Run:
         if self.mask is not None:
             return self.mask[index] > 0
         # Only a run without stored masks pays for scipy, and only once one is shown.
-        from restorebench.masks import recover_mask
+        from restorebench.data.masks import recover_mask
 
         return recover_mask(self.clean[index], self.damaged[index])
 

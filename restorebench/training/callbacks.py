@@ -14,8 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench.inference import restore_with
-from restorebench.similarity import mean_psnr_ssim
+from restorebench.restore.inference import restore_with
+from restorebench.scoring.similarity import mean_psnr_ssim
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench import accel, families
-from restorebench.dataset import Split, read_split
-from restorebench.families.base import CommonSettings, Family
+from restorebench.data.dataset import Split, read_split
+from restorebench.models import families
+from restorebench.models.families.base import CommonSettings, Family
+from restorebench.runtime import accel
 from restorebench.training.batches import PairBatches, validation_mask
 from restorebench.training.batchnorm import recalibrate_batchnorm
 from restorebench.training.callbacks import LogEpochs, StopOnNaN, Validation
@@ -41,7 +42,7 @@ class TrainOptions:
     """How to train, whatever the family: the config's ``train`` section, with its defaults.
 
     ``precision`` is a Keras dtype policy and ``jit_compile`` XLA; ``auto`` turns both on
-    with a GPU (``restorebench.accel``). ``steps_per_execution`` steps run per call of
+    with a GPU (``restorebench.runtime.accel``). ``steps_per_execution`` steps run per call of
     Keras' train function, so the host returns to Python (callbacks, logs) once per that
     many. ``device_input``: batches stay uint8 on the host and are converted and mirrored
     at the top of the step (``families.inputs``); ``auto``: with a GPU.

@@ -28,7 +28,7 @@ What was done, because neither torchvision nor its AlexNet weights can be had of
 Run it from the repository root::
 
     /tmp/refvenv/bin/python tests/data/lpips_reference.py --trunk "$(.venv/bin/python -c \
-        'from restorebench import lpips; print(lpips.weights_file())')"
+        'from restorebench.scoring import lpips; print(lpips.weights_file())')"
 
 The image pairs are made here from fixed seeds and stored in the JSON as raw uint8 bytes
 (base64), so the test does not depend on a random generator's stream staying the same.

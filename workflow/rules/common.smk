@@ -8,9 +8,11 @@ import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from restorebench import contract, families
-from restorebench.code_digest import code_digest
-from restorebench.config_checks import check_values
+from restorebench import contract
+
+from restorebench.models import families
+from restorebench.runtime.code_digest import code_digest
+from restorebench.runtime.config_checks import check_values
 
 # Keys of the first release, refused with the way to say them now.
 MOVED_KEYS = {
@@ -90,7 +92,7 @@ def _check_names():
 
 def _check_dataset_settings():
     """Cross-key rules of the dataset section, refused before any job starts."""
-    from restorebench.prepare import PrepareSettings
+    from restorebench.data.prepare import PrepareSettings
 
     try:
         PrepareSettings.from_config(config["dataset"])
@@ -129,7 +131,7 @@ def _refuse_unreadable_outputs():
     """A damaged HDF5 output is refused before any job starts: the jobs that read it would
     fail one by one, and each would delete the outputs it was about to replace (a trained
     model among them, so a dataset about to retrain one is read in full first)."""
-    from restorebench.dataset import REBUILD_HINT, content_problem, hdf5_problem
+    from restorebench.data.dataset import REBUILD_HINT, content_problem, hdf5_problem
 
     for path in [PATHS.dataset, *map(PATHS.predictions, SCORED)]:
         problem = hdf5_problem(path) if os.path.isfile(path) else None
@@ -193,7 +195,7 @@ def _source_folders():
         raise WorkflowError(
             f"config key dataset.path: source '{source}' needs a folder"
         )
-    from restorebench.sources import source_folders
+    from restorebench.data.sources import source_folders
 
     try:
         return source_folders(source, Path(path))
@@ -224,7 +226,7 @@ def source_path():
 
 def _check_planned_split():
     """An empty test or train split is refused before any job starts (names decide it)."""
-    from restorebench.prepare import PrepareSettings, check_planned_split
+    from restorebench.data.prepare import PrepareSettings, check_planned_split
 
     dataset = config["dataset"]
     if dataset["source"] == "humanface8000" and dataset["path"] is None:

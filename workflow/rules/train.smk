@@ -3,7 +3,7 @@
 
 # Every model, whatever its family, saves the same files (restorebench.contract). Each job
 # holds its entry's `gpus` of the `gpu` resource and claims that many device ids
-# (restorebench.devices), so `--resources gpu=1` runs one at a time.
+# (restorebench.runtime.devices), so `--resources gpu=1` runs one at a time.
 rule train:
     input:
         dataset=PATHS.dataset,

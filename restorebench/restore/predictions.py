@@ -16,9 +16,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from restorebench import provenance
 from restorebench.contract import MASK_DATASET
-from restorebench.dataset import STRING_DTYPE, Split, read_split, reading
+from restorebench.data.dataset import STRING_DTYPE, Split, read_split, reading
+from restorebench.runtime import provenance
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def write_predictions(
     record: dict | None = None,
 ) -> None:
     """Write one model's restorations of the test split, the masks it found, if any, and
-    the provenance ``record`` (restorebench.provenance) of the prediction."""
+    the provenance ``record`` (restorebench.runtime.provenance) of the prediction."""
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(
             f"{model}: predictions must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}"

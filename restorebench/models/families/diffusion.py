@@ -23,18 +23,18 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from restorebench.accel import per_replica
-from restorebench.blocks import (
+from restorebench.models.blocks import (
     decode,
     encode,
     levels,
     to_image,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, ema_options
-from restorebench.families.inputs import DeviceInput
-from restorebench.head import Head
-from restorebench.losses import HeadLoss
+from restorebench.models.families.base import BlendSettings, Family, ema_options
+from restorebench.models.families.inputs import DeviceInput
+from restorebench.models.head import Head
+from restorebench.models.losses import HeadLoss
+from restorebench.runtime.accel import per_replica
 
 DENOISER = "diffusion_denoiser"
 START_NOISE = "start_noise"  # the sampler's fixed starting noise, a layer of the restorer

@@ -23,7 +23,7 @@ from scipy.stats import wilcoxon
 
 from restorebench import contract
 from restorebench.contract import SummaryStat
-from restorebench.metrics import RESCORE_HINT, read_metrics
+from restorebench.scoring.metrics import RESCORE_HINT, read_metrics
 
 
 @dataclass(frozen=True)

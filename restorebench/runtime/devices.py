@@ -21,7 +21,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-log = logging.getLogger("restorebench.devices")
+log = logging.getLogger("restorebench.runtime.devices")
 
 VISIBLE = "CUDA_VISIBLE_DEVICES"
 # Where local jobs keep their device locks: beside Snakemake's own state in the run folder.

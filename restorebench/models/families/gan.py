@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
-from restorebench.accel import per_replica
-from restorebench.blocks import (
+from restorebench.models.blocks import (
     decode,
     encode,
     levels,
@@ -21,10 +20,11 @@ from restorebench.blocks import (
     with_given_mask,
     with_paint_mask,
 )
-from restorebench.families.base import BlendSettings, Family, ema_options
-from restorebench.families.inputs import DeviceInput
-from restorebench.head import Head
-from restorebench.losses import HeadLoss
+from restorebench.models.families.base import BlendSettings, Family, ema_options
+from restorebench.models.families.inputs import DeviceInput
+from restorebench.models.head import Head
+from restorebench.models.losses import HeadLoss
+from restorebench.runtime.accel import per_replica
 
 HEADS = ("dense", "patch")
 

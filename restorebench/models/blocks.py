@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from restorebench.head import Head
+from restorebench.models.head import Head
 
 KERNEL = 4
 # pix2pix's PyTorch BatchNorm momentum (0.1 there is 0.9 here); Keras' 0.99 leaves the

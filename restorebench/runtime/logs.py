@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from restorebench.watchdog import watch_parent
+from restorebench.runtime.watchdog import watch_parent
 
 # A diverged loss (FloatingPointError) is a settings problem: its message names the key.
 USER_ERRORS = (

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench.blocks import CUSTOM_LAYERS
+from restorebench.models.blocks import CUSTOM_LAYERS
 
 
 def _archive_problem(path: Path) -> str | None:

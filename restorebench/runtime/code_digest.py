@@ -9,7 +9,7 @@ Each module is hashed on its syntax tree with the docstrings (and ``__version__`
 written back as source: a comment, a docstring, a reformat or a release number changes
 nothing; a changed default, a new
 metric or a new layer changes the digest. Modules loaded by name at run time (a family's
-module, see :mod:`restorebench.families`) are not imports: the caller names them.
+module, see :mod:`restorebench.models.families`) are not imports: the caller names them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 PACKAGE = __name__.partition(".")[0]
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def _module_file(module: str) -> Path | None:

@@ -1,7 +1,7 @@
 """PSNR and SSIM of uint8 images: the two measures training watches and scoring reports.
 
 A module of their own so that training's validation curves use the project's own
-definitions while reaching none of the scoring code (:mod:`restorebench.metrics`):
+definitions while reaching none of the scoring code (:mod:`restorebench.scoring.metrics`):
 editing a metric reruns the scores, not the models; editing these reruns both.
 """
 

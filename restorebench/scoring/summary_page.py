@@ -1,4 +1,4 @@
-"""summary.md and its HTML page: the statistics of ``restorebench.summary`` as tables.
+"""summary.md and its HTML page: the statistics of ``restorebench.scoring.summary`` as tables.
 
 Kept apart from the statistics so that the numbers can be computed, tested and reused
 (the benchmarks, the viewer) without the page's wording, and the page reworded without
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import markdown
 
-from restorebench import contract, provenance
+from restorebench import contract
 from restorebench.contract import SummaryStat
-from restorebench.costs import Cost
-from restorebench.summary import ASPECTS, BucketStat, Comparison, Finding, findings
+from restorebench.runtime import provenance
+from restorebench.scoring.costs import Cost
+from restorebench.scoring.summary import ASPECTS, BucketStat, Comparison, Finding, findings
 
 # The origin's published means (humanface8000, 816 test images), under the origin's own names:
 # rows of their own at the end of the origin-protocol table, whatever our models are called.
@@ -402,7 +403,7 @@ def provenance_markdown(
 ) -> list[str]:
     """Lines of summary.md on where its figures come from, and on data that is no task.
 
-    The records are the outputs' own (restorebench.provenance), so a copy of results/
+    The records are the outputs' own (restorebench.runtime.provenance), so a copy of results/
     still says which code and settings made each score.
     """
     lines = []

@@ -10,7 +10,7 @@ import ctypes.util
 import logging
 import os
 
-log = logging.getLogger("restorebench.accel")
+log = logging.getLogger("restorebench.runtime.accel")
 
 # glibc's mallopt parameters (malloc.h).
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4

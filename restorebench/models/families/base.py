@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from restorebench.head import Head, check_needs
+from restorebench.models.head import Head, check_needs
 
 if TYPE_CHECKING:
     import keras

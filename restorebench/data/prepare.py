@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from restorebench import contract, provenance
-from restorebench.alignment import aspect_ratios_differ, comparison_size, intact_difference
-from restorebench.damage import DamageSettings, damage_pair
-from restorebench.dataset import DatasetWriter, compress_image, split_of
-from restorebench.demo import demo_image, demo_name, photo_of, test_photos
-from restorebench.images import ImageError, fit_square, load_rgb
-from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_mask
-from restorebench.sources import Discovery, Pair, Skip, discover
+from restorebench import contract
+from restorebench.data.alignment import aspect_ratios_differ, comparison_size, intact_difference
+from restorebench.data.damage import DamageSettings, damage_pair
+from restorebench.data.dataset import DatasetWriter, compress_image, split_of
+from restorebench.data.demo import demo_image, demo_name, photo_of, test_photos
+from restorebench.data.images import ImageError, fit_square, load_rgb
+from restorebench.data.masks import EXACT_RULE, RECOVERY_RULE, recover_mask
+from restorebench.data.sources import Discovery, Pair, Skip, discover
+from restorebench.runtime import provenance
 
 log = logging.getLogger(__name__)
 SOURCES = ("demo", "humanface8000", "pairs", "clean")

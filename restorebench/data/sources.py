@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from restorebench.images import is_image_file
+from restorebench.data.images import is_image_file
 
 HUMANFACE_FOLDER = "landscape Images"
 NOT_REGULAR = "not a regular file (a FIFO, socket or device)"

@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 from skimage.metrics import mean_squared_error, normalized_root_mse
 
-from restorebench import contract, flip, lpips, similarity
-from restorebench.similarity import DATA_RANGE, psnr_of
+from restorebench import contract
+from restorebench.scoring import flip, lpips, similarity
+from restorebench.scoring.similarity import DATA_RANGE, psnr_of
 
 # How a user mends a damaged metrics file (Snakemake rebuilds a missing output only).
 RESCORE_HINT = "delete it and run again: Snakemake scores that model again"
@@ -206,7 +207,7 @@ def _functions() -> tuple[list[tuple[str, MetricFunction]], list[BatchFunction]]
     if lacking:
         raise ValueError(
             f"metric(s) {', '.join(lacking)} in contract.METRICS have no function: "
-            "register one with @restorebench.metrics.scorer(name) (or batch_scorer)"
+            "register one with @restorebench.scoring.metrics.scorer(name) (or batch_scorer)"
         )
     single = [(name, SCORERS[name]) for name in names if name in SCORERS]
     batched = list({id(f): f for name in names if (f := BATCH_SCORERS.get(name))}.values())

@@ -23,7 +23,7 @@ from isal import isal_zlib
 
 from restorebench import contract
 from restorebench.contract import SPLITS
-from restorebench.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
+from restorebench.data.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
 
 IMAGE_KINDS = ("clean", "damaged")
 MASK = contract.MASK_DATASET

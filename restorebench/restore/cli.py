@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from restorebench import accel
-from restorebench.baselines import damage_mask
-from restorebench.images import ImageError, is_image_file, load_rgb
+from restorebench.data.images import ImageError, is_image_file, load_rgb
+from restorebench.restore.baselines import damage_mask
+from restorebench.runtime import accel
 
 MODES = ("resize", "tile")
 
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     accel.configure()  # before Keras, which the import below starts, after the checks
-    from restorebench.inference import load, restore_with
+    from restorebench.restore.inference import load, restore_with
 
     try:
         model = load(args.model)  # checked: square RGB images in, the same shape out
@@ -396,7 +396,3 @@ def main(argv: list[str] | None = None) -> int:
         f"restored {len(paths) - failed} of {len(paths)} images into {args.output} ({args.mode}, {size} px model)"
     )
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import importlib
 
-from restorebench.families.base import PLACEMENT_KEYS, Family
+from restorebench.models.families.base import PLACEMENT_KEYS, Family
 
 __all__ = ["PLACEMENT_KEYS", "Family", "load", "names"]
 
 # name -> module defining ``FAMILY``. Adding a family: its module and one line here.
 FAMILY_MODULES = {
-    "vae": "restorebench.families.vae",
-    "gan": "restorebench.families.gan",
-    "diffusion": "restorebench.families.diffusion",
+    "vae": "restorebench.models.families.vae",
+    "gan": "restorebench.models.families.gan",
+    "diffusion": "restorebench.models.families.diffusion",
 }
 
 

@@ -1,0 +1,3 @@
+"""What every job needs around its work: backend and thread settings, GPU claims, the
+parent watchdog, logs, versions, the code digest and provenance records, config checks.
+"""
