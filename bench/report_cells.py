@@ -11,7 +11,7 @@ def number(value, digits: int = 2) -> str:
 
 def score_header() -> tuple[str, str]:
     """The metric columns of a score table, from the metric spec."""
-    labels = [m.label for m in contract.metrics_in("image")]
+    labels = [m.label for m in contract.metrics_in(contract.IMAGE)]
     return " | ".join(labels), "|---" * len(labels)
 
 
@@ -19,7 +19,7 @@ def score_cells(means: dict) -> str:
     """One model's mean of each spec metric, in the spec's format ('-' where not scored)."""
     return " | ".join(
         m.show(means[m.name]) if means.get(m.name) is not None else "-"
-        for m in contract.metrics_in("image")
+        for m in contract.metrics_in(contract.IMAGE)
     )
 
 

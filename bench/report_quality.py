@@ -102,7 +102,7 @@ def _kept_note(c: dict) -> list[str]:
 
 def _region_table(c: dict) -> list[str]:
     """Each contender's scores over the damaged pixels and over the others."""
-    specs = contract.metrics_in("hole") + contract.metrics_in("intact")
+    specs = contract.metrics_in(contract.HOLE) + contract.metrics_in(contract.INTACT)
     lines = [
         "| model | " + " | ".join(spec.label for spec in specs) + " |",
         "|---" * (len(specs) + 1) + "|",
@@ -187,7 +187,7 @@ def _sampling_table(c: dict) -> list[str]:
     sweep = c["scores"].get("diffusion", {}).get("sampling")
     if not sweep:
         return []
-    specs = [*contract.metrics_in("image"), *contract.metrics_in("hole")[:1]]
+    specs = [*contract.metrics_in(contract.IMAGE), *contract.metrics_in(contract.HOLE)[:1]]
     lines = [
         "",
         (
@@ -308,7 +308,7 @@ def _damage_tables(c: dict) -> list[str]:
         lines += [
             "",
             (
-                "Its error taken apart, hole PSNR / SSIM (whole image in brackets): where its fill in the "
+                "Its error taken apart, damaged PSNR / SSIM (whole image in brackets): where its fill in the "
                 "true mask gains more over its restoration than `inpaint`'s fill in its own mask, the "
                 "finding costs more than the fill, and the other way round (`bench.quality.error_split`):"
             ),

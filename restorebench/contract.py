@@ -48,9 +48,13 @@ class Metric:
 # restorebench.scoring.metrics (registered with ``@metrics.scorer(name)``). Read it as
 # ``contract.METRICS`` at call time, never copied at import, so every consumer (a test's
 # temporary spec too) sees one list.
-# Region scores average over the damaged pixels of the image's mask ("hole") or the others
-# ("intact"); an image without such pixels has none (NaN in the file, left out of means).
-REGIONS = ("image", "hole", "intact")
+# Region scores average over the damaged pixels of the image's mask (HOLE) or the others
+# (INTACT); an image without such pixels has none (NaN in the file, left out of means). The
+# names are the files' column prefixes (``hole_psnr``, the inpainting literature's word, kept
+# so every completed run stays readable); REGION_LABELS is what a person reads.
+IMAGE, HOLE, INTACT = "image", "hole", "intact"
+REGIONS = (IMAGE, HOLE, INTACT)
+REGION_LABELS = {IMAGE: "whole image", HOLE: "damaged", INTACT: "intact"}
 # Perceptual distances (docs/scoring.md): LPIPS (AlexNet, linear layers v0.1) has none for an
 # image under 31 px, too small for AlexNet's feature maps; FLIP is NVIDIA's LDR mean FLIP.
 LPIPS = Metric(
@@ -76,7 +80,7 @@ def _in_region(measure: Metric, region: str) -> Metric:
     return dataclasses.replace(
         measure,
         name=region_metric(region, measure.name),
-        label=f"{region} {measure.label}",
+        label=f"{REGION_LABELS[region]} {measure.label}",
         region=region,
         may_be_missing=True,
     )

@@ -110,7 +110,7 @@ def test_the_viewer_shows_a_new_metric(with_mae, tmp_path, qtbot):
     ]
     assert headers == [
         *("MSE", "NRMSE", "SSIM", "PSNR (dB)", "LPIPS", "FLIP", "MAE"),
-        *("hole PSNR (dB)", "hole SSIM"),
+        *("damaged PSNR (dB)", "damaged SSIM"),
     ]
     rows = [win.summary.verticalHeaderItem(r).text() for r in range(win.summary.rowCount())]
     assert win.summary.item(rows.index("GAN"), headers.index("MAE")).text() == f"{mae.mean():.2f}"

@@ -167,7 +167,7 @@ def test_every_table_with_psnr_and_ssim_has_lpips_and_flip(pixels_against_looks)
         tables = text.split(section)[1].split("\n## ")[0]
         firsts = [line.split(" | ")[0] for line in tables.splitlines() if "(n=" in line]
         assert firsts == [
-            "| hole PSNR (dB)", "| hole SSIM", "| hole LPIPS",
+            "| damaged PSNR (dB)", "| damaged SSIM", "| damaged LPIPS",
             "| PSNR (dB)", "| SSIM", "| LPIPS", "| FLIP",
         ]  # fmt: skip
     whole = headers[0]

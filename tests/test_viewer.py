@@ -422,7 +422,7 @@ def test_perceptual_scores_in_the_table_sort_lower_is_better(qtbot, fake_run):
     qtbot.addWidget(win)
     win.show()
     labels = [win.metric_box.itemText(i) for i in range(win.metric_box.count())]
-    assert {"LPIPS", "FLIP", "hole LPIPS", "intact LPIPS"} <= set(labels)
+    assert {"LPIPS", "FLIP", "damaged LPIPS", "intact LPIPS"} <= set(labels)
     assert win.problems == []  # a missing LPIPS is no impossible value
     column = win.table.column_of("gan")
     for name in ("lpips", "flip"):
@@ -593,7 +593,7 @@ def test_table_and_summary_fit_on_screen(qtbot, fake_run, size):
     assert summary.verticalScrollBar().maximum() == 0
     for column, spec in enumerate(headline_metrics()):
         width = summary.columnWidth(column)
-        # A label may take two lines ('hole PSNR' over '(dB)'): each fits.
+        # A label may take two lines ('damaged PSNR' over '(dB)'): each fits.
         for line in summary.horizontalHeaderItem(column).text().split("\n"):
             assert _fits(summary.horizontalHeader(), line, width)
         for row in range(summary.rowCount()):

@@ -230,9 +230,9 @@ def test_region_scores_in_the_table_titles_and_conditions(qtbot, fake_run):
     assert (
         win.table.data(cell) == "-" and win.table.data(cell, Qt.ItemDataRole.BackgroundRole) is None
     )
-    assert "hole PSNR (dB) -" in title(win, "gan") and "nan" not in title(win, "gan")
+    assert "damaged PSNR (dB) -" in title(win, "gan") and "nan" not in title(win, "gan")
     vae = read_metric(fake_run, "vae", "hole_psnr")
-    assert f"hole PSNR (dB) {vae[0]:.2f}" in title(win, "vae")
+    assert f"damaged PSNR (dB) {vae[0]:.2f}" in title(win, "vae")
     # Sorting by a region score: NaN last either way.
     win.table_view.sortByColumn(gan, Qt.SortOrder.DescendingOrder)
     hole = read_metric(fake_run, "gan", "hole_psnr")
@@ -242,8 +242,8 @@ def test_region_scores_in_the_table_titles_and_conditions(qtbot, fake_run):
     assert win.table.data(win.table.index(win.table.row_of(1), gan)) == "inf"
     win.show_index(1)
     # Titles stay short: the whole-image scores and the chosen one, not every region's.
-    assert "intact PSNR (dB) inf" in title(win, "gan") and "hole PSNR" not in title(win, "gan")
-    assert "hole SSIM" not in title(win, "gan") and "intact MAE" not in title(win, "gan")
+    assert "intact PSNR (dB) inf" in title(win, "gan") and "damaged PSNR" not in title(win, "gan")
+    assert "damaged SSIM" not in title(win, "gan") and "intact MAE" not in title(win, "gan")
     assert f"SSIM {read_metric(fake_run, 'gan', 'ssim')[1]:.4f}" in title(win, "gan")
     inpaint = read_metric(fake_run, "inpaint", "hole_psnr")
     # A condition on region scores, and on the damaged share (bare or through a model).

@@ -8,6 +8,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QFontMetrics
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from restorebench import contract
 from restorebench.contract import Metric, SummaryStat
 from viewer.score_table_view import CELL_PADDING, TABLE_ROW_HEIGHT
 from viewer.scores import headline_metrics, label, score_text, why_impossible
@@ -22,8 +23,8 @@ def formatted(value: float, digits: str) -> str:
 
 
 def two_lines(text: str, metrics: QFontMetrics) -> str:
-    """``text`` split at the space that makes its wider line narrowest ('hole PSNR (dB)' ->
-    'hole PSNR' over '(dB)'): a column of short means need not be as wide as its label."""
+    """``text`` split at the space that makes its wider line narrowest ('damaged PSNR (dB)' ->
+    'damaged PSNR' over '(dB)'): a column of short means need not be as wide as its label."""
     words = text.split(" ")
     if len(words) < 2:
         return text
@@ -64,7 +65,7 @@ class SummaryTable(QTableWidget):
         self.setWordWrap(False)
         self.verticalHeader().setDefaultSectionSize(TABLE_ROW_HEIGHT)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        # Each column as wide as its header or widest mean ('hole PSNR (dB)' needs more than
+        # Each column as wide as its header or widest mean ('damaged PSNR (dB)' needs more than
         # 'MSE'); the last takes what is left of the pane.
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -91,10 +92,8 @@ class SummaryTable(QTableWidget):
             header = self.horizontalHeaderItem(column)
             over = (
                 "the test images"
-                if spec.region == "image"
-                else "the test images that have "
-                + ("damaged" if spec.region == "hole" else spec.region)
-                + " pixels"
+                if spec.region == contract.IMAGE
+                else f"the test images that have {contract.REGION_LABELS[spec.region]} pixels"
             )
             header.setToolTip(plain_tooltip(f"{spec.label}: mean over {over} ({better} is better)"))
             for row, model in enumerate(models):

@@ -61,7 +61,7 @@ class Scored:
         """(H, W) bool of the region's pixels, or None when there are none to score."""
         if self.mask is None:
             return None
-        selected = self.mask if region == "hole" else ~self.mask
+        selected = self.mask if region == contract.HOLE else ~self.mask
         return selected if selected.any() else None
 
 
@@ -185,7 +185,7 @@ def perceptual(images: Sequence[Scored]) -> dict[str, list[float]]:
     maps = lpips.lpips_maps(
         np.stack([image.truth for image in images]), np.stack([image.test for image in images])
     )
-    values: dict[str, list[float]] = {names["image"]: [lpips.distance(m) for m in maps]}
+    values: dict[str, list[float]] = {names[contract.IMAGE]: [lpips.distance(m) for m in maps]}
     height, width = images[0].truth.shape[:2]
     spatial = [
         None if image.mask is None else lpips.distance_map(m, height, width)

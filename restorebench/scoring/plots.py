@@ -44,8 +44,8 @@ def _metric_grid(
     """A figure with one panel per plotted metric, as (column in the metrics table, spec,
     axes); unused cells removed."""
     plotted = {
-        *(spec.name for spec in contract.metrics_in("image")),
-        *(contract.region_metric("hole", name) for name in contract.HEADLINE_METRICS),
+        *(spec.name for spec in contract.metrics_in(contract.IMAGE)),
+        *(contract.region_metric(contract.HOLE, name) for name in contract.HEADLINE_METRICS),
     }
     indexed = [(i, spec) for i, spec in enumerate(contract.METRICS) if spec.name in plotted]
     specs = [spec for _, spec in indexed]

@@ -242,7 +242,7 @@ def summarize(
     return stats, comparisons
 
 
-COMPARED_REGIONS = ("image", "hole")
+COMPARED_REGIONS = (contract.IMAGE, contract.HOLE)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def _score_table(
 ) -> list[str]:
     """One row per model, one column per whole-image metric; then ``reported``'s rows,
     labelled as published."""
-    specs = contract.metrics_in("image")
+    specs = contract.metrics_in(contract.IMAGE)
     lines = ["| model | " + " | ".join(f"{m.label} mean [CI] (median)" for m in specs) + " |"]
     lines.append("|---" * (len(specs) + 1) + "|")
     by_model: dict[str, dict[str, SummaryStat]] = {}
@@ -115,7 +115,7 @@ def _bucket_tables(buckets: list[BucketStat]) -> list[str]:
     """A bucket table per headline and perceptual score of the damaged pixels and of the
     whole image, blank lines between."""
     lines: list[str] = []
-    for region in ("hole", "image"):
+    for region in (contract.HOLE, contract.IMAGE):
         for spec in contract.reported_metrics(region):
             if any(row.metric == spec.name for row in buckets):
                 lines += [*_bucket_table(buckets, spec.name), ""]
@@ -176,8 +176,8 @@ def answer_lines(
 
 
 def _directions() -> str:
-    lower = [m.label for m in contract.metrics_in("image") if m.lower_is_better]
-    higher = [m.label for m in contract.metrics_in("image") if not m.lower_is_better]
+    lower = [m.label for m in contract.metrics_in(contract.IMAGE) if m.lower_is_better]
+    higher = [m.label for m in contract.metrics_in(contract.IMAGE) if not m.lower_is_better]
     parts = [f"{', '.join(lower)}: lower is better"] if lower else []
     parts += [f"{', '.join(higher)}: higher is better"] if higher else []
     return "; ".join(parts) + "."
@@ -228,7 +228,9 @@ def render_markdown(
         "the others; SSIM is its map's mean there. An image without damage has no damaged-pixel",
         "score. An infinite intact PSNR: the restorer returned those pixels untouched.",
         "",
-        *_mean_table(stats, contract.metrics_in("hole") + contract.metrics_in("intact")),
+        *_mean_table(
+            stats, contract.metrics_in(contract.HOLE) + contract.metrics_in(contract.INTACT)
+        ),
     ]
     if buckets:
         lines += ["", "## By damaged share", ""]
@@ -361,7 +363,7 @@ def closing_message(
         rows = list(csv.DictReader(handle))
     means = {(row["model"], row["metric"]): float(row["mean"]) for row in rows}
     models = list(dict.fromkeys(row["model"] for row in rows))
-    specs = contract.reported_metrics("image")  # pixels and looks, as summary.md
+    specs = contract.reported_metrics(contract.IMAGE)  # pixels and looks, as summary.md
     width = max(len(model) for model in [*models, "model"])
     table = [f"  {'model':<{width}}  " + "  ".join(f"{spec.label:>10}" for spec in specs)]
     for model in models:
