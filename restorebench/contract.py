@@ -54,7 +54,7 @@ class Metric:
 # so every completed run stays readable); REGION_LABELS is what a person reads.
 IMAGE, HOLE, INTACT = "image", "hole", "intact"
 REGIONS = (IMAGE, HOLE, INTACT)
-REGION_LABELS = {IMAGE: "whole image", HOLE: "damaged", INTACT: "intact"}
+REGION_LABELS = {HOLE: "damaged", INTACT: "intact"}  # the regions scored apart from the image
 # Perceptual distances (docs/scoring.md): LPIPS (AlexNet, linear layers v0.1) has none for an
 # image under 31 px, too small for AlexNet's feature maps; FLIP is NVIDIA's LDR mean FLIP.
 LPIPS = Metric(
