@@ -420,19 +420,6 @@ def test_the_recall_weight_weighs_only_the_painted_pixels_terms():
     )
 
 
-def test_the_precision_weight_weighs_only_unpainted_pixels_that_look_like_paint():
-    clean = np.zeros((1, 2, 2, 3), np.float32)
-    clean[0, 1, 1] = 0.9  # white content of the photo: bright, unpainted
-    clean[0, 1, 0] = [0.9, 0.9, 0.5]  # bright in two channels only: no paint look-alike
-    damaged = clean.copy()
-    damaged[0, 0, 0] = 1.0  # one painted pixel of 4
-    mask = np.full((1, 2, 2, 1), 0.25, np.float32)
-    want = -(np.log(0.25) + (2 + 4) * np.log(0.75)) / 4  # the look-alike's term x (1 + 3)
-    assert float(mask_loss(mask, damaged, clean, precision_weight=3.0)) == pytest.approx(
-        want, rel=1e-5
-    )
-
-
 @pytest.mark.parametrize(
     "term, logged", [("mask_weight", "mask_bce"), ("ssim_weight", "ssim_loss")]
 )

@@ -16,8 +16,6 @@ from keras import ops
 
 # A pixel counts as painted where damaged and clean differ by more than this in a channel.
 PAINT_STEP = 8 / 255
-# An unpainted pixel looks like paint where its darkest channel is at least this bright.
-LOOKALIKE_LEVEL = 200 / 255
 
 
 def painted(damaged, clean):
@@ -41,25 +39,19 @@ def pixel_loss(errors, damaged, clean, damage_weight: float):
     return ops.mean(errors * weights) / ops.mean(weights)
 
 
-def mask_loss(mask, damaged, clean, recall_weight: float = 0.0, precision_weight: float = 0.0):
+def mask_loss(mask, damaged, clean, recall_weight: float = 0.0):
     """Binary cross-entropy of a predicted paint mask against the pair's painted pixels,
-    the painted pixels' terms weighted ``1 + recall_weight`` and the unpainted ones that
-    look like paint (bright in every channel) ``1 + precision_weight``.
+    the painted pixels' terms weighted ``1 + recall_weight``.
 
     Without it the mask learns only through the blended image, where a half-open mask
     over a faint stroke costs little; a missed stroke pixel keeps its paint, and a false
-    one trades an intact pixel for the network's guess. The two weights move that trade
-    each way: a white highlight or text of the photo taken for paint is filled with the
-    darker colours around it, the costliest error per pixel of a found mask.
+    one trades an intact pixel for the network's guess. A missed one costs more (white
+    paint against a filled guess), so ``recall_weight`` trades precision for recall.
     """
     target = ops.cast(painted(damaged, clean), "float32")
     mask = ops.clip(ops.cast(mask, "float32"), 1e-6, 1.0 - 1e-6)
     hit = (1.0 + recall_weight) * target * ops.log(mask)
-    unpainted = 1.0 - target
-    if precision_weight:
-        bright = ops.min(ops.cast(damaged, "float32"), axis=-1, keepdims=True) >= LOOKALIKE_LEVEL
-        unpainted = unpainted * (1.0 + precision_weight * ops.cast(bright, "float32"))
-    return -ops.mean(hit + unpainted * ops.log(1.0 - mask))
+    return -ops.mean(hit + (1.0 - target) * ops.log(1.0 - mask))
 
 
 # skimage's structural_similarity defaults, which the scores use (``metrics``): a 7x7
@@ -101,7 +93,6 @@ class HeadLoss:
     damage_weight: float = 0.0
     mask_weight: float = 0.0
     mask_recall_weight: float = 0.0
-    mask_precision_weight: float = 0.0
     ssim_weight: float = 0.0
 
     @classmethod
@@ -135,8 +126,6 @@ class HeadLoss:
             values.append(ssim_loss(restored, clean))
             total = total + self.ssim_weight * values[-1]
         if self.mask_weight:
-            values.append(
-                mask_loss(mask, damaged, clean, self.mask_recall_weight, self.mask_precision_weight)
-            )
+            values.append(mask_loss(mask, damaged, clean, self.mask_recall_weight))
             total = total + self.mask_weight * values[-1]
         return total, tuple(values)

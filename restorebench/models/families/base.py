@@ -76,17 +76,13 @@ class BlendSettings(CommonSettings):
     damage_weight: float = 0.0  # extra loss weight of painted pixels
     mask_weight: float = 0.0  # weight of the paint mask's cross-entropy against the damage
     mask_recall_weight: float = 0.0  # extra weight of painted pixels in that cross-entropy
-    mask_precision_weight: float = 0.0  # ...and of unpainted pixels that look like paint
     ssim_weight: float = 0.0  # weight of 1 - SSIM (losses.ssim_loss) beside the pixel loss
 
     def check(self, key: str) -> None:
         super().check(key)
         Head.of(self).check(key)
         check_needs(key, vars(self), _MASK_NEEDS)
-        weights = [
-            field.name for field in dataclasses.fields(self) if field.name.endswith("_weight")
-        ]
-        for name in weights:
+        for name in ("damage_weight", "mask_weight", "mask_recall_weight", "ssim_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(
                     f"config key {key}.{name}: must be at least 0, got {getattr(self, name)}"
