@@ -168,9 +168,16 @@ def mask_share(image: Scored) -> float:
     return math.nan if image.mask is None else float(image.mask.mean())
 
 
-@scorer(contract.FLIP.name)
-def mean_flip(image: Scored) -> float:
-    return flip.mean_flip(image.truth / DATA_RANGE, image.test / DATA_RANGE)
+@batch_scorer(contract.FLIP.name)
+def mean_flip(images: Sequence[Scored]) -> dict[str, list[float]]:
+    """FLIP one image after another in this thread, not on the pool's: its native code holds
+    the GIL and spreads one image over the cores itself (OpenMP), so two at once only
+    contend (BENCHMARKS.md, Predict + score)."""
+    return {
+        contract.FLIP.name: [
+            flip.mean_flip(image.truth / DATA_RANGE, image.test / DATA_RANGE) for image in images
+        ]
+    }
 
 
 @batch_scorer(*(contract.region_metric(region, contract.LPIPS.name) for region in contract.REGIONS))
@@ -281,10 +288,9 @@ def score_images(
     """Metrics of every image pair as an (N, len(contract.METRICS)) float array.
 
     ``masks`` (N, H, W) marks each image's damage; without it every region score is NaN.
-    SSIM's filters and FLIP run in native code that releases the GIL, so threads use every
-    core without copying the arrays into worker processes; the batch functions (LPIPS'
-    network) run in this thread, :data:`BATCH` images at a time, their backend using the
-    cores itself.
+    SSIM's filters run in native code that releases the GIL, so threads use every core
+    without copying the arrays into worker processes; the batch functions (LPIPS' network,
+    FLIP) run in this thread, :data:`BATCH` images at a time, each using the cores itself.
     """
     if clean.shape != restored.shape:
         raise ValueError(f"clean {clean.shape} and restored {restored.shape} differ in shape")
