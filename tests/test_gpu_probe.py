@@ -35,10 +35,9 @@ def probe(out, *args, timeout=HANG_S):
 @needs_jax
 def test_each_entry_trains_and_a_rerun_replaces_only_its_own_rows(tmp_path):
     out = tmp_path / "gpu.json"
-    rows = probe(out, "--plan", "gan:mixed_bfloat16+XLA:2,4", "vae:float32:4:2")
+    rows = probe(out, "--plan", "gan:mixed_bfloat16+XLA:2", "vae:float32:4:2")
     assert [(r["family"], r["mode"], r["batch"], r["workers"]) for r in rows] == [
         ("gan", "mixed_bfloat16+XLA", 2, 1),  # a CPU gets one input thread (accel)
-        ("gan", "mixed_bfloat16+XLA", 4, 1),
         ("vae", "float32", 4, 2),
     ]
     for row in rows:
@@ -56,9 +55,9 @@ def test_each_entry_trains_and_a_rerun_replaces_only_its_own_rows(tmp_path):
             row["resident_images_per_s"] * row["step_gflop_per_image"] / 1e3, rel=1e-6
         )
     again = probe(out, "--merge", "--plan", "vae:float32:4:2")
-    assert [(r["family"], r["batch"]) for r in again] == [("gan", 2), ("gan", 4), ("vae", 4)]
-    assert again[2]["images_per_s"] != rows[2]["images_per_s"]  # measured anew
-    assert again[:2] == rows[:2]
+    assert [(r["family"], r["batch"]) for r in again] == [("gan", 2), ("vae", 4)]
+    assert again[1]["images_per_s"] != rows[1]["images_per_s"]  # measured anew
+    assert again[0] == rows[0]
 
 
 @needs_jax
