@@ -14,6 +14,7 @@ from restorebench.data.dataset import read_attrs, read_split, validate_dataset
 from restorebench.data.images import load_rgb
 from restorebench.data.masks import EXACT_RULE, RECOVERY_RULE, recover_masks
 from restorebench.data.prepare import PrepareSettings, prepare
+from restorebench.data.sources import SOURCES, Source
 
 
 def settings(source, **overrides):
@@ -252,3 +253,30 @@ def test_genuine_pairs_raise_no_task_warning(tmp_path, caplog):
     assert not [r for r in caplog.records if "pairs" in r.getMessage()]
     attrs = read_attrs(tmp_path / "d.h5")
     assert (attrs["reversed_pairs"], attrs["undamaged_pairs"]) == (0, 0)
+
+
+def test_a_new_source_kind_is_one_registry_entry(tmp_path, monkeypatch):
+    """Registered in ``SOURCES`` alone, a kind reaches prepare: its folders, its damage drawn
+    and its masks exact, its fit rule, the source named in the provenance."""
+    folder = tmp_path / "scans"
+    for i in range(12):
+        save_photo(folder / f"scan{i}.png", (40, 40), seed=i)
+    scans = Source(
+        "scans",
+        synthesizes=True,
+        folders=lambda path: [path],
+        fit="center_crop",
+        fit_reason="scans are square",
+    )
+    monkeypatch.setitem(SOURCES, "scans", scans)
+    with pytest.raises(ValueError, match=r"dataset.fit: scans needs 'center_crop' \(scans are"):
+        PrepareSettings.from_config({**settings("scans").__dict__, "damage": {}, "fit": "stretch"})
+    chosen = PrepareSettings.from_config(
+        {**settings("scans").__dict__, "damage": {}, "fit": "center_crop"}
+    )
+    report = prepare(chosen, folder, tmp_path / "d.h5", tmp_path / "skipped.tsv")
+    assert report.total_written == 12 and report.skipped == []
+    attrs = read_attrs(tmp_path / "d.h5")
+    assert attrs["source"] == "scans" and attrs["mask_rule"] == EXACT_RULE
+    train = read_split(tmp_path / "d.h5", "train")
+    assert train.mask.any() and (train.damaged[train.mask] >= train.clean[train.mask]).all()

@@ -3,9 +3,10 @@
 import os
 
 import pytest
-from conftest import save_photo
+import yaml
+from conftest import REPO, save_photo
 
-from restorebench.data.sources import discover, source_folders
+from restorebench.data.sources import SOURCES, discover, source
 
 
 def make_pairs(root, stems, damaged_suffix=".png"):
@@ -61,16 +62,27 @@ def test_humanface8000_layout(tmp_path):
 
 def test_missing_and_empty_folders_stop_with_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="clean folder not found: .*nowhere"):
-        source_folders("clean", tmp_path / "nowhere")
+        SOURCES["clean"].raw_folders(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no files: .*empty"):
-        source_folders("clean", tmp_path / "empty")
+        SOURCES["clean"].raw_folders(tmp_path / "empty")
     (tmp_path / "clean").mkdir()
     save_photo(tmp_path / "clean" / "a.jpg")
     with pytest.raises(FileNotFoundError, match="damaged folder not found"):
-        source_folders("pairs", tmp_path)
+        SOURCES["pairs"].raw_folders(tmp_path)
     with pytest.raises(FileNotFoundError, match="'landscape Images' not found"):
-        source_folders("humanface8000", tmp_path)
+        SOURCES["humanface8000"].raw_folders(tmp_path)
+    with pytest.raises(ValueError, match="source 'pairs' needs a folder"):
+        SOURCES["pairs"].raw_folders(None)
+    assert SOURCES["humanface8000"].raw_folders(None) == []  # the workflow downloads it first
+    assert SOURCES["demo"].raw_folders(None) == []  # built in
+
+
+def test_an_unknown_source_is_refused_with_the_choices():
+    with pytest.raises(
+        ValueError, match="dataset.source: 'scans' is not one of demo, humanface8000"
+    ):
+        source("scans")
 
 
 def test_a_fifo_is_skipped_unopened_and_its_partner_says_why(tmp_path):
@@ -91,3 +103,8 @@ def test_a_fifo_is_skipped_unopened_and_its_partner_says_why(tmp_path):
         str(tmp_path / "clean" / "lonely.jpg"): special,
         str(tmp_path / "clean" / "null.jpg"): special,
     }
+
+
+def test_the_schema_offers_exactly_the_registered_sources():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["properties"]["dataset"]["properties"]["source"]["enum"] == list(SOURCES)

@@ -26,12 +26,10 @@ from restorebench.data.dataset import DatasetWriter, compress_image, split_of
 from restorebench.data.demo import demo_image, demo_name, photo_of, test_photos
 from restorebench.data.images import ImageError, fit_square, load_rgb
 from restorebench.data.masks import EXACT_RULE, RECOVERY_RULE, recover_mask
-from restorebench.data.sources import Discovery, Pair, Skip, discover
+from restorebench.data.sources import Discovery, Pair, Skip, discover, source
 from restorebench.runtime import provenance
 
 log = logging.getLogger(__name__)
-SOURCES = ("demo", "humanface8000", "pairs", "clean")
-SYNTHESIZED = ("demo", "clean")  # sources whose damage this package draws
 PROVENANCE_PACKAGES = ("restorebench", "numpy", "pillow", "h5py", "scikit-image")
 # One skip reason taking more of the pairs found than this is warned about: the dataset
 # then lacks a kind of picture, and every score flatters the models.
@@ -59,20 +57,14 @@ class PrepareSettings:
             k: v for k, v in section.items() if k in cls.__dataclass_fields__ and k != "damage"
         }
         settings = cls(**fields, damage=DamageSettings.from_config(section.get("damage") or {}))
-        if settings.source not in SOURCES:
-            raise ValueError(
-                f"dataset.source: '{settings.source}' is not one of {', '.join(SOURCES)}"
-            )
-        if settings.source in SYNTHESIZED and settings.damage.damages_nothing:
+        kind = source(settings.source)
+        if kind.synthesizes and settings.damage.damages_nothing:
             raise ValueError(
                 "dataset.damage: strokes and blobs are both at most 0, so no image would be "
                 "damaged and every score would compare a picture with itself"
             )
-        if settings.source == "humanface8000" and settings.fit != "stretch":
-            raise ValueError(
-                "dataset.fit: humanface8000 needs 'stretch' (its damaged images are its clean ones "
-                "stretched to 256x256, so cropping would misalign the pairs)"
-            )
+        if kind.fit is not None and settings.fit != kind.fit:
+            raise ValueError(f"dataset.fit: {kind.name} needs '{kind.fit}' ({kind.fit_reason})")
         return settings
 
 
@@ -144,9 +136,9 @@ def _chunks(settings: PrepareSettings, *arrays: np.ndarray) -> tuple[bytes, ...]
     return tuple(compress_image(array, settings.compression_level) for array in arrays)
 
 
-def mask_rule(source: str) -> str:
+def mask_rule(name: str) -> str:
     """How the dataset's masks are made: exactly where the workflow paints, else recovered."""
-    return EXACT_RULE if source in SYNTHESIZED else RECOVERY_RULE
+    return EXACT_RULE if source(name).synthesizes else RECOVERY_RULE
 
 
 def _misalignment(
@@ -178,7 +170,7 @@ def _size_text(image: np.ndarray) -> str:
 def _items(
     settings: PrepareSettings, folder: Path | None
 ) -> tuple[list[tuple[str, Pair | int]], Discovery]:
-    if settings.source == "demo":
+    if source(settings.source).built_in:  # the demo's generated photos
         return [(demo_name(i), i) for i in range(settings.demo_images)], Discovery([], [])
     discovery = discover(settings.source, Path(folder))
     return [(pair.name, pair) for pair in discovery.pairs], discovery
@@ -199,7 +191,7 @@ def check_planned_split(settings: PrepareSettings, folder: Path | None) -> None:
 
 def _splits(settings: PrepareSettings, items: list[tuple[str, Pair | int]]) -> dict[str, str]:
     """Each item's split: by its name, or for the demo by the photo it was cut from."""
-    if settings.source == "demo":
+    if source(settings.source).built_in:
         test = test_photos(settings.demo_images, settings.seed, settings.test_fraction)
         return {name: "test" if photo_of(index) in test else "train" for name, index in items}
     return {name: split_of(name, settings.seed, settings.test_fraction) for name, _ in items}
@@ -404,7 +396,7 @@ class _pool:
 
 
 def _split_rule(settings: PrepareSettings) -> str:
-    if settings.source == "demo":
+    if source(settings.source).built_in:
         test = sorted(test_photos(settings.demo_images, settings.seed, settings.test_fraction))
         return (
             "demo: every crop of a photo on one side; test photos (test_fraction of the photos, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,28 +52,85 @@ def _require_folder(folder: Path, role: str, need_files: bool = True) -> Path:
     return folder
 
 
-def source_folders(source: str, path: Path) -> list[Path]:
-    """The folders a source reads, checked to exist and hold files: [clean, damaged] or [clean]."""
-    path = Path(path)
-    if source == "clean":
-        return [_require_folder(path, "clean")]
-    if source == "pairs":
-        _require_folder(path, "pairs", need_files=False)
-        return [
-            _require_folder(path / "clean", "clean"),
-            _require_folder(path / "damaged", "damaged"),
-        ]
-    if source == "humanface8000":
-        root = path if path.name == HUMANFACE_FOLDER else path / HUMANFACE_FOLDER
-        if not root.is_dir():
-            raise FileNotFoundError(
-                f"humanface8000 folder '{HUMANFACE_FOLDER}' not found in {path}"
-            )
-        return [
-            _require_folder(root / "color", "humanface8000 clean"),
-            _require_folder(root / "gray", "humanface8000 damaged"),
-        ]
-    raise ValueError(f"source '{source}' has no folders")
+def _clean_folder(path: Path) -> list[Path]:
+    return [_require_folder(path, "clean")]
+
+
+def _pair_folders(path: Path) -> list[Path]:
+    _require_folder(path, "pairs", need_files=False)
+    return [_require_folder(path / "clean", "clean"), _require_folder(path / "damaged", "damaged")]
+
+
+def _humanface_folders(path: Path) -> list[Path]:
+    root = path if path.name == HUMANFACE_FOLDER else path / HUMANFACE_FOLDER
+    if not root.is_dir():
+        raise FileNotFoundError(f"humanface8000 folder '{HUMANFACE_FOLDER}' not found in {path}")
+    return [
+        _require_folder(root / "color", "humanface8000 clean"),
+        _require_folder(root / "gray", "humanface8000 damaged"),
+    ]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of ``dataset.source``: everything the workflow and ``prepare`` ask of it.
+
+    ``folders`` finds and checks the raw folders under ``dataset.path`` ([clean, damaged]
+    or [clean]); None for a source built into the package (the demo). ``synthesizes``:
+    this package draws its damage, so its masks are exact and its damage model must
+    damage. ``download``: the folder the workflow downloads it into when ``dataset.path``
+    is null. ``fit``: the one ``dataset.fit`` its pairs allow, with ``fit_reason``.
+    """
+
+    name: str
+    synthesizes: bool
+    folders: Callable[[Path], list[Path]] | None = None
+    download: str | None = None
+    fit: str | None = None
+    fit_reason: str = ""
+
+    @property
+    def built_in(self) -> bool:
+        """Made by the package itself (the demo's photos): no folder, no pairing."""
+        return self.folders is None
+
+    def awaits_download(self, path: str | None) -> bool:
+        """Whether the workflow downloads it first: no folder given, and it has a download."""
+        return self.download is not None and path is None
+
+    def raw_folders(self, path: str | Path | None) -> list[Path]:
+        """Its raw folders, checked; [] when it has none or awaits its download."""
+        if self.built_in or self.awaits_download(path):
+            return []
+        if path is None:
+            raise ValueError(f"source '{self.name}' needs a folder")
+        return self.folders(Path(path))
+
+
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (
+        Source("demo", synthesizes=True),
+        Source(
+            "humanface8000",
+            synthesizes=False,
+            folders=_humanface_folders,
+            download="resources/humanface8000",
+            fit="stretch",
+            fit_reason="its damaged images are its clean ones stretched to 256x256, so "
+            "cropping would misalign the pairs",
+        ),
+        Source("pairs", synthesizes=False, folders=_pair_folders),
+        Source("clean", synthesizes=True, folders=_clean_folder),
+    )
+}
+
+
+def source(name: str) -> Source:
+    """The registered source ``name``, or a ValueError naming the config key and the choices."""
+    if name not in SOURCES:
+        raise ValueError(f"dataset.source: '{name}' is not one of {', '.join(SOURCES)}")
+    return SOURCES[name]
 
 
 def _stem(path: Path) -> str:
@@ -109,7 +167,7 @@ def _problem(files: list[Path]) -> Skip | None:
 
 def discover(source: str, path: Path) -> Discovery:
     """Pairs of a folder source, matched by file stem (humanface8000's identical names included)."""
-    folders = source_folders(source, path)
+    folders = SOURCES[source].raw_folders(path)
     clean = _index(folders[0])
     damaged = _index(folders[1]) if len(folders) > 1 else None
     pairs, skipped = [], []

@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from restorebench import contract
+from restorebench.data.sources import SOURCES
 
 from restorebench.models import families
 from restorebench.runtime.code_digest import code_digest
@@ -110,7 +111,9 @@ PATHS = contract.RunPaths.of_run(config["run"])
 # restorebench from this folder, so every rule imports the library (README, "Conda").
 ENV = "../../environment.yml"
 os.environ.setdefault("RESTOREBENCH_SOURCE", workflow.basedir)
-DOWNLOAD_DIR = "resources/humanface8000"
+SOURCE = SOURCES[config["dataset"]["source"]]
+# The one downloadable source's folder (rule download_humanface8000).
+DOWNLOAD_DIR = SOURCES["humanface8000"].download
 # The trained models (config entries left out with null are not), then the baselines.
 TRAINED = [name for name, entry in config["models"].items() if entry is not None]
 SCORED = TRAINED + config["score"]["baselines"]
@@ -185,29 +188,16 @@ def train_params(wildcards):
 
 def _source_folders():
     """The raw folders of the configured source, checked before any job starts."""
-    dataset = config["dataset"]
-    source, path = dataset["source"], dataset["path"]
-    if source == "demo":
-        return []
-    if source == "humanface8000" and path is None:
-        return []
-    if path is None:
-        raise WorkflowError(
-            f"config key dataset.path: source '{source}' needs a folder"
-        )
-    from restorebench.data.sources import source_folders
-
     try:
-        return source_folders(source, Path(path))
+        return SOURCE.raw_folders(config["dataset"]["path"])
     except (FileNotFoundError, NotADirectoryError, ValueError) as error:
         raise WorkflowError(f"config key dataset.path: {error}") from None
 
 
 def raw_inputs(wildcards):
     """Every raw file of the source, so a new, removed or edited image re-prepares."""
-    dataset = config["dataset"]
-    if dataset["source"] == "humanface8000" and dataset["path"] is None:
-        return [f"{DOWNLOAD_DIR}/download.done"]
+    if SOURCE.awaits_download(config["dataset"]["path"]):
+        return [f"{SOURCE.download}/download.done"]
     return [
         str(p)
         for folder in _source_folders()
@@ -217,11 +207,9 @@ def raw_inputs(wildcards):
 
 
 def source_path():
-    """The folder prepare reads from ('' for the demo)."""
-    dataset = config["dataset"]
-    if dataset["source"] == "humanface8000" and dataset["path"] is None:
-        return DOWNLOAD_DIR
-    return dataset["path"] or ""
+    """The folder prepare reads from ('' for a built-in source)."""
+    path = config["dataset"]["path"]
+    return SOURCE.download if SOURCE.awaits_download(path) else path or ""
 
 
 def _check_planned_split():
@@ -229,7 +217,7 @@ def _check_planned_split():
     from restorebench.data.prepare import PrepareSettings, check_planned_split
 
     dataset = config["dataset"]
-    if dataset["source"] == "humanface8000" and dataset["path"] is None:
+    if SOURCE.awaits_download(dataset["path"]):
         return  # not downloaded yet: prepare checks after the download
     _source_folders()  # a missing folder is named first
     try:
