@@ -17,7 +17,7 @@ from restorebench.models.families.vae import VaeSettings
 from restorebench.restore.inference import restore_images, restore_with
 from restorebench.scoring.metrics import score_images
 from restorebench.training.batches import PairBatches, validation_mask
-from restorebench.training.fit import TrainOptions, build_trainer, fit
+from restorebench.training.fit import TrainOptions, _damage_model, build_trainer, fit
 from restorebench.training.state import locked
 
 SIZE = 16
@@ -136,6 +136,41 @@ def test_flip_mirrors_both_halves_of_a_pair_together_about_half_the_time():
     np.testing.assert_array_equal(fx[~mirrored], x[~mirrored])
     # the same draw for the same (seed, epoch, batch)
     np.testing.assert_array_equal(flipped[0][0], fx)
+
+
+def test_redrawn_damage_is_fresh_paint_each_epoch_on_the_drawn_share_of_the_pairs():
+    clean, damaged = pairs(64)
+    kept = damaged.copy()
+    batches = PairBatches(damaged, clean, 64, shuffle=True, seed=3, redraw=0.5)
+    x, y = batches[0]
+    order = np.sort(batches.order)
+    as_read = np.rint(x * 255).astype(np.uint8)
+    redrawn = np.array([not np.array_equal(a, b) for a, b in zip(as_read, kept[order])])
+    assert 16 < redrawn.sum() < 48
+    np.testing.assert_allclose(y, clean[order] / 255, rtol=1e-6)  # clean images untouched
+    assert (x[redrawn] >= y[redrawn] - 1e-6).all()  # white paint: only ever brighter
+    np.testing.assert_array_equal(damaged, kept)  # the split itself is never written
+    np.testing.assert_array_equal(batches[0][0], x)  # the same (seed, epoch, batch), the same
+    batches.on_epoch_end()
+    again = np.sort(batches.order) == order
+    assert again.all() and not np.array_equal(batches[0][0], x)  # next epoch: new strokes
+
+
+def test_redrawn_damage_follows_the_damage_model_the_dataset_was_prepared_with(tmp_path):
+    clean, damaged = pairs(8)
+    path = tmp_path / "undamaging.h5"
+    nothing = {"strokes": [0, 0], "blobs": [0, 0]}
+    split = {"clean": clean, "damaged": damaged, "names": [f"i{n}" for n in range(8)]}
+    write_dataset(
+        path, {"train": split, "test": split}, {"provenance": {"settings": {"damage": nothing}}}
+    )
+    assert _damage_model(path).damages_nothing
+    batches = PairBatches(damaged, clean, 8, shuffle=False, redraw=1.0, damage=_damage_model(path))
+    x, y = batches[0]
+    np.testing.assert_array_equal(x, y)  # a model that draws nothing leaves the clean image
+    plain = tmp_path / "plain.h5"
+    write_dataset(plain, {"train": split, "test": split})
+    assert not _damage_model(plain).damages_nothing  # no record: the calibrated default
 
 
 class RecordedBatches(PairBatches):

@@ -14,6 +14,8 @@ import math
 import keras
 import numpy as np
 
+from restorebench.data.damage import DamageSettings, damage_pair
+
 
 def _unit(images: np.ndarray) -> np.ndarray:
     """uint8 to float32 in [0, 1] in one pass, no float64 or uint8-sized temporaries.
@@ -44,6 +46,11 @@ class PairBatches(keras.utils.PyDataset):
     so their number never changes what is trained on. ``multiple``: each batch's length
     is cut down to a multiple of it (the device count of JAX's data parallelism, which
     shards every batch evenly); only a short last batch ever loses images.
+
+    ``redraw`` > 0: that share of the pairs, drawn from (seed, epoch, batch), gets fresh
+    damage on its clean image every epoch, drawn with ``damage`` (the dataset's damage
+    model; None: the calibrated default): the detector then meets new strokes on each photo instead of learning the
+    one set it was given (docs/training.md). The arrays must be on the host for it.
     """
 
     def __init__(
@@ -59,8 +66,11 @@ class PairBatches(keras.utils.PyDataset):
         workers: int = 1,
         multiple: int = 1,
         unit: bool = True,
+        redraw: float = 0.0,
+        damage: DamageSettings | None = None,
     ):
         super().__init__(workers=workers)
+        self.redraw, self.damage = redraw, damage or DamageSettings()
         self.multiple = multiple
         self.unit = unit
         self.damaged, self.clean = damaged, clean
@@ -87,6 +97,8 @@ class PairBatches(keras.utils.PyDataset):
         picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
         picked = picked[: len(picked) - len(picked) % self.multiple]
         damaged, clean = self.damaged[picked], self.clean[picked]
+        if self.redraw:
+            self._redraw(damaged, clean, picked, index)
         if self.flip:  # on the uint8 copies: a quarter of the bytes of float32
             rng = np.random.default_rng([self.seed, self.epoch, index])
             mirrored = rng.random(len(picked)) < 0.5
@@ -95,6 +107,13 @@ class PairBatches(keras.utils.PyDataset):
         if not self.unit:
             return damaged, clean
         return _unit(damaged), _unit(clean)
+
+    def _redraw(self, damaged, clean, picked, index: int) -> None:
+        """Fresh damage, in place, on the drawn share of the batch's pairs."""
+        rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+        for row in np.flatnonzero(rng.random(len(picked)) < self.redraw):
+            name = f"redraw:{self.epoch}:{picked[row]}"
+            damaged[row] = damage_pair(clean[row], self.seed, name, self.damage)[0]
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

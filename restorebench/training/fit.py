@@ -19,7 +19,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from restorebench.data.dataset import Split, read_split
+from restorebench.data.damage import DamageSettings
+from restorebench.data.dataset import Split, read_attrs, read_split
 from restorebench.models import families
 from restorebench.models.families.base import CommonSettings, Family
 from restorebench.runtime import accel
@@ -119,6 +120,16 @@ def _split(model: str, dataset: Path, options: TrainOptions) -> tuple[Split, np.
     return train, held
 
 
+def _damage_model(dataset: Path) -> DamageSettings:
+    """The damage model the dataset was prepared with (its provenance), for redrawn damage;
+    the calibrated default where it records none (real pairs record it too)."""
+    provenance = read_attrs(dataset).get("provenance")
+    section = (
+        provenance.get("settings", {}).get("damage", {}) if isinstance(provenance, dict) else {}
+    )
+    return DamageSettings.from_config(section)
+
+
 def _build(
     model: str,
     family: Family,
@@ -205,9 +216,13 @@ def _validation(
     return batches, scorer
 
 
-def _device_input(model: str, options: TrainOptions) -> bool:
-    """Whether batches stay uint8 for the trainer to convert and mirror; logs the choice."""
+def _device_input(model: str, options: TrainOptions, redraw: float) -> bool:
+    """Whether batches stay uint8 for the trainer to convert and mirror; logs the choice.
+    Redrawn damage is drawn on the host, so it keeps the batches there."""
     on_device = accel.resolve_device_input(options.device_input, accel.gpu_count())
+    if on_device and redraw:
+        log.info("%s: redraw_damage draws on the host: batches stay there", model)
+        on_device = False
     where = "uint8 to the device, converted there" if on_device else "converted on the host"
     log.info("%s: batches %s", model, where)
     return on_device
@@ -287,7 +302,7 @@ def fit(
     """
     kind = families.load(family)
     _check_tensorboard(tensorboard_dir)
-    on_device = _device_input(model, options)
+    on_device = _device_input(model, options, settings.redraw_damage)
     strategy = strategy or accel.distribution(accel.gpu_count())
     multiple = _check_batch(model, settings.batch_size, strategy)
     keras.utils.set_random_seed(options.seed)
@@ -312,6 +327,8 @@ def fit(
                 workers=accel.input_workers(accel.gpu_count()),
                 multiple=multiple,
                 unit=not on_device,
+                redraw=settings.redraw_damage,
+                damage=_damage_model(dataset) if settings.redraw_damage else None,
             )
             restorer = kind.restorer(trainer)
             validation, scorer = _validation(

@@ -27,6 +27,7 @@ class CommonSettings:
     learning_rate: float = 1.0e-4
     flip: bool = True
     ema_momentum: float = 0.0  # the restorer keeps an average of its past weights; 0 = off
+    redraw_damage: float = 0.0  # share of train pairs given fresh damage every epoch
 
     def check(self, key: str) -> None:
         """Rules on values, for callers without the schema; ``key`` is the entry's config key.
@@ -41,6 +42,10 @@ class CommonSettings:
         if not self.learning_rate > 0:
             raise ValueError(
                 f"config key {key}.learning_rate: must be above 0, got {self.learning_rate}"
+            )
+        if not 0 <= self.redraw_damage <= 1:
+            raise ValueError(
+                f"config key {key}.redraw_damage: must be in [0, 1], got {self.redraw_damage}"
             )
         if not 0 <= self.ema_momentum < 1:
             raise ValueError(
