@@ -207,15 +207,15 @@ def references(dataset: Path) -> dict[str, dict]:
     mask filled), as the workflow scores them."""
     from restorebench import contract
     from restorebench.data.dataset import read_split
-    from restorebench.restore.baselines import fill_images, inpaint_images
+    from restorebench.restore.baselines import restore_baseline
 
-    test = read_split(dataset, "test")
-    inpainted, found = inpaint_images(test.damaged, **config()["score"]["inpaint"])
-    return {
-        contract.INPUT_MODEL: mean_scores(test, test.damaged),
-        contract.INPAINT: mean_scores(test, inpainted, found.astype(np.uint8) * 255),
-        contract.ORACLE: mean_scores(test, fill_images(test.damaged, test.mask)),
-    }
+    test, scores = read_split(dataset, "test"), {}
+    for name, baseline in contract.BASELINE_RESTORERS.items():
+        settings = config()["score"][baseline.settings] if baseline.settings else {}
+        images, found = restore_baseline(name, test.damaged, test.mask, settings)
+        mask = None if found is None else found.astype(np.uint8) * 255
+        scores[name] = mean_scores(test, images, mask)
+    return scores
 
 
 def train_and_score(

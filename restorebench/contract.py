@@ -182,7 +182,36 @@ INPAINT = "inpaint"
 # Classical inpainting given the dataset's mask instead of its own detection: what a perfect
 # detector plus classical filling would score.
 ORACLE = "inpaint_oracle"
-BASELINES = (INPUT_MODEL, INPAINT, ORACLE)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A restorer that needs no training, as the workflow, ``predict`` and the bench see it.
+
+    ``function`` names its function in ``restorebench.restore.baselines`` (imported only
+    when it restores, so the workflow parses without scikit-image): (damaged, the
+    dataset's masks or None, its settings, workers) -> (restorations, masks found or
+    None). ``finds_mask``: it stores the mask it found, which is then scored.
+    ``needs_true_mask``: it reads the dataset's masks. ``settings``: the key of
+    ``score`` holding its settings.
+    """
+
+    name: str
+    function: str
+    finds_mask: bool = False
+    needs_true_mask: bool = False
+    settings: str | None = None
+
+
+BASELINE_RESTORERS = {
+    baseline.name: baseline
+    for baseline in (
+        Baseline(INPUT_MODEL, "as_damaged"),
+        Baseline(INPAINT, "inpaint_baseline", finds_mask=True, settings="inpaint"),
+        Baseline(ORACLE, "oracle_baseline", needs_true_mask=True),
+    )
+}
+BASELINES = tuple(BASELINE_RESTORERS)
 # Scoring protocols: ours, and the origin notebook's (each image rescaled by its maximum).
 PROTOCOLS = ("ours", "origin")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from restorebench import contract
 from restorebench.data.dataset import Split, read_split
-from restorebench.restore.baselines import fill_images, inpaint_images
+from restorebench.restore.baselines import restore_baseline
 from restorebench.restore.predictions import write_predictions
 from restorebench.runtime import provenance
 from restorebench.runtime.devices import claim_gpus
@@ -25,12 +25,8 @@ RETRAIN_HINT = "delete it and run again: Snakemake trains it again"
 
 def restore(model: str, test: Split, settings: dict, model_file: str | None, threads: int):
     """(restorations, masks found or None)."""
-    if model == contract.INPUT_MODEL:
-        return test.damaged, None
-    if model == contract.INPAINT:
-        return inpaint_images(test.damaged, **settings, workers=threads)
-    if model == contract.ORACLE:
-        return fill_images(test.damaged, test.mask, workers=threads), None
+    if model in contract.BASELINE_RESTORERS:
+        return restore_baseline(model, test.damaged, test.mask, settings, threads)
     from restorebench.runtime import accel
 
     accel.configure(threads)  # before TensorFlow starts, which the imports below do
@@ -49,9 +45,11 @@ def restore(model: str, test: Split, settings: dict, model_file: str | None, thr
 
 def main(smk) -> None:
     model = smk.wildcards.model
-    test = read_split(Path(smk.input.dataset), "test", masks=model == contract.ORACLE)
+    baseline = contract.BASELINE_RESTORERS.get(model)
+    masks = baseline is not None and baseline.needs_true_mask
+    test = read_split(Path(smk.input.dataset), "test", masks=masks)
     start = time.perf_counter()
-    model_file = None if model in contract.BASELINES else smk.input.model
+    model_file = None if baseline else smk.input.model
     with claim_gpus(smk.resources.gpu):
         images, masks = restore(model, test, dict(smk.params.settings), model_file, smk.threads)
     log.info(

@@ -22,6 +22,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.restoration import inpaint_biharmonic
 
+from restorebench import contract
+
 
 def damage_mask(
     damaged: np.ndarray, threshold: int = 250, contrast: int = 32, dilation: int | None = None
@@ -98,3 +100,27 @@ def inpaint_images(
     """The ``inpaint`` baseline on a (N, H, W, 3) uint8 stack: restorations and detected masks."""
     masks = detect_damage(damaged, threshold, contrast, dilation, workers)
     return fill_images(damaged, masks, workers), masks
+
+
+# The baselines' functions, as contract.BASELINE_RESTORERS names them.
+Restored = tuple[np.ndarray, np.ndarray | None]
+
+
+def as_damaged(damaged: np.ndarray, masks, settings: dict, workers: int | None) -> Restored:
+    return damaged, None
+
+
+def inpaint_baseline(damaged: np.ndarray, masks, settings: dict, workers: int | None) -> Restored:
+    return inpaint_images(damaged, **settings, workers=workers)
+
+
+def oracle_baseline(damaged: np.ndarray, masks, settings: dict, workers: int | None) -> Restored:
+    return fill_images(damaged, masks, workers), None
+
+
+def restore_baseline(
+    name: str, damaged: np.ndarray, masks, settings: dict, workers: int | None = None
+) -> Restored:
+    """Baseline ``name`` (``contract.BASELINE_RESTORERS``) on a (N, H, W, 3) uint8 stack."""
+    function = globals()[contract.BASELINE_RESTORERS[name].function]
+    return function(damaged, masks, settings, workers)

@@ -11,20 +11,25 @@ def model_file(wildcards):
     return PATHS.restorer(wildcards.model) if wildcards.model in TRAINED else []
 
 
-# The restorers that find the damage themselves and store the mask they found: inpaint's
-# detection, and the models that blend through a predicted paint mask (`blend`).
-MASK_FINDERS = [
-    model
-    for model in SCORED
-    if model == contract.INPAINT
-    or (model in TRAINED and config["models"][model].get("blend", False))
-]
+BASELINE = contract.BASELINE_RESTORERS
+
+
+def _finds_mask(model):
+    """Whether a restorer finds the damage itself and stores the mask it found: a baseline
+    that says so, a model that blends through a predicted paint mask (`blend`)."""
+    if model in BASELINE:
+        return BASELINE[model].finds_mask
+    return config["models"][model].get("blend", False)
+
+
+MASK_FINDERS = [model for model in SCORED if _finds_mask(model)]
 
 
 def predict_settings(wildcards):
     """Only the settings of this model, so changing one reruns that model alone."""
-    if wildcards.model == contract.INPAINT:
-        return SCORE["inpaint"]
+    if wildcards.model in BASELINE:
+        key = BASELINE[wildcards.model].settings
+        return SCORE[key] if key else {}
     if wildcards.model in TRAINED:
         return {
             "batch_size": SCORE["batch_size"],
