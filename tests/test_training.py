@@ -437,3 +437,13 @@ def test_bad_inputs_are_refused_with_the_reason(dataset, tmp_path):
     with pytest.raises(ValueError, match="empty.h5: the train split is empty"):
         train("vae", empty, tmp_path)
     assert not list(tmp_path.glob("*_backup"))
+
+
+def test_redrawn_damage_keeps_the_batches_on_the_host(dataset, tmp_path, caplog):
+    """The strokes are drawn by the host, so device_input gives way, and says so."""
+    options = dataclasses.replace(OPTIONS, device_input=True)
+    settings = dataclasses.replace(VAE, epochs=1, redraw_damage=1.0)
+    with caplog.at_level(logging.INFO, logger="restorebench"):
+        train("vae", dataset, tmp_path, settings, options)
+    assert "redraw_damage draws on the host: batches stay there" in caplog.text
+    assert "batches converted on the host" in caplog.text
