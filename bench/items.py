@@ -416,7 +416,6 @@ def predict_score(profile: dict, scratch: Path, data: Path) -> dict:
         "models": list(MODELS),
         "wall_s": timed,
         "rule_s": rules,
-        "target_s": 30,
     }
 
 
@@ -470,7 +469,6 @@ def demo(profile: dict, scratch: Path) -> tuple[dict, Path]:
         "beats_damaged": beats,
         "rule_s": rules,
         "overrides": profile["demo_overrides"],
-        "target_s": 600,
     }, folder
 
 
@@ -488,7 +486,7 @@ def dry_run(profile: dict, completed: Path) -> dict:
         runs=max(3, profile["runs"]),
         warmup=profile["warmup"],
     )
-    return {"wall_s": timed, "nothing_to_do": "Nothing to be done" in output[-1], "target_s": 3}
+    return {"wall_s": timed, "nothing_to_do": "Nothing to be done" in output[-1]}
 
 
 def _both(result) -> str:

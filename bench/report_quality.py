@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from bench.quality import CONTENDERS, CURVE_FRACTIONS, QUALITY_BAR, time_to_quality
 from bench.report_cells import error_line, number, score_cells, score_header
 from restorebench import contract
@@ -199,7 +201,7 @@ def _sampling_table(c: dict) -> list[str]:
         "|---" * (len(specs) + 2) + "|",
     ]
     for steps, r in sweep.items():
-        cells = " | ".join(spec.show(r[spec.name]) for spec in specs)
+        cells = " | ".join(spec.show(r.get(spec.name, math.nan)) for spec in specs)
         lines.append(f"| {steps} | {cells} | {r['s_per_image']:.4f} |")
     return lines
 
