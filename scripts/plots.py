@@ -18,7 +18,8 @@ from restorebench.scoring.plots import (
     plot_scatter,
     read_history,
 )
-from restorebench.scoring.summary import load_tables, read_stats
+from restorebench.scoring.summary import load_tables
+from restorebench.scoring.tables import read_summary_stats
 
 
 def tables(smk, paths: dict[str, str]) -> dict[str, np.ndarray]:
@@ -67,7 +68,7 @@ def examples(smk) -> None:
 
 
 def perception_distortion(smk) -> None:
-    plot_perception_distortion(read_stats(Path(smk.input.summary)), Path(smk.output[0]))
+    plot_perception_distortion(read_summary_stats(Path(smk.input.summary)), Path(smk.output[0]))
 
 
 def best_worst(smk) -> None:

@@ -21,12 +21,12 @@ from restorebench.scoring.summary import (
     RATIO_EDGES,
     by_ratio,
     findings,
-    read_stats,
     signed_rank_p,
     summarize,
     write_csv,
 )
 from restorebench.scoring.summary_page import costs_markdown, render_markdown
+from restorebench.scoring.tables import read_summary_stats
 
 N = 40
 COLUMNS = {name: k for k, name in enumerate(contract.metric_names())}
@@ -202,7 +202,7 @@ def test_the_perception_distortion_plot_has_a_point_and_bars_per_model(
 ):
     stats, _ = summarize(pixels_against_looks, [], resamples=100)
     write_csv(tmp_path / "summary.csv", stats, contract.SUMMARY_FIELDS)
-    stats = read_stats(tmp_path / "summary.csv")  # as the rule reads them
+    stats = read_summary_stats(tmp_path / "summary.csv")  # as the rule reads them
     figure = plot_perception_distortion(stats, tmp_path / "pd.png")
     axis = figure.axes[0]
     assert [t.get_text() for t in axis.texts] == ["sharp", "blurry"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from restorebench import contract
+from restorebench.scoring.tables import read_score_columns
 from viewer.scores import possible_range, valid
 
 
@@ -20,33 +21,17 @@ def read_score_file(
     path: Path, rel: Path, metrics: tuple[str, ...]
 ) -> tuple[list[str], dict[str, np.ndarray], list[str]]:
     """The name column, the per-image columns of ``metrics`` that the CSV at ``path`` has
-    (named ``rel`` in messages), and those of ``metrics`` it lacks, in ``metrics``' order.
+    (named ``rel`` in messages), and those of ``metrics`` it lacks, in ``metrics``' order
+    (``restorebench.scoring.tables``, the reader the workflow's scores are read with).
 
     A file scored before the spec gained a metric (an older run) lacks its column: what
-    it has is read. Raises :class:`ScoreFileError` for a file without a name column or
-    without any of ``metrics``: nothing in it can be shown.
+    it has is read. Raises :class:`ScoreFileError` for a file that cannot be used.
     """
     try:
-        with open(path, newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScoreFileError(f"{rel}: cannot be read ({error})") from error
-    header = rows[0] if rows else []
-    present = [m for m in metrics if m in header]
-    lacking = [m for m in metrics if m not in header]
-    if "name" not in header or not present:
-        missing = [c for c in ("name", *metrics) if c not in header]
-        raise ScoreFileError(
-            f"{rel}: header lacks {', '.join(missing)} (expected name,{','.join(metrics)})"
-        )
-    body = rows[1:]
-    columns = {c: header.index(c) for c in ("name", *present)}
-    try:
-        names = [row[columns["name"]] for row in body]
-        values = {m: np.array([float(row[columns[m]]) for row in body]) for m in present}
-    except (IndexError, ValueError) as error:
-        raise ScoreFileError(f"{rel}: a row is short or not numeric ({error})") from error
-    return names, values, lacking
+        return read_score_columns(path, metrics)
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as error:
+        reason = str(error).replace(str(path), str(rel))
+        raise ScoreFileError(reason if str(rel) in reason else f"{rel}: {reason}") from error
 
 
 def impossible_scores(rel: Path, values: dict[str, np.ndarray]) -> list[str]:

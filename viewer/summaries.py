@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from restorebench import contract
 from restorebench.contract import SummaryStat
+from restorebench.scoring.tables import read_bucket_bounds, read_summary_stats
 
 
 @dataclass(frozen=True)
@@ -31,25 +31,11 @@ def read_summary(path: Path) -> tuple[list[SummaryStat] | None, str | None]:
     """summary.csv's rows when it is usable; None means: use the metric files instead."""
     if not path.is_file():
         return None, None
-    fields = contract.SUMMARY_FIELDS
     try:
-        with open(path, newline="") as handle:
-            reader = csv.DictReader(handle)
-            lacking = [c for c in fields if c not in (reader.fieldnames or [])]
-            if lacking:
-                raise ValueError(f"header lacks {', '.join(lacking)}")
-            rows = [
-                SummaryStat(
-                    row["model"],
-                    row["metric"],
-                    *(float(row[c]) for c in fields[2:-1]),
-                    int(float(row["n"])),
-                )
-                for row in reader
-            ]
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-        return None, f"summary.csv: unusable ({error}); showing means of metrics/*.csv"
-    return rows, None
+        return read_summary_stats(path), None
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as error:
+        reason = str(error).replace(f"{path}: ", "").replace(str(path), path.name)
+        return None, f"summary.csv: unusable ({reason}); showing means of metrics/*.csv"
 
 
 def read_buckets(path: Path) -> tuple[list[Bucket], str | None]:
@@ -57,17 +43,11 @@ def read_buckets(path: Path) -> tuple[list[Bucket], str | None]:
     (a run from before buckets) or with an unusable one (then the problem says why)."""
     if not path.is_file():
         return [], None
-    fields = ("bucket", "low", "high")
     try:
-        with open(path, newline="") as handle:
-            reader = csv.DictReader(handle)
-            lacking = [c for c in contract.BUCKET_FIELDS if c not in (reader.fieldnames or [])]
-            if lacking:
-                raise ValueError(f"header lacks {', '.join(lacking)}")
-            found = {tuple(row[c] for c in fields): None for row in reader}
-        return [Bucket(label, float(low), float(high)) for label, low, high in found], None
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as error:
-        return [], f"{path.name}: unusable ({error}); no filter by damaged share"
+        return [Bucket(*bounds) for bounds in read_bucket_bounds(path)], None
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as error:
+        reason = str(error).replace(f"{path}: ", "").replace(str(path), path.name)
+        return [], f"{path.name}: unusable ({reason}); no filter by damaged share"
 
 
 def computed_summary(scores: dict[str, dict[str, np.ndarray]]) -> list[SummaryStat]:

@@ -34,6 +34,7 @@ from skimage.metrics import mean_squared_error, normalized_root_mse
 from restorebench import contract
 from restorebench.scoring import flip, lpips, similarity
 from restorebench.scoring.similarity import DATA_RANGE, psnr_of
+from restorebench.scoring.tables import lacks, read_score_columns
 
 # How a user mends a damaged metrics file (Snakemake rebuilds a missing output only).
 RESCORE_HINT = "delete it and run again: Snakemake scores that model again"
@@ -332,29 +333,14 @@ def read_metrics(
     """Names and the (N, len(METRICS)) array of a metrics CSV (or of ``columns``), or a
     ValueError naming the file and the fix: a damaged file is newer than its inputs, so
     Snakemake would never score it again by itself."""
-    path = Path(path)
+    path, wanted = Path(path), columns or contract.metric_names()
     try:
-        return _parse_metrics(path, columns or contract.metric_names())
+        names, values, lacking = read_score_columns(path, wanted)
     except (csv.Error, UnicodeDecodeError) as error:  # cut within a letter, or not text
         raise ValueError(f"{path}: not a readable CSV file ({error}); {RESCORE_HINT}") from None
     except ValueError as error:
         raise ValueError(f"{error}; {RESCORE_HINT}") from None
-
-
-def _parse_metrics(path: Path, metrics: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
-    width = len(metrics)
-    with path.open(newline="") as file:
-        reader = csv.reader(file)
-        header = next(reader, None)
-        if header is None or tuple(header[: width + 1]) != ("name", *metrics):
-            raise ValueError(f"{path}: expected header 'name,{','.join(metrics)}', got {header}")
-        names, rows = [], []
-        for line, row in enumerate(reader, start=2):
-            try:
-                rows.append([float(v) for v in row[1 : width + 1]])
-            except ValueError as error:
-                raise ValueError(f"{path}, line {line}: {error}") from None
-            if len(rows[-1]) != width:
-                raise ValueError(f"{path}, line {line}: expected {width + 1} columns")
-            names.append(row[0])
-    return names, np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
+    if lacking:
+        raise ValueError(f"{lacks(path, wanted, ['name', *values])}; {RESCORE_HINT}")
+    table = np.stack([values[name] for name in wanted], axis=1)
+    return names, table.reshape(len(names), len(wanted))

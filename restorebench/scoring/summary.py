@@ -363,20 +363,6 @@ def describe_masks(
     ]
 
 
-def read_stats(path: Path) -> list[SummaryStat]:
-    """summary.csv back as :class:`SummaryStat` rows, for figures drawn from the summary."""
-    with Path(path).open(newline="") as handle:
-        return [
-            SummaryStat(
-                model=row["model"],
-                metric=row["metric"],
-                **{field: float(row[field]) for field in contract.SUMMARY_FIELDS[2:-1]},
-                n=int(row["n"]),
-            )
-            for row in csv.DictReader(handle)
-        ]
-
-
 def write_csv(
     path: Path,
     rows: list[SummaryStat] | list[Comparison] | list[BucketStat],
