@@ -331,6 +331,12 @@ class RunPaths:
         return self._path("summary.csv")
 
     @property
+    def summary_provenance(self) -> str:
+        """What summarized it (its interval's confidence level among the settings); beside
+        summary.csv, not a rule output, as model_provenance."""
+        return self._path("summary.provenance.json")
+
+    @property
     def comparisons(self) -> str:
         return self._path("comparisons.csv")
 

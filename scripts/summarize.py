@@ -41,6 +41,7 @@ def main(smk) -> None:
     mask_stats = describe_masks(mask_tables, **settings)
     buckets = by_mask_share(tables, list(smk.params.buckets), **settings)
     write_csv(Path(smk.output.summary), [*stats, *mask_stats], contract.SUMMARY_FIELDS)
+    provenance.write(Path(smk.params.record), provenance.record(smk.params.code, settings))
     ratios = by_ratio(tables, **settings)
     write_csv(Path(smk.output.buckets), buckets, contract.BUCKET_FIELDS)
     write_csv(Path(smk.output.ratios), ratios, contract.BUCKET_FIELDS)

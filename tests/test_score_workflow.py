@@ -1,6 +1,7 @@
 """Real snakemake runs of predict -> score -> summarize -> plots -> report on a tiny demo run."""
 
 import csv
+import json
 import shutil
 
 import numpy as np
@@ -92,6 +93,8 @@ def test_the_run_ends_with_its_scores_and_the_next_commands(run):
 def test_summary_equals_a_recomputation_from_the_csvs(run):
     with open(results(run) / "summary.csv") as file:
         rows = list(csv.DictReader(file))
+    record = json.loads((results(run) / "summary.provenance.json").read_text())
+    assert record["settings"] == {"resamples": 300, "confidence": 0.95, "seed": 5}
     assert list(rows[0]) == ["model", "metric", "mean", "std", "median", "ci_low", "ci_high", "n"]
     scores = [spec.name for spec in contract.scores()]
     masks = [spec.name for spec in contract.MASK_SCORES]

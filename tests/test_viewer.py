@@ -604,7 +604,9 @@ def test_table_and_summary_fit_on_screen(qtbot, fake_run, size):
             assert SIZE < 31 and {summary.item(r, column).text() for r in range(4)} == {"-"}
             assert "no test image has this score (n = 0)" in tip
             continue
-        assert "sd" in tip and "median" in tip and "95% CI" in tip and "n = 12" in tip
+        assert (
+            "sd" in tip and "median" in tip and f"{win.run.interval} [" in tip and "n = 12" in tip
+        )
     # The filter fields keep room to type.
     assert win.condition.width() >= 150 and win.name_filter.width() >= 150
 

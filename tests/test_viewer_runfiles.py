@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -28,6 +29,7 @@ from viewer_fixtures import (
 from bench.fakerun import make_fake_run
 from restorebench import contract
 from restorebench.data.dataset import read_split, validate_dataset
+from restorebench.runtime import provenance
 from viewer.conditions import evaluate
 from viewer.runfiles import Run, RunError
 from viewer.scores import valid
@@ -346,3 +348,20 @@ def test_one_validity_rule_from_the_metric_spec():
     assert valid("hole_psnr", math.nan) and valid("intact_psnr", math.inf)
     assert not valid("hole_ssim", 1.5) and not valid("mask_share", math.nan)
     assert valid("mask_precision", math.nan) and not valid("mask_iou", 1.5)
+
+
+def test_the_interval_is_named_with_the_level_the_run_was_summarized_at(fake_run):
+    """summary.csv's interval is the bootstrap's at score.confidence, which its record keeps;
+    means computed from the score files carry the normal approximation's 95 %."""
+    paths = contract.RunPaths(str(fake_run))
+    record = provenance.record("", {"resamples": 100, "confidence": 0.9, "seed": 0})
+    provenance.write(Path(paths.summary_provenance), record)
+    with Run(fake_run) as run:
+        assert run.summary_source == "summary.csv" and run.interval == "90% bootstrap CI"
+    Path(paths.summary_provenance).unlink()
+    with Run(fake_run) as run:
+        assert run.interval == "bootstrap CI (level not recorded)"  # summarized before records
+    Path(paths.summary).unlink()
+    with Run(fake_run) as run:
+        assert run.summary_source == "metrics/*.csv"
+        assert run.interval == "95% CI (normal approximation)"

@@ -29,7 +29,13 @@ from restorebench.contract import SummaryStat
 from viewer.records import Record, attribute_record, sidecar_record
 from viewer.run_models import PREDICTED, SCORED, TRAINED, Model, discover_models
 from viewer.score_files import ScoreFileError, impossible_scores, read_score_file
-from viewer.summaries import computed_summary, read_buckets, read_summary
+from viewer.summaries import (
+    COMPUTED_INTERVAL,
+    computed_summary,
+    interval_label,
+    read_buckets,
+    read_summary,
+)
 
 # The damaged input needs no panel of its own: its scores title the damaged panel.
 INPUT_MODEL = contract.INPUT_MODEL
@@ -78,8 +84,10 @@ class Run:
         if summary is None:
             scores = {name: self.models[name].scores for name in self.score_models()}
             self.summary, self.summary_source = computed_summary(scores), "metrics/*.csv"
+            self.interval = COMPUTED_INTERVAL
         else:
             self.summary, self.summary_source = summary, "summary.csv"
+            self.interval = interval_label(Path(self.paths.summary_provenance))
         self.buckets, problem = read_buckets(Path(self.paths.summary_buckets))
         self.problems += [problem] if problem else []
 

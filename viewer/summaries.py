@@ -15,7 +15,25 @@ from pathlib import Path
 import numpy as np
 
 from restorebench.contract import SummaryStat
+from restorebench.runtime import provenance
 from restorebench.scoring.tables import read_bucket_bounds, read_summary_stats
+
+# The interval of means computed here (no summary.csv to read): the normal approximation's.
+NORMAL_CONFIDENCE, NORMAL_Z = 0.95, 1.96
+COMPUTED_INTERVAL = f"{NORMAL_CONFIDENCE:.0%} CI (normal approximation)"
+
+
+def interval_label(record_path: Path) -> str:
+    """The name of summary.csv's interval, its level read from the summary's record
+    (``score.confidence``); a run summarized before records were written says so."""
+    try:
+        record = provenance.read(record_path)
+    except (OSError, ValueError):
+        record = None
+    confidence = ((record or {}).get("settings") or {}).get("confidence")
+    if not isinstance(confidence, (int, float)):
+        return "bootstrap CI (level not recorded)"
+    return f"{confidence:.0%} bootstrap CI"
 
 
 @dataclass(frozen=True)
@@ -64,7 +82,7 @@ def computed_summary(scores: dict[str, dict[str, np.ndarray]]) -> list[SummarySt
             mean = float(present.mean())
             infinite = not np.isfinite(present).all()
             std = math.inf if infinite else float(present.std(ddof=1)) if n > 1 else math.nan
-            half = 1.96 * std / math.sqrt(n) if n > 1 else math.nan
+            half = NORMAL_Z * std / math.sqrt(n) if n > 1 else math.nan
             median = float(np.median(present))
             rows.append(SummaryStat(name, metric, mean, std, median, mean - half, mean + half, n))
     return rows

@@ -73,11 +73,15 @@ class SummaryTable(QTableWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
     def show_rows(
-        self, rows: list[SummaryStat], unscored: dict[str, list[str]] | None = None
+        self,
+        rows: list[SummaryStat],
+        unscored: dict[str, list[str]] | None = None,
+        interval: str = "CI",
     ) -> None:
         """Show the means of ``rows`` (summary.csv's or computed), as tall as its rows; a
         cell without a row shows '-' and says why: no image has the score, or the model's
-        scores lack it (``unscored``: each model's, from an older run)."""
+        scores lack it (``unscored``: each model's, from an older run). ``interval`` names
+        the rows' interval in the tooltips (its level: ``Run.interval``)."""
         models = list(dict.fromkeys(r.model for r in rows))
         specs = {m.name: m for m in headline_metrics()}
         self.clear()
@@ -106,7 +110,7 @@ class SummaryTable(QTableWidget):
             tip = (
                 f"{label(row.model)} {specs[row.metric].label}: mean {formatted(row.mean, '.4g')} "
                 f"± {formatted(row.std, '.3g')} (sd), median {formatted(row.median, '.4g')}, "
-                f"95% CI [{low}, {high}], n = {row.n}"
+                f"{interval} [{low}, {high}], n = {row.n}"
             )
             if why := why_impossible(row.metric, row.mean):
                 item.setBackground(QColor(IMPOSSIBLE_COLOUR))

@@ -157,7 +157,7 @@ class TablePane:
     def _show_summary(self) -> None:
         run = self.run
         unscored = {name: run.unscored(name) for name in run.models} if run else {}
-        self.summary.show_rows(run.summary if run else [], unscored)
+        self.summary.show_rows(run.summary if run else [], unscored, run.interval if run else "CI")
         source = self.run.summary_source if self.run else "nothing loaded"
         self.summary_label.setText(f"Mean per model (from {source}; hover for sd, median, CI, n)")
 

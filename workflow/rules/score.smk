@@ -101,6 +101,7 @@ rule summarize:
         ENV
     params:
         code=library_code("summarize.py"),
+        record=PATHS.summary_provenance,
         models=SCORED,
         trained=TRAINED,
         trained_records=[PATHS.model_provenance(model) for model in TRAINED],
