@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 
 from bench import children, gpu_probe, items, machine, quality, report, report_quality
+from bench.targets import HUMANFACE8000_PAIRS
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -39,7 +40,7 @@ FULL = {
     "cores": CORES,
     "runs": 3,
     "warmup": 1,
-    "pairs": 8164,
+    "pairs": HUMANFACE8000_PAIRS,
     "prepare_size": 256,
     "train_pairs": 512,
     "training": _matrix({64: [16, 64], 128: [16, 64], 256: [16, 64]}, steps=3),
@@ -57,7 +58,7 @@ FULL = {
     "allocator": {"model": "gan", "size": 64, "batch": 64, "warmup": 1, "steps": 3},
     "allocator_rounds": 2,
     "score": {"size": 64, "test": 816, "train": 64},
-    "viewer": {"images": 8164, "size": 256, "steps": 100},
+    "viewer": {"images": HUMANFACE8000_PAIRS, "size": 256, "steps": 100},
     "demo_overrides": {},
     # Issue 18's budgets: the study's own 256 px gets the most time.
     "quality": {"budgets_s": {64: 300, 128: 600, 256: 1800}},

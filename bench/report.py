@@ -46,7 +46,7 @@ def _summary(doc: dict) -> list[str]:
         rows.append(
             f"| prepare {p['pairs']:,} pairs (whole rule) | {number(p['wall_s']['median'], 1)} s "
             f"= {number(p['pairs_per_s'], 0)} pairs/s | {TARGETS['prepare_pairs_per_s'].text()} "
-            f"| {met(p['pairs_per_s'], TARGETS['prepare_pairs_per_s'].value, False)} |"
+            f"| {met(p['pairs_per_s'], TARGETS['prepare_pairs_per_s'].value, TARGETS['prepare_pairs_per_s'].lower)} |"
         )
     for r in [] if error_line(it.get("origin")) else it["origin"]:
         for policy, c in r["policies"].items():

@@ -21,10 +21,11 @@ class Target:
         return f"{'<=' if self.lower else '>='} {self.value:,.4g}{space}{self.unit}{self.note}"
 
 
-PREPARE_PAIRS = 8164
+# The Kaggle set's pairs: the full profile prepares and browses that many.
+HUMANFACE8000_PAIRS = 8164
 TARGETS = {
     "prepare_pairs_per_s": Target(
-        PREPARE_PAIRS / 60, "pairs/s", lower=False, note=f" ({PREPARE_PAIRS:,} in 60 s)"
+        HUMANFACE8000_PAIRS / 60, "pairs/s", lower=False, note=f" ({HUMANFACE8000_PAIRS:,} in 60 s)"
     ),
     "origin_speedup": Target(1.5, "x", lower=False),
     "kernel_share": Target(5, "%"),

@@ -358,6 +358,10 @@ def test_the_interval_is_named_with_the_level_the_run_was_summarized_at(fake_run
     provenance.write(Path(paths.summary_provenance), record)
     with Run(fake_run) as run:
         assert run.summary_source == "summary.csv" and run.interval == "90% bootstrap CI"
+    Path(paths.summary_provenance).write_text("{not json")
+    with Run(fake_run) as run:  # a broken record is named, never a reason to refuse the run
+        assert run.interval == "bootstrap CI (level not recorded)"
+        assert any("summary.provenance.json: not a provenance record" in p for p in run.problems)
     Path(paths.summary_provenance).unlink()
     with Run(fake_run) as run:
         assert run.interval == "bootstrap CI (level not recorded)"  # summarized before records

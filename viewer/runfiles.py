@@ -87,7 +87,9 @@ class Run:
             self.interval = COMPUTED_INTERVAL
         else:
             self.summary, self.summary_source = summary, "summary.csv"
-            self.interval = interval_label(Path(self.paths.summary_provenance))
+            record, problem = sidecar_record(self.paths.summary, self.paths.summary_provenance)
+            self.problems += [problem] if problem else []
+            self.interval = interval_label(record)
         self.buckets, problem = read_buckets(Path(self.paths.summary_buckets))
         self.problems += [problem] if problem else []
 

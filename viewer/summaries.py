@@ -15,22 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from restorebench.contract import SummaryStat
-from restorebench.runtime import provenance
 from restorebench.scoring.tables import read_bucket_bounds, read_summary_stats
+from viewer.records import Record
 
 # The interval of means computed here (no summary.csv to read): the normal approximation's.
 NORMAL_CONFIDENCE, NORMAL_Z = 0.95, 1.96
 COMPUTED_INTERVAL = f"{NORMAL_CONFIDENCE:.0%} CI (normal approximation)"
 
 
-def interval_label(record_path: Path) -> str:
+def interval_label(record: Record | None) -> str:
     """The name of summary.csv's interval, its level read from the summary's record
     (``score.confidence``); a run summarized before records were written says so."""
-    try:
-        record = provenance.read(record_path)
-    except (OSError, ValueError):
-        record = None
-    confidence = ((record or {}).get("settings") or {}).get("confidence")
+    settings = ((record.entry if record else None) or {}).get("settings") or {}
+    confidence = settings.get("confidence")
     if not isinstance(confidence, (int, float)):
         return "bootstrap CI (level not recorded)"
     return f"{confidence:.0%} bootstrap CI"

@@ -165,9 +165,10 @@ def _problem(files: list[Path]) -> Skip | None:
     return None
 
 
-def discover(source: str, path: Path) -> Discovery:
-    """Pairs of a folder source, matched by file stem (humanface8000's identical names included)."""
-    folders = SOURCES[source].raw_folders(path)
+def discover(name: str, path: Path) -> Discovery:
+    """Pairs of the folder source ``name``, matched by file stem (humanface8000's identical
+    names included)."""
+    folders = source(name).raw_folders(path)
     clean = _index(folders[0])
     damaged = _index(folders[1]) if len(folders) > 1 else None
     pairs, skipped = [], []

@@ -49,8 +49,9 @@ class PairBatches(keras.utils.PyDataset):
 
     ``redraw`` > 0: that share of the pairs, drawn from (seed, epoch, batch), gets fresh
     damage on its clean image every epoch, drawn with ``damage`` (the dataset's damage
-    model; None: the calibrated default): the detector then meets new strokes on each photo instead of learning the
-    one set it was given (docs/training.md). The arrays must be on the host for it.
+    model; None: the calibrated default): the detector then meets new strokes on each
+    photo instead of learning the one set it was given (docs/training.md). The arrays
+    must be on the host for it.
     """
 
     def __init__(
