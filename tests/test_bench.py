@@ -248,7 +248,8 @@ def test_generated_data_stays_out_of_the_repository(quick_run):
 
 def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path):
     """Two variants of two families, at once, on a tiny prepared set: each restores the
-    test split (the blend model with its found mask) and is scored as the benchmark scores."""
+    train images held out for validation, never the test split (the blend model with its
+    found mask), and is scored as the benchmark scores."""
     import numpy as np
     from PIL import Image
 
@@ -284,6 +285,15 @@ def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path)
     scores = json.loads((out / "scores.json").read_text())
     assert set(scores) == {"head", "plain"}
     assert [scores[label]["epochs"] for label in ("head", "plain")] == [2, 1]
+    from bench.lever_screen import VALIDATION_SHARE
+    from restorebench.data.dataset import read_names
+    from restorebench.training.batches import validation_mask
+
+    held = int(validation_mask(read_names(dataset, "train"), VALIDATION_SHARE, 42).sum())
+    assert held > 0
+    assert {scores[label]["images"] for label in scores} == {held}
+    assert {scores[label]["screened"] for label in scores} == {"validation"}
+    assert len(np.load(out / "plain.npz")["restored"]) == held
     for label in scores:
         assert 0 < scores[label]["psnr"] < 99 and 0 < scores[label]["ssim"] <= 1
     assert {"found", "given"} <= set(np.load(out / "head.npz").files)
