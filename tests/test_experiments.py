@@ -65,6 +65,19 @@ def test_the_schema_knows_exactly_the_registered_families():
     assert [b["if"]["properties"]["family"]["const"] for b in branches] == list(families.names())
 
 
+def test_whether_a_model_finds_its_mask_is_its_family_s_answer(monkeypatch):
+    """Blend on by default, as the settings say; a family whose restorer returns no paint
+    mask never plans mask scores, and a registry that disagrees with its module is refused."""
+    assert families.finds_mask({"family": "vae"}) is True
+    assert families.finds_mask({"family": "gan", "blend": False}) is False
+    registry = dict(families.FAMILIES)
+    registry["gan"] = dataclasses.replace(registry["gan"], paint_mask=False)
+    monkeypatch.setattr(families, "FAMILIES", registry)
+    assert families.finds_mask({"family": "gan", "blend": True}) is False
+    with pytest.raises(RuntimeError, match="with_paint_mask does not match"):
+        families.load("gan")
+
+
 def test_settings_errors_name_the_entry_and_the_key():
     family = families.load("gan")
     with pytest.raises(ValueError, match=r"models\.gan_b\.learnin_rate: unknown setting"):

@@ -171,7 +171,7 @@ def train_params(wildcards):
     options = config["train"]
     return {
         "family": entry["family"],
-        "code": library_code("train.py", families.FAMILY_MODULES[entry["family"]]),
+        "code": library_code("train.py", families.FAMILIES[entry["family"]].module),
         "settings": {
             key: value
             for key, value in entry.items()

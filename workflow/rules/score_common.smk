@@ -16,10 +16,10 @@ BASELINE = contract.BASELINE_RESTORERS
 
 def _finds_mask(model):
     """Whether a restorer finds the damage itself and stores the mask it found: a baseline
-    that says so, a model that blends through a predicted paint mask (`blend`)."""
+    that says so, a model whose family says so for its entry (`families.finds_mask`)."""
     if model in BASELINE:
         return BASELINE[model].finds_mask
-    return config["models"][model].get("blend", False)
+    return families.finds_mask(config["models"][model])
 
 
 MASK_FINDERS = [model for model in SCORED if _finds_mask(model)]
