@@ -288,8 +288,10 @@ def test_lever_screen_trains_each_variant_for_its_epochs_and_scores_it(tmp_path)
     from bench.lever_screen import VALIDATION_SHARE
     from restorebench.data.dataset import read_names
     from restorebench.training.batches import validation_mask
+    from restorebench.training.fit import TrainOptions
 
-    held = int(validation_mask(read_names(dataset, "train"), VALIDATION_SHARE, 42).sum())
+    names = read_names(dataset, "train")
+    held = int(validation_mask(names, VALIDATION_SHARE, TrainOptions().seed).sum())
     assert held > 0
     assert {scores[label]["images"] for label in scores} == {held}
     assert {scores[label]["screened"] for label in scores} == {"validation"}
